@@ -1,0 +1,79 @@
+/*
+ * loss.c — softmax cross-entropy fused on logits, stable for any finite logits:
+ *   p = softmax(z) = exp(z − max z) / Σ exp(z − max z),
+ *   Lᵢ = −Σ_c q_c·log p_c = −Σ_c q_c·(z_c − lse(z)),   ∂L/∂z = p − q.
+ * q is the target distribution: from an integer label with smoothing
+ * (on_value at the label, off_value elsewhere: one-hot when 1 and 0) or given
+ * as a row of probabilities. Row sums are accumulated in double.
+ */
+
+// z (k) -> p (k); returns lse(z)
+static inline double KN(softmax_row)(pdt_int k, const T *z, T *p) {
+    double mx = (double)z[0];
+    for (pdt_int j = 1; j < k; ++j) mx = (double)z[j] > mx ? (double)z[j] : mx;
+    double s = 0.0;
+    for (pdt_int j = 0; j < k; ++j) s += exp((double)z[j] - mx);
+    for (pdt_int j = 0; j < k; ++j) p[j] = (T)(exp((double)z[j] - mx) / s);
+    return mx + log(s);
+}
+
+// logits, probs (n, k), labels (n) in [0, k), losses (n)
+// Lᵢ = −Σ_c q_c (z_ic − lse(z_i)),  q_c = on_value if c = labelᵢ else off_value
+static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logits, const int64_t *labels,
+                                            double on_value, double off_value, T *probs, T *losses) {
+    PDT_OMP_FOR(n * k > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; ++i) {
+        const T *z = logits + i * k;
+        double lse = KN(softmax_row)(k, z, probs + i * k);
+        double loss = 0.0;
+        if (off_value != 0.0)
+            for (pdt_int j = 0; j < k; ++j) loss -= off_value * ((double)z[j] - lse);
+        loss -= (on_value - off_value) * ((double)z[labels[i]] - lse);
+        losses[i] = (T)loss;
+    }
+    return PDT_OK;
+}
+
+// logits, targets, probs (n, k), losses (n)
+// Lᵢ = −Σ_c t_ic (z_ic − lse(z_i))
+static pdt_status KN(cross_entropy_soft_forward)(pdt_int n, pdt_int k, const T *logits, const T *targets,
+                                                 T *probs, T *losses) {
+    PDT_OMP_FOR(n * k > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; ++i) {
+        const T *z = logits + i * k, *t = targets + i * k;
+        double lse = KN(softmax_row)(k, z, probs + i * k);
+        double loss = 0.0;
+        for (pdt_int j = 0; j < k; ++j)
+            if (t[j] != 0) loss -= (double)t[j] * ((double)z[j] - lse);
+        losses[i] = (T)loss;
+    }
+    return PDT_OK;
+}
+
+// probs, dlogits (n, k), labels (n)
+// ∂L/∂z_ic = scale·(p_ic − q_c)   (scale = 1/n for the mean)
+static pdt_status KN(cross_entropy_backward)(pdt_int n, pdt_int k, const T *probs, const int64_t *labels,
+                                             double on_value, double off_value, double scale, T *dlogits) {
+    PDT_OMP_FOR(n * k > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; ++i) {
+        const T *p = probs + i * k;
+        T *d = dlogits + i * k;
+        for (pdt_int j = 0; j < k; ++j) d[j] = (T)(scale * ((double)p[j] - off_value));
+        d[labels[i]] = (T)(scale * ((double)p[labels[i]] - on_value));
+    }
+    return PDT_OK;
+}
+
+// probs, targets, dlogits (n, k)
+// ∂L/∂z_ic = scale·(p_ic − t_ic)
+static pdt_status KN(cross_entropy_soft_backward)(pdt_int n, pdt_int k, const T *probs, const T *targets,
+                                                  double scale, T *dlogits) {
+    const pdt_int total = n * k;
+    const V vs = vset1((T)scale);
+    PDT_OMP_FOR(total > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < total; i += VN) {
+        pdt_int r = total - i < VN ? total - i : VN;
+        vstore_tail(dlogits + i, vmul(vs, vsub(vload_tail(probs + i, r), vload_tail(targets + i, r))), r);
+    }
+    return PDT_OK;
+}

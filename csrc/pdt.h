@@ -1,0 +1,74 @@
+/*
+ * pdt.h — the public C API of the pydtrain core.
+ *
+ * Kernels work on flat, C-contiguous arrays. Each kernel is written once
+ * (csrc/kernels/<area>.c) against the vector API of csrc/simd/, and expanded
+ * for float and double and for every SIMD target (csrc/targets/). The list in
+ * kernels.def is the single source the dispatch table follows.
+ *
+ * Conventions: sizes are pdt_int; every kernel returns a pdt_status; backward
+ * kernels accumulate (+=) into parameter gradients; hyper-parameters travel in
+ * structs; the core never prints, aborts or exits.
+ */
+#ifndef PDT_H
+#define PDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t pdt_int;
+
+typedef enum {
+    PDT_OK = 0,
+    PDT_ENOMEM = 1,     /* an allocation failed */
+    PDT_EINVAL = 2,     /* an argument the binding should have rejected */
+    PDT_ENONFINITE = 3  /* a NaN or Inf where a finite number is required */
+} pdt_status;
+
+typedef enum {
+    PDT_SIMD_SCALAR = 0,
+    PDT_SIMD_AVX2 = 1,
+    PDT_SIMD_AVX512 = 2,
+    PDT_SIMD_NEON = 3,
+    PDT_SIMD_COUNT = 4
+} pdt_simd;
+
+/* Counter-based random stream: draw i of a call depends only on (seed, offset + i). */
+typedef struct {
+    uint64_t seed;
+    uint64_t offset;
+} pdt_rng;
+
+/* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */
+typedef struct pdt_kernels {
+#define PDT_K(name, params) pdt_status (*name##_f32) params;
+#define T float
+#include "kernels.def"
+#undef T
+#undef PDT_K
+#define PDT_K(name, params) pdt_status (*name##_f64) params;
+#define T double
+#include "kernels.def"
+#undef T
+#undef PDT_K
+} pdt_kernels;
+
+/* ---- dispatch (dispatch.c) ---- */
+int pdt_simd_compiled(pdt_simd level);   /* built into this binary */
+int pdt_simd_supported(pdt_simd level);  /* compiled, and the CPU and OS run it */
+pdt_simd pdt_simd_best(void);            /* best supported level, capped by PYDTRAIN_SIMD */
+const char *pdt_simd_name(pdt_simd level);
+const pdt_kernels *pdt_kernels_for(pdt_simd level); /* NULL when not supported */
+
+/* ---- threads (threads.c) ---- */
+int pdt_get_num_threads(void);
+void pdt_set_num_threads(int n);  /* n >= 1 */
+int pdt_openmp_enabled(void);
+
+/* ---- random numbers (rng.c), Philox4x32-10 ---- */
+/* The four 32-bit words of block `counter` of stream `rng.seed`. */
+void pdt_philox4x32(uint64_t seed, uint64_t counter, uint32_t out[4]);
+/* A uniformly random permutation of 0..n-1 (Fisher–Yates on draws offset..offset+n-1). */
+void pdt_permutation(pdt_rng rng, pdt_int n, int64_t *out);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * avx2.h — the vector API on AVX2 + FMA: 8 floats or 4 doubles per vector.
+ * Tails use masked loads and stores, so no kernel reads or writes past n.
+ */
+#ifndef PDT_SIMD_AVX2_H
+#define PDT_SIMD_AVX2_H
+#include <immintrin.h>
+#include "../pdt.h"
+
+#define PDT_TARGET_NAME avx2
+
+typedef __m256 vf32_t;
+typedef __m256 vf32_mask;
+enum { vf32_N = 8 };
+static inline __m256i pdt_avx2_tail_mask32(pdt_int r) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline __m256 vf32_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void vf32_store(float *p, __m256 v) { _mm256_storeu_ps(p, v); }
+static inline __m256 vf32_load_tail(const float *p, pdt_int r) { return _mm256_maskload_ps(p, pdt_avx2_tail_mask32(r)); }
+static inline void vf32_store_tail(float *p, __m256 v, pdt_int r) { _mm256_maskstore_ps(p, pdt_avx2_tail_mask32(r), v); }
+static inline __m256 vf32_set1(float s) { return _mm256_set1_ps(s); }
+static inline __m256 vf32_zero(void) { return _mm256_setzero_ps(); }
+static inline __m256 vf32_add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+static inline __m256 vf32_sub(__m256 a, __m256 b) { return _mm256_sub_ps(a, b); }
+static inline __m256 vf32_mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+static inline __m256 vf32_div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
+static inline __m256 vf32_fma(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+static inline __m256 vf32_fnma(__m256 a, __m256 b, __m256 c) { return _mm256_fnmadd_ps(a, b, c); }
+static inline __m256 vf32_max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
+static inline __m256 vf32_min(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
+static inline __m256 vf32_sqrt(__m256 a) { return _mm256_sqrt_ps(a); }
+static inline __m256 vf32_abs(__m256 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+static inline __m256 vf32_gt(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+static inline __m256 vf32_lt(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+static inline __m256 vf32_select(__m256 m, __m256 a, __m256 b) { return _mm256_blendv_ps(b, a, m); }
+static inline float vf32_reduce_add(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+static inline float vf32_reduce_max(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+typedef __m256d vf64_t;
+typedef __m256d vf64_mask;
+enum { vf64_N = 4 };
+static inline __m256i pdt_avx2_tail_mask64(pdt_int r) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(r), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+static inline __m256d vf64_load(const double *p) { return _mm256_loadu_pd(p); }
+static inline void vf64_store(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
+static inline __m256d vf64_load_tail(const double *p, pdt_int r) { return _mm256_maskload_pd(p, pdt_avx2_tail_mask64(r)); }
+static inline void vf64_store_tail(double *p, __m256d v, pdt_int r) { _mm256_maskstore_pd(p, pdt_avx2_tail_mask64(r), v); }
+static inline __m256d vf64_set1(double s) { return _mm256_set1_pd(s); }
+static inline __m256d vf64_zero(void) { return _mm256_setzero_pd(); }
+static inline __m256d vf64_add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }
+static inline __m256d vf64_sub(__m256d a, __m256d b) { return _mm256_sub_pd(a, b); }
+static inline __m256d vf64_mul(__m256d a, __m256d b) { return _mm256_mul_pd(a, b); }
+static inline __m256d vf64_div(__m256d a, __m256d b) { return _mm256_div_pd(a, b); }
+static inline __m256d vf64_fma(__m256d a, __m256d b, __m256d c) { return _mm256_fmadd_pd(a, b, c); }
+static inline __m256d vf64_fnma(__m256d a, __m256d b, __m256d c) { return _mm256_fnmadd_pd(a, b, c); }
+static inline __m256d vf64_max(__m256d a, __m256d b) { return _mm256_max_pd(a, b); }
+static inline __m256d vf64_min(__m256d a, __m256d b) { return _mm256_min_pd(a, b); }
+static inline __m256d vf64_sqrt(__m256d a) { return _mm256_sqrt_pd(a); }
+static inline __m256d vf64_abs(__m256d a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
+static inline __m256d vf64_gt(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+static inline __m256d vf64_lt(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+static inline __m256d vf64_select(__m256d m, __m256d a, __m256d b) { return _mm256_blendv_pd(b, a, m); }
+static inline double vf64_reduce_add(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+static inline double vf64_reduce_max(__m256d v) {
+    __m128d s = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * avx512.h — the vector API on AVX-512F: 16 floats or 8 doubles per vector.
+ * Tails use the native write masks.
+ */
+#ifndef PDT_SIMD_AVX512_H
+#define PDT_SIMD_AVX512_H
+#include <immintrin.h>
+#include "../pdt.h"
+
+#define PDT_TARGET_NAME avx512
+
+typedef __m512 vf32_t;
+typedef __mmask16 vf32_mask;
+enum { vf32_N = 16 };
+static inline __mmask16 pdt_avx512_tail16(pdt_int r) { return (__mmask16)((1u << r) - 1u); }
+static inline __m512 vf32_load(const float *p) { return _mm512_loadu_ps(p); }
+static inline void vf32_store(float *p, __m512 v) { _mm512_storeu_ps(p, v); }
+static inline __m512 vf32_load_tail(const float *p, pdt_int r) { return _mm512_maskz_loadu_ps(pdt_avx512_tail16(r), p); }
+static inline void vf32_store_tail(float *p, __m512 v, pdt_int r) { _mm512_mask_storeu_ps(p, pdt_avx512_tail16(r), v); }
+static inline __m512 vf32_set1(float s) { return _mm512_set1_ps(s); }
+static inline __m512 vf32_zero(void) { return _mm512_setzero_ps(); }
+static inline __m512 vf32_add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+static inline __m512 vf32_sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
+static inline __m512 vf32_mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
+static inline __m512 vf32_div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
+static inline __m512 vf32_fma(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
+static inline __m512 vf32_fnma(__m512 a, __m512 b, __m512 c) { return _mm512_fnmadd_ps(a, b, c); }
+static inline __m512 vf32_max(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+static inline __m512 vf32_min(__m512 a, __m512 b) { return _mm512_min_ps(a, b); }
+static inline __m512 vf32_sqrt(__m512 a) { return _mm512_sqrt_ps(a); }
+static inline __m512 vf32_abs(__m512 a) { return _mm512_abs_ps(a); }
+static inline __mmask16 vf32_gt(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+static inline __mmask16 vf32_lt(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+static inline __m512 vf32_select(__mmask16 m, __m512 a, __m512 b) { return _mm512_mask_blend_ps(m, b, a); }
+static inline float vf32_reduce_add(__m512 v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+static inline float vf32_reduce_max(__m512 v) {
+    __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+typedef __m512d vf64_t;
+typedef __mmask8 vf64_mask;
+enum { vf64_N = 8 };
+static inline __mmask8 pdt_avx512_tail8(pdt_int r) { return (__mmask8)((1u << r) - 1u); }
+static inline __m512d vf64_load(const double *p) { return _mm512_loadu_pd(p); }
+static inline void vf64_store(double *p, __m512d v) { _mm512_storeu_pd(p, v); }
+static inline __m512d vf64_load_tail(const double *p, pdt_int r) { return _mm512_maskz_loadu_pd(pdt_avx512_tail8(r), p); }
+static inline void vf64_store_tail(double *p, __m512d v, pdt_int r) { _mm512_mask_storeu_pd(p, pdt_avx512_tail8(r), v); }
+static inline __m512d vf64_set1(double s) { return _mm512_set1_pd(s); }
+static inline __m512d vf64_zero(void) { return _mm512_setzero_pd(); }
+static inline __m512d vf64_add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
+static inline __m512d vf64_sub(__m512d a, __m512d b) { return _mm512_sub_pd(a, b); }
+static inline __m512d vf64_mul(__m512d a, __m512d b) { return _mm512_mul_pd(a, b); }
+static inline __m512d vf64_div(__m512d a, __m512d b) { return _mm512_div_pd(a, b); }
+static inline __m512d vf64_fma(__m512d a, __m512d b, __m512d c) { return _mm512_fmadd_pd(a, b, c); }
+static inline __m512d vf64_fnma(__m512d a, __m512d b, __m512d c) { return _mm512_fnmadd_pd(a, b, c); }
+static inline __m512d vf64_max(__m512d a, __m512d b) { return _mm512_max_pd(a, b); }
+static inline __m512d vf64_min(__m512d a, __m512d b) { return _mm512_min_pd(a, b); }
+static inline __m512d vf64_sqrt(__m512d a) { return _mm512_sqrt_pd(a); }
+static inline __m512d vf64_abs(__m512d a) { return _mm512_abs_pd(a); }
+static inline __mmask8 vf64_gt(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+static inline __mmask8 vf64_lt(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+static inline __m512d vf64_select(__mmask8 m, __m512d a, __m512d b) { return _mm512_mask_blend_pd(m, b, a); }
+static inline double vf64_reduce_add(__m512d v) {
+    __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+static inline double vf64_reduce_max(__m512d v) {
+    __m256d h = _mm256_max_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+    __m128d s = _mm_max_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+    return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * neon.h — the vector API on AArch64 Advanced SIMD: 4 floats or 2 doubles per
+ * vector. NEON has no masked memory access, so tails go through a small
+ * stack buffer.
+ */
+#ifndef PDT_SIMD_NEON_H
+#define PDT_SIMD_NEON_H
+#include <arm_neon.h>
+#include <string.h>
+#include "../pdt.h"
+
+#define PDT_TARGET_NAME neon
+
+typedef float32x4_t vf32_t;
+typedef uint32x4_t vf32_mask;
+enum { vf32_N = 4 };
+static inline float32x4_t vf32_load(const float *p) { return vld1q_f32(p); }
+static inline void vf32_store(float *p, float32x4_t v) { vst1q_f32(p, v); }
+static inline float32x4_t vf32_load_tail(const float *p, pdt_int r) {
+    float buf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    memcpy(buf, p, (size_t)r * sizeof(float));
+    return vld1q_f32(buf);
+}
+static inline void vf32_store_tail(float *p, float32x4_t v, pdt_int r) {
+    float buf[4];
+    vst1q_f32(buf, v);
+    memcpy(p, buf, (size_t)r * sizeof(float));
+}
+static inline float32x4_t vf32_set1(float s) { return vdupq_n_f32(s); }
+static inline float32x4_t vf32_zero(void) { return vdupq_n_f32(0.0f); }
+static inline float32x4_t vf32_add(float32x4_t a, float32x4_t b) { return vaddq_f32(a, b); }
+static inline float32x4_t vf32_sub(float32x4_t a, float32x4_t b) { return vsubq_f32(a, b); }
+static inline float32x4_t vf32_mul(float32x4_t a, float32x4_t b) { return vmulq_f32(a, b); }
+static inline float32x4_t vf32_div(float32x4_t a, float32x4_t b) { return vdivq_f32(a, b); }
+static inline float32x4_t vf32_fma(float32x4_t a, float32x4_t b, float32x4_t c) { return vfmaq_f32(c, a, b); }
+static inline float32x4_t vf32_fnma(float32x4_t a, float32x4_t b, float32x4_t c) { return vfmsq_f32(c, a, b); }
+static inline float32x4_t vf32_max(float32x4_t a, float32x4_t b) { return vmaxq_f32(a, b); }
+static inline float32x4_t vf32_min(float32x4_t a, float32x4_t b) { return vminq_f32(a, b); }
+static inline float32x4_t vf32_sqrt(float32x4_t a) { return vsqrtq_f32(a); }
+static inline float32x4_t vf32_abs(float32x4_t a) { return vabsq_f32(a); }
+static inline uint32x4_t vf32_gt(float32x4_t a, float32x4_t b) { return vcgtq_f32(a, b); }
+static inline uint32x4_t vf32_lt(float32x4_t a, float32x4_t b) { return vcltq_f32(a, b); }
+static inline float32x4_t vf32_select(uint32x4_t m, float32x4_t a, float32x4_t b) { return vbslq_f32(m, a, b); }
+static inline float vf32_reduce_add(float32x4_t v) {
+    float32x2_t s = vadd_f32(vget_low_f32(v), vget_high_f32(v));
+    return vget_lane_f32(s, 0) + vget_lane_f32(s, 1);
+}
+static inline float vf32_reduce_max(float32x4_t v) { return vmaxvq_f32(v); }
+
+typedef float64x2_t vf64_t;
+typedef uint64x2_t vf64_mask;
+enum { vf64_N = 2 };
+static inline float64x2_t vf64_load(const double *p) { return vld1q_f64(p); }
+static inline void vf64_store(double *p, float64x2_t v) { vst1q_f64(p, v); }
+static inline float64x2_t vf64_load_tail(const double *p, pdt_int r) {
+    double buf[2] = {0.0, 0.0};
+    memcpy(buf, p, (size_t)r * sizeof(double));
+    return vld1q_f64(buf);
+}
+static inline void vf64_store_tail(double *p, float64x2_t v, pdt_int r) {
+    double buf[2];
+    vst1q_f64(buf, v);
+    memcpy(p, buf, (size_t)r * sizeof(double));
+}
+static inline float64x2_t vf64_set1(double s) { return vdupq_n_f64(s); }
+static inline float64x2_t vf64_zero(void) { return vdupq_n_f64(0.0); }
+static inline float64x2_t vf64_add(float64x2_t a, float64x2_t b) { return vaddq_f64(a, b); }
+static inline float64x2_t vf64_sub(float64x2_t a, float64x2_t b) { return vsubq_f64(a, b); }
+static inline float64x2_t vf64_mul(float64x2_t a, float64x2_t b) { return vmulq_f64(a, b); }
+static inline float64x2_t vf64_div(float64x2_t a, float64x2_t b) { return vdivq_f64(a, b); }
+static inline float64x2_t vf64_fma(float64x2_t a, float64x2_t b, float64x2_t c) { return vfmaq_f64(c, a, b); }
+static inline float64x2_t vf64_fnma(float64x2_t a, float64x2_t b, float64x2_t c) { return vfmsq_f64(c, a, b); }
+static inline float64x2_t vf64_max(float64x2_t a, float64x2_t b) { return vmaxq_f64(a, b); }
+static inline float64x2_t vf64_min(float64x2_t a, float64x2_t b) { return vminq_f64(a, b); }
+static inline float64x2_t vf64_sqrt(float64x2_t a) { return vsqrtq_f64(a); }
+static inline float64x2_t vf64_abs(float64x2_t a) { return vabsq_f64(a); }
+static inline uint64x2_t vf64_gt(float64x2_t a, float64x2_t b) { return vcgtq_f64(a, b); }
+static inline uint64x2_t vf64_lt(float64x2_t a, float64x2_t b) { return vcltq_f64(a, b); }
+static inline float64x2_t vf64_select(uint64x2_t m, float64x2_t a, float64x2_t b) { return vbslq_f64(m, a, b); }
+static inline double vf64_reduce_add(float64x2_t v) { return vgetq_lane_f64(v, 0) + vgetq_lane_f64(v, 1); }
+static inline double vf64_reduce_max(float64x2_t v) { return vmaxvq_f64(v); }
+
+#endif

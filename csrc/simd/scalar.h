@@ -1,0 +1,42 @@
+/*
+ * scalar.h — the reference semantics of the vector API: one lane, plain C.
+ * Every SIMD target is tested against the kernels compiled with this file.
+ */
+#ifndef PDT_SIMD_SCALAR_H
+#define PDT_SIMD_SCALAR_H
+#include <math.h>
+#include "../pdt.h"
+
+#define PDT_TARGET_NAME scalar
+
+#define PDT_SCALAR_API(P, T)                                                            \
+    typedef T P##_t;                                                                    \
+    typedef int P##_mask;                                                               \
+    enum { P##_N = 1 };                                                                 \
+    static inline T P##_load(const T *p) { return *p; }                                 \
+    static inline void P##_store(T *p, T v) { *p = v; }                                 \
+    static inline T P##_load_tail(const T *p, pdt_int r) { return r > 0 ? *p : (T)0; }  \
+    static inline void P##_store_tail(T *p, T v, pdt_int r) { if (r > 0) *p = v; }      \
+    static inline T P##_set1(T s) { return s; }                                         \
+    static inline T P##_zero(void) { return (T)0; }                                     \
+    static inline T P##_add(T a, T b) { return a + b; }                                 \
+    static inline T P##_sub(T a, T b) { return a - b; }                                 \
+    static inline T P##_mul(T a, T b) { return a * b; }                                 \
+    static inline T P##_div(T a, T b) { return a / b; }                                 \
+    static inline T P##_fma(T a, T b, T c) { return a * b + c; }                        \
+    static inline T P##_fnma(T a, T b, T c) { return c - a * b; }                       \
+    static inline T P##_max(T a, T b) { return a > b ? a : b; }                         \
+    static inline T P##_min(T a, T b) { return a < b ? a : b; }                         \
+    static inline T P##_abs(T a) { return a < 0 ? -a : a; }                            \
+    static inline int P##_gt(T a, T b) { return a > b; }                                \
+    static inline int P##_lt(T a, T b) { return a < b; }                                \
+    static inline T P##_select(int m, T a, T b) { return m ? a : b; }                   \
+    static inline T P##_reduce_add(T a) { return a; }                                  \
+    static inline T P##_reduce_max(T a) { return a; }
+
+PDT_SCALAR_API(vf32, float)
+PDT_SCALAR_API(vf64, double)
+static inline float vf32_sqrt(float a) { return sqrtf(a); }
+static inline double vf64_sqrt(double a) { return sqrt(a); }
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * test_core.c — unit tests of the C core, run under ASan/UBSan by
+ * `make -C csrc test`: Philox known answers, permutations, and every compiled
+ * SIMD target against the scalar reference at awkward sizes (the tails are
+ * where a kernel reads or writes out of bounds, which the sanitizers catch).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pdt.h"
+#include "rng.h"
+
+static int failures = 0;
+#define CHECK(cond, ...)                                   \
+    do {                                                   \
+        if (!(cond)) {                                     \
+            ++failures;                                    \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                  \
+            fprintf(stderr, "\n");                         \
+        }                                                  \
+    } while (0)
+
+static const pdt_int sizes[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 1023};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+/* Known-answer vectors of Random123 (kat_vectors, philox4x32_10). */
+static void test_philox_kat(void) {
+    const uint32_t ctr[3][4] = {{0, 0, 0, 0},
+                                {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+                                {0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}};
+    const uint32_t key[3][2] = {{0, 0}, {0xffffffffu, 0xffffffffu}, {0xa4093822u, 0x299f31d0u}};
+    const uint32_t want[3][4] = {{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u},
+                                 {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu},
+                                 {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}};
+    for (int t = 0; t < 3; ++t) {
+        uint32_t out[4];
+        pdt_philox4x32_10(ctr[t], key[t], out);
+        for (int w = 0; w < 4; ++w) CHECK(out[w] == want[t][w], "philox KAT %d word %d: %08x != %08x", t, w, out[w], want[t][w]);
+    }
+}
+
+static void test_permutation(void) {
+    for (size_t s = 0; s < NSIZES; ++s) {
+        pdt_int n = sizes[s];
+        int64_t *perm = malloc((size_t)(n + 1) * sizeof *perm);
+        char *seen = calloc((size_t)n + 1, 1);
+        pdt_permutation((pdt_rng){42, 7}, n, perm);
+        for (pdt_int i = 0; i < n; ++i) {
+            CHECK(perm[i] >= 0 && perm[i] < n, "permutation value out of range");
+            if (perm[i] >= 0 && perm[i] < n) seen[perm[i]]++;
+        }
+        for (pdt_int i = 0; i < n; ++i) CHECK(seen[i] == 1, "permutation of %lld misses %lld", (long long)n, (long long)i);
+        free(perm);
+        free(seen);
+    }
+}
+
+static void fill(pdt_int n, float *x, unsigned seed) {
+    for (pdt_int i = 0; i < n; ++i) x[i] = (float)(pdt_uniform_at(seed, 0, (uint64_t)i) * 4.0 - 2.0);
+}
+
+static double max_abs_diff(pdt_int n, const float *a, const float *b) {
+    double d = 0;
+    for (pdt_int i = 0; i < n; ++i) d = fmax(d, fabs((double)a[i] - (double)b[i]));
+    return d;
+}
+
+/* Each target's float kernels against the scalar table, exact sizes only (malloc'd to n, no slack). */
+static void test_target(pdt_simd level) {
+    const pdt_kernels *ref = pdt_kernels_for(PDT_SIMD_SCALAR), *k = pdt_kernels_for(level);
+    if (!k) return;
+    for (size_t s = 0; s < NSIZES; ++s) {
+        pdt_int n = sizes[s], bytes = (n ? n : 1) * (pdt_int)sizeof(float);
+        float *x = malloc(bytes), *dy = malloc(bytes), *y0 = malloc(bytes), *y1 = malloc(bytes);
+        fill(n, x, 1);
+        fill(n, dy, 2);
+        ref->relu_forward_f32(n, x, y0);
+        k->relu_forward_f32(n, x, y1);
+        CHECK(max_abs_diff(n, y0, y1) == 0, "%s relu_forward n=%lld", pdt_simd_name(level), (long long)n);
+        ref->relu_backward_f32(n, x, dy, y0);
+        k->relu_backward_f32(n, x, dy, y1);
+        CHECK(max_abs_diff(n, y0, y1) == 0, "%s relu_backward n=%lld", pdt_simd_name(level), (long long)n);
+        memcpy(y0, x, (size_t)n * sizeof(float));
+        memcpy(y1, x, (size_t)n * sizeof(float));
+        ref->sgd_step_f32(n, y0, dy, 0.1);
+        k->sgd_step_f32(n, y1, dy, 0.1);
+        CHECK(max_abs_diff(n, y0, y1) < 1e-6, "%s sgd_step n=%lld", pdt_simd_name(level), (long long)n);
+        free(x); free(dy); free(y0); free(y1);
+    }
+    /* gemm, every transposition, m x n x k over awkward sizes */
+    const pdt_int dims[] = {1, 3, 8, 9, 17, 33};
+    for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb)
+            for (int im = 0; im < 6; ++im)
+                for (int in = 0; in < 6; ++in)
+                    for (int ik = 0; ik < 6; ++ik) {
+                        pdt_int m = dims[im], n = dims[in], kk = dims[ik];
+                        float *a = malloc(sizeof(float) * m * kk), *b = malloc(sizeof(float) * kk * n);
+                        float *c0 = malloc(sizeof(float) * m * n), *c1 = malloc(sizeof(float) * m * n);
+                        float *bias = malloc(sizeof(float) * n);
+                        fill(m * kk, a, 3); fill(kk * n, b, 4); fill(m * n, c0, 5); fill(n, bias, 6);
+                        memcpy(c1, c0, sizeof(float) * m * n);
+                        ref->gemm_f32(ta, tb, m, n, kk, 0.5, a, ta ? m : kk, b, tb ? kk : n, 1.0, c0, n, bias);
+                        k->gemm_f32(ta, tb, m, n, kk, 0.5, a, ta ? m : kk, b, tb ? kk : n, 1.0, c1, n, bias);
+                        CHECK(max_abs_diff(m * n, c0, c1) < 1e-4, "%s gemm ta=%d tb=%d %lldx%lldx%lld", pdt_simd_name(level),
+                              ta, tb, (long long)m, (long long)n, (long long)kk);
+                        free(a); free(b); free(c0); free(c1); free(bias);
+                    }
+}
+
+int main(void) {
+    test_philox_kat();
+    test_permutation();
+    for (int level = 1; level < PDT_SIMD_COUNT; ++level) {
+        if (pdt_simd_supported((pdt_simd)level)) {
+            printf("testing target %s against scalar\n", pdt_simd_name((pdt_simd)level));
+            test_target((pdt_simd)level);
+        }
+    }
+    printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
+    return failures ? 1 : 0;
+}

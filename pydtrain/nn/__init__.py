@@ -1,0 +1,8 @@
+"""Layers, activations, containers and losses (``pydtrain.nn``)."""
+from .module import Module, Parameter
+from .linear import Linear
+from .activation import ReLU
+from .containers import Sequential
+from .loss import CrossEntropyLoss
+
+__all__ = ["Module", "Parameter", "Linear", "ReLU", "Sequential", "CrossEntropyLoss"]

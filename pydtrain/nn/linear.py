@@ -1,0 +1,68 @@
+"""Linear (fully connected) layer: y = x·Wᵀ + b, with PyTorch's layout W (out, in)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _C, init as _init
+from .module import Module, Parameter, check_input
+
+
+class Linear(Module):
+    """Fully connected layer ``y = x·Wᵀ + b``.
+
+    Args:
+        in_features: size of each input row.
+        out_features: size of each output row.
+        bias: learn an additive bias ``b`` (out_features,).
+        init: weight initializer by name (see ``pydtrain.init``): ``"default"``
+            (PyTorch's: U[−1/√in, 1/√in] for weight and bias), ``"he_normal"``,
+            ``"glorot_uniform"``, ``"normal_0.01"``, … Named schemes set the bias to zero.
+        dtype: np.float32 or np.float64.
+
+    Input (N, in) or (…, in); output (…, out). Backward: dW += dyᵀ·x,
+    db += Σ dy, dx = dy·W.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "default",
+                 dtype=np.float32) -> None:
+        super().__init__()
+        for label, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Linear: {label} must be a positive integer, got {v!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"Linear: dtype must be float32 or float64, got {dtype}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
+        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+        if init == "default":
+            _init.default_linear_(self.weight, self.bias)
+        else:
+            _init.init_weight(self.weight, init)
+        self._x = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(self, x, self.weight.dtype)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear: input must have shape (..., {self.in_features}); got {x.shape}")
+        x2 = x.reshape(-1, self.in_features)
+        self._x = x2
+        y = _C.gemm(x2, self.weight.data, None, False, True, 1.0, 0.0,
+                    None if self.bias is None else self.bias.data)
+        return y.reshape(x.shape[:-1] + (self.out_features,))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._x is None:
+            raise RuntimeError("Linear: backward called before forward")
+        x2 = self._x
+        dy2 = check_input(self, dy, self.weight.dtype).reshape(-1, self.out_features)
+        if dy2.shape[0] != x2.shape[0]:
+            raise ValueError(f"Linear: dy has {dy2.shape[0]} rows, the forward input had {x2.shape[0]}")
+        _C.gemm(dy2, x2, self.weight.grad, True, False, 1.0, 1.0)
+        if self.bias is not None:
+            _C.bias_grad(dy2, self.bias.grad)
+        dx = _C.gemm(dy2, self.weight.data, None, False, False, 1.0, 0.0)
+        return dx.reshape(dy.shape[:-1] + (self.in_features,))
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,92 @@
+"""Losses: calling one returns a float; ``.backward()`` returns dL/d(input)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _C
+from .module import check_input
+
+_SMOOTHING = ("exclusive", "uniform")
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+class CrossEntropyLoss:
+    """Softmax cross-entropy on logits, fused and stable for any finite logits.
+
+    ``L = −(1/N)·Σᵢ Σ_c q_ic·log softmax(zᵢ)_c`` and ``∂L/∂z = (p − q)/N``.
+
+    Args:
+        label_smoothing: ε in [0, 1). With integer labels the target q is
+            ``smoothing="exclusive"`` (the lecture's): 1−ε at the label and
+            ε/(k−1) elsewhere (k = 5, ε = 0.01, class 3 → [0.0025, 0.0025, 0.99,
+            0.0025, 0.0025]); ``"uniform"`` (PyTorch's and Keras'):
+            (1−ε)·onehot + ε/k.
+        smoothing: "exclusive" or "uniform".
+        reduction: "mean" (default), "sum", or "none" (per-example losses;
+            backward then returns the gradient of their sum).
+
+    Targets ``y``: integer class indices (N,) or probabilities (N, k).
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, smoothing: str = "exclusive", reduction: str = "mean") -> None:
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        if smoothing not in _SMOOTHING:
+            raise ValueError(f"smoothing must be one of {_SMOOTHING}, got {smoothing!r}")
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        self.label_smoothing = float(label_smoothing)
+        self.smoothing = smoothing
+        self.reduction = reduction
+        self._cache = None
+
+    def _on_off(self, k: int) -> tuple[float, float]:
+        eps = self.label_smoothing
+        if self.smoothing == "uniform":
+            return 1.0 - eps + eps / k, eps / k
+        return (1.0 - eps, eps / (k - 1)) if k > 1 else (1.0, 0.0)
+
+    def _soft_targets(self, t: np.ndarray, k: int) -> np.ndarray:
+        on, off = self._on_off(k)
+        if self.label_smoothing == 0.0:
+            return t
+        return np.ascontiguousarray(t * (on - off) + off, dtype=t.dtype)
+
+    def __call__(self, logits: np.ndarray, y: np.ndarray):
+        return self.forward(logits, y)
+
+    def forward(self, logits: np.ndarray, y: np.ndarray):
+        z = check_input(self, logits)
+        if z.ndim != 2:
+            raise ValueError(f"CrossEntropyLoss: logits must be (N, k); got shape {z.shape}")
+        n, k = z.shape
+        if n == 0:
+            raise ValueError("CrossEntropyLoss: the batch is empty (N = 0)")
+        y = np.asarray(y)
+        if np.issubdtype(y.dtype, np.integer):
+            labels = np.ascontiguousarray(y, dtype=np.int64)
+            on, off = self._on_off(k)
+            probs, losses = _C.cross_entropy_forward(z, labels, on, off)
+            self._cache = (probs, labels, (on, off))
+        elif np.issubdtype(y.dtype, np.floating):
+            if y.shape != z.shape:
+                raise ValueError(f"CrossEntropyLoss: probability targets must have the logits' shape {z.shape}; got {y.shape}")
+            targets = self._soft_targets(np.ascontiguousarray(y, dtype=z.dtype), k)
+            probs, losses = _C.cross_entropy_soft_forward(z, targets)
+            self._cache = (probs, targets, None)
+        else:
+            raise TypeError(f"CrossEntropyLoss: targets must be integer labels or float probabilities; got {y.dtype}")
+        if self.reduction == "none":
+            return losses
+        total = float(losses.sum(dtype=np.float64))
+        return total / n if self.reduction == "mean" else total
+
+    def backward(self) -> np.ndarray:
+        """dL/dlogits for the last call."""
+        if self._cache is None:
+            raise RuntimeError("CrossEntropyLoss: backward called before the loss was computed")
+        probs, target, onoff = self._cache
+        scale = 1.0 / probs.shape[0] if self.reduction == "mean" else 1.0
+        if onoff is None:
+            return _C.cross_entropy_soft_backward(probs, target, scale)
+        return _C.cross_entropy_backward(probs, target, onoff[0], onoff[1], scale)

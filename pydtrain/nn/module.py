@@ -1,0 +1,214 @@
+"""Module and Parameter: the objects every layer is built from.
+
+A Module computes ``forward(x)`` (caching what its backward needs) and
+``backward(dy) -> dx``, which also accumulates the gradients of its
+parameters into ``p.grad``. There is no autograd engine: containers call
+their children's backward in reverse order, as the lecture derives
+backpropagation.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Parameter:
+    """A trainable array with its gradient.
+
+    Attributes:
+        data: the values (float32 or float64 ndarray, C-contiguous).
+        grad: the gradient, same shape and dtype, starting at zeros.
+        name: an optional label (set by the module that owns it).
+
+    Hold the Parameter, not its arrays: an optimizer may move ``data`` and
+    ``grad`` into one flat buffer and leave views here.
+    """
+
+    __slots__ = ("data", "grad", "name")
+
+    def __init__(self, data: np.ndarray, name: Optional[str] = None) -> None:
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"Parameter data must be a numpy.ndarray, got {type(data).__name__}")
+        if data.dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"Parameter data must be float32 or float64, got {data.dtype}")
+        self.data = np.ascontiguousarray(data)
+        self.grad = np.zeros_like(self.data)
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"Parameter{label}(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class of layers and containers.
+
+    Subclasses set parameters, sub-modules and buffers as attributes (they are
+    registered by type, like PyTorch's), and implement ``forward`` and
+    ``backward``.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting attributes")
+        for table in (self._parameters, self._modules, self._buffers):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            if value.name is None:
+                value.name = name
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """An array that is state but not trained (e.g. running statistics); saved in state_dict."""
+        self.__setattr__(name, value)
+        self._buffers[name] = value
+
+    # ---- computation ----
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, dy):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- parameters ----
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) for this module and every sub-module, each Parameter once."""
+        seen: set[int] = set()
+        for name, module in self.named_modules(prefix):
+            for pname, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{name}.{pname}" if name else pname), p
+
+    def parameters(self) -> list[Parameter]:
+        """Every Parameter of the module tree, in registration order."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> list["Module"]:
+        return [m for _, m in self.named_modules()]
+
+    def children(self) -> list["Module"]:
+        return list(self._modules.values())
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero, in place."""
+        for p in self.parameters():
+            p.grad.fill(0)
+
+    # ---- mode ----
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode (dropout and noise active, batch statistics); returns self."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        """Inference mode; returns self."""
+        return self.train(False)
+
+    # ---- state ----
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every parameter and buffer, keyed as PyTorch keys the same layers."""
+        out: OrderedDict[str, np.ndarray] = OrderedDict()
+        for name, module in self.named_modules():
+            dot = f"{name}." if name else ""
+            for pname, p in module._parameters.items():
+                out[dot + pname] = p.data.copy()
+            for bname in module._buffers:
+                out[dot + bname] = np.array(getattr(module, bname), copy=True)
+        return out
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy values into the existing arrays (views stay valid).
+
+        Args:
+            state: name -> array, as from ``state_dict()`` or a PyTorch model's
+                (converted with ``.numpy()``).
+            strict: missing or unexpected keys raise ``KeyError``.
+        """
+        own = OrderedDict()
+        for name, module in self.named_modules():
+            dot = f"{name}." if name else ""
+            for pname, p in module._parameters.items():
+                own[dot + pname] = (module, pname, p.data)
+            for bname in module._buffers:
+                own[dot + bname] = (module, bname, getattr(module, bname))
+        if strict:
+            missing = [k for k in own if k not in state]
+            unexpected = [k for k in state if k not in own]
+            if missing or unexpected:
+                raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        for key, (module, attr, target) in own.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            if value.shape != target.shape:
+                raise ValueError(f"load_state_dict: '{key}' has shape {value.shape}, the model expects {target.shape}")
+            np.copyto(target, value, casting="same_kind")
+
+    # ---- printing ----
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        if self._modules:
+            for name, child in self._modules.items():
+                child_repr = repr(child).replace("\n", "\n  ")
+                lines.append(f"\n  ({name}): {child_repr}")
+            lines.append("\n")
+        return "".join(lines) + ")"
+
+
+def check_input(layer: Module, x: Any, dtype: Optional[np.dtype] = None) -> np.ndarray:
+    """Validate a layer input: a float ndarray of the layer's dtype, made C-contiguous visibly.
+
+    Non-contiguous inputs are copied here, in Python, once (a layer's C kernels
+    take contiguous arrays only); any other mismatch raises with a message.
+    """
+    name = type(layer).__name__
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: input must be a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype} (convert with x.astype(np.float32))")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(
+            f"{name}: the layer's parameters are {np.dtype(dtype).name} but the input is {x.dtype.name}; "
+            f"convert with x.astype(np.{np.dtype(dtype).name}) or build the layer with dtype=np.{x.dtype.name}"
+        )
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    return x
