@@ -1,10 +1,10 @@
 /*
  * args.c — the one validation path of the binding (see args.h).
  */
+#include "args.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "args.h"
 
 void pdt_args_init(pdt_args *a, const char *fn) {
     memset(a, 0, sizeof *a);

@@ -16,6 +16,24 @@ static PyObject *py_bias_grad(PyObject *self, PyObject *args) {
     return pdt_args_outputs(&a);
 }
 
+/* stream_triad(a, b, c, s): a = b + s * c (the benchmarks' bandwidth yardstick) */
+static PyObject *py_stream_triad(PyObject *self, PyObject *args) {
+    PyObject *a_o, *b_o, *c_o;
+    double s;
+    if (!PyArg_ParseTuple(args, "OOOd:stream_triad", &a_o, &b_o, &c_o, &s)) return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "stream_triad");
+    const void *b = pdt_arg_in(&a, "b", b_o, "...");
+    const void *c = pdt_arg_in(&a, "c", c_o, "...");
+    void *out = pdt_arg_out(&a, "a", a_o, "...", 0);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    PDT_RUN(&a, st, stream_triad, pdt_size(&a, 0), out, b, c, s);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
 PyMethodDef pdt_linear_methods[] = {
+    {"stream_triad", py_stream_triad, METH_VARARGS, "a = b + s * c (STREAM triad)."},
     {"bias_grad", py_bias_grad, METH_VARARGS, "dbias += dy.sum(axis=0), in place."},
     {NULL, NULL, 0, NULL}};

@@ -1,0 +1,1 @@
+/* average.c — (being written) */

@@ -1,0 +1,108 @@
+"""What every benchmark row shares: timing, thread settings, the comparison libraries, printing.
+
+A row times pydtrain, NumPy and PyTorch (when installed) in one process, with
+the same thread count, and prints median times and the ratios
+``numpy/pydtrain`` and ``torch/pydtrain`` (> 1 means pydtrain is faster).
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional: its columns are left empty
+    torch = None
+
+
+def set_threads(n: int) -> None:
+    """Same thread count for pydtrain, PyTorch and (best effort) NumPy's BLAS."""
+    import pydtrain
+
+    pydtrain.set_num_threads(n)
+    if torch is not None:
+        torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:
+        pass
+
+
+def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.05) -> float:
+    """Median seconds per call over `repeats` runs, each looping until `min_time` has passed."""
+    fn()
+    calls = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time or calls >= 1 << 20:
+            break
+        calls *= 2
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - t0) / calls)
+    return float(np.median(samples))
+
+
+class Table:
+    """Prints rows as they are measured and keeps them for a summary."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: list[dict] = []
+        print(f"\n== {title} ==")
+        print(f"{'case':<48} {'pydtrain':>11} {'numpy':>11} {'torch':>11} {'np/pdt':>7} {'th/pdt':>7}  note")
+
+    def row(self, case: str, pdt: float, numpy: Optional[float] = None, torch_t: Optional[float] = None,
+            note: str = "") -> dict:
+        def fmt(t):
+            return f"{t * 1e6:9.1f}us" if t is not None else f"{'-':>11}"
+
+        def ratio(t):
+            return f"{t / pdt:7.2f}" if t is not None else f"{'-':>7}"
+
+        print(f"{case:<48} {fmt(pdt)} {fmt(numpy)} {fmt(torch_t)} {ratio(numpy)} {ratio(torch_t)}  {note}", flush=True)
+        r = {"case": case, "pydtrain": pdt, "numpy": numpy, "torch": torch_t, "note": note}
+        self.rows.append(r)
+        return r
+
+
+def blas_info() -> str:
+    """Which BLAS NumPy runs and the OpenBLAS variables that slow it, for the header."""
+    notes = []
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if var in os.environ:
+            notes.append(f"{var}={os.environ[var]} (unset it to benchmark NumPy fairly)")
+    try:
+        from threadpoolctl import threadpool_info
+
+        for lib in threadpool_info():
+            if lib.get("user_api") == "blas":
+                notes.append(f"numpy BLAS: {lib.get('internal_api')} {lib.get('version')} {lib.get('architecture')}")
+    except ImportError:
+        pass
+    return "; ".join(notes)
+
+
+def stream_triad(n: int = 1 << 24) -> float:
+    """Memory bandwidth in bytes/s of the C STREAM triad a = b + s·c on float32 (12 bytes per element).
+
+    Run at the thread count set with set_threads; 64 MiB per array by default, far beyond the caches.
+    """
+    from pydtrain import _C
+
+    b = np.ones(n, np.float32)
+    c = np.ones(n, np.float32)
+    a = np.empty(n, np.float32)
+    t = median_time(lambda: _C.stream_triad(a, b, c, 3.0), repeats=5)
+    return 12 * n / t
