@@ -28,7 +28,7 @@ ArrayLike = Union[np.ndarray, "Parameter"]  # noqa: F821 (nn.Parameter, duck-typ
 
 
 def _array(a) -> np.ndarray:
-    arr = getattr(a, "data", a)
+    arr = a if isinstance(a, np.ndarray) else getattr(a, "data", None)
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected a numpy.ndarray or a Parameter, got {type(a).__name__}")
     return arr

@@ -114,11 +114,19 @@ static int check_shape(pdt_args *a, const char *name, PyArrayObject *arr, const 
 }
 
 static const char *dtype_name(int typenum) {
-    PyArray_Descr *d = PyArray_DescrFromType(typenum);
-    static char buf[32];
-    snprintf(buf, sizeof buf, "%s", d ? d->typeobj->tp_name : "?");
-    Py_XDECREF(d);
-    return buf;
+    switch (typenum) {
+    case NPY_FLOAT32: return "float32";
+    case NPY_FLOAT64: return "float64";
+    case NPY_INT64: return "int64";
+    case NPY_UINT8: return "uint8";
+    default: return "another dtype";
+    }
+}
+
+/* The array's dtype as NumPy names it (float16, int32, ...). */
+static const char *arr_dtype(PyArrayObject *arr) {
+    const char *name = PyArray_DESCR(arr)->typeobj->tp_name;
+    return strncmp(name, "numpy.", 6) == 0 ? name + 6 : name;
 }
 
 /* ndarray, well-behaved memory: C-contiguous, aligned, native byte order. */
@@ -143,8 +151,7 @@ static PyArrayObject *as_array(pdt_args *a, const char *name, PyObject *obj) {
 static int check_float(pdt_args *a, const char *name, PyArrayObject *arr) {
     int t = PyArray_TYPE(arr);
     if (t != NPY_FLOAT32 && t != NPY_FLOAT64) {
-        fail(a, PyExc_TypeError, "argument '%s' must be float32 or float64; got %s", name,
-             PyArray_DESCR(arr)->typeobj->tp_name);
+        fail(a, PyExc_TypeError, "argument '%s' must be float32 or float64; got %s", name, arr_dtype(arr));
         return -1;
     }
     if (a->dtype < 0) {
@@ -253,8 +260,7 @@ static void *out_common(pdt_args *a, const char *name, PyObject *obj, const char
     if (typenum < 0) {
         if (check_float(a, name, arr)) return NULL;
     } else if (PyArray_TYPE(arr) != typenum) {
-        fail(a, PyExc_TypeError, "argument '%s' must be %s; got %s", name, dtype_name(typenum),
-             PyArray_DESCR(arr)->typeobj->tp_name);
+        fail(a, PyExc_TypeError, "argument '%s' must be %s; got %s", name, dtype_name(typenum), arr_dtype(arr));
         return NULL;
     }
     if (check_shape(a, name, arr, shape)) return NULL;
@@ -283,8 +289,7 @@ const int64_t *pdt_arg_labels(pdt_args *a, const char *name, PyObject *obj, cons
     PyArrayObject *arr = as_array(a, name, obj);
     if (!arr) return NULL;
     if (PyArray_TYPE(arr) != NPY_INT64) {
-        fail(a, PyExc_TypeError, "argument '%s' must hold int64 class indices; got %s", name,
-             PyArray_DESCR(arr)->typeobj->tp_name);
+        fail(a, PyExc_TypeError, "argument '%s' must hold int64 class indices; got %s", name, arr_dtype(arr));
         return NULL;
     }
     if (check_shape(a, name, arr, shape) || record(a, name, arr, 0)) return NULL;
