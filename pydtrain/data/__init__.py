@@ -1,0 +1,16 @@
+"""Data for training: minibatch loading, data sets, and augmentation.
+
+``DataLoader`` cuts arrays into shuffled minibatches; ``datasets`` holds the shipped
+digits, synthetic toy problems and ``train_val_test_split``; ``augment`` holds the
+image augmentations (random shifts, flips, crops, noise, rotations) for ``transform=``.
+"""
+
+import importlib.util
+
+from . import datasets
+from .loader import DataLoader
+
+if importlib.util.find_spec(f"{__name__}.augment") is not None:  # absent in a partial build
+    from . import augment
+
+__all__ = ["DataLoader", "augment", "datasets"]

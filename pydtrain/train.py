@@ -1,0 +1,400 @@
+"""The training loop: ``fit`` a model on minibatches, ``evaluate`` it, keep a ``History``.
+
+One training step, in the order the lecture derives it::
+
+    model.zero_grad()
+    out = model(xb); loss = loss_fn(out, yb)          # forward
+    model.backward(loss_fn.backward())                # backpropagation fills p.grad
+    loss += Σ r.penalty(params)                       # regularizers add their gradients
+    optim.clip_grad_norm_(params, clip_grad_norm)     # optional: ‖g‖ ≤ η
+    optimizer.step()                                  # θ ← θ − α·(update)
+
+and after each epoch: validation, ``scheduler.step()`` (once per epoch), callbacks.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+from tqdm import tqdm
+
+from . import optim
+from .callbacks import Callback
+from .data import DataLoader
+
+if TYPE_CHECKING:
+    from .nn import Module
+
+__all__ = ["History", "Trainer", "accuracy", "evaluate", "fit"]
+
+Data = Union[tuple[np.ndarray, np.ndarray], DataLoader]
+Metric = Union[str, Callable[[np.ndarray, np.ndarray], float]]
+
+
+def accuracy(output: np.ndarray, target: np.ndarray) -> float:
+    """Fraction of examples whose largest output is the true class.
+
+    accuracy = mean(argmax_k output[i, k] == target[i]).
+
+    Args:
+        output: Scores, logits or probabilities of shape (N, k), one column per class.
+        target: Integer class labels of shape (N,).
+
+    Returns:
+        The accuracy in [0, 1].
+    """
+    if output.ndim != 2 or output.shape[1] < 2:
+        raise ValueError(
+            "accuracy needs one output column per class, shape (N, k) with k >= 2, "
+            f"got shape {output.shape}; pass metrics=() to fit/evaluate to skip it"
+        )
+    return float(np.mean(np.argmax(output, axis=1) == target))
+
+
+_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"accuracy": accuracy}
+_SHORT_NAMES = {"accuracy": "acc", "val_accuracy": "val_acc"}
+
+
+class History:
+    """What happened in each epoch of ``fit``.
+
+    Attributes:
+        history: One list per quantity, one entry per epoch: ``loss`` (mean training
+            loss, regularization penalties included), each metric (e.g. ``accuracy``),
+            ``val_loss`` and ``val_<metric>`` when validation data was given (data loss
+            only), and ``lr`` (the learning rate used during the epoch).
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs recorded."""
+        return len(self.history.get("loss", ()))
+
+    def __getitem__(self, key: str) -> list[float]:
+        """``h["loss"]`` is ``h.history["loss"]``."""
+        return self.history[key]
+
+    def _append(self, logs: dict[str, float]) -> None:
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __repr__(self) -> str:
+        return f"History({self.epochs} epochs, keys={list(self.history)})"
+
+
+@dataclass
+class Trainer:
+    """The state of one ``fit`` run, handed to the callbacks.
+
+    Attributes:
+        model: The model being trained.
+        loss_fn: The loss.
+        optimizer: The optimizer.
+        scheduler: The learning-rate scheduler, or None.
+        epochs: Number of epochs asked for.
+        history: The ``History`` filled so far.
+        epoch: Index (0-based) of the current epoch.
+        step: Number of optimizer steps taken so far in this run.
+        stop_training: Set it to True to end training after the current batch.
+    """
+
+    model: Module
+    loss_fn: Any
+    optimizer: Any
+    scheduler: Any
+    epochs: int
+    history: History = field(default_factory=History)
+    epoch: int = 0
+    step: int = 0
+    stop_training: bool = False
+
+
+def _as_loader(data: Data, batch_size: int, shuffle: bool, name: str) -> DataLoader:
+    """Turns ``(X, y)`` into a DataLoader; a DataLoader is used as it is."""
+    if isinstance(data, DataLoader):
+        loader = data
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        loader = DataLoader(data[0], data[1], batch_size=batch_size, shuffle=shuffle)
+    else:
+        raise TypeError(
+            f"{name} must be a pair (X, y) or a DataLoader, got {type(data).__name__}"
+        )
+    if loader.y is None:
+        raise ValueError(f"{name} needs labels: its DataLoader was built with y=None")
+    return loader
+
+
+def _resolve_metrics(
+    metrics: Metric | Sequence[Metric], target: np.ndarray
+) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
+    """Maps metric names to functions; class metrics are skipped for non-integer targets."""
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    classification = np.issubdtype(target.dtype, np.integer)
+    resolved = {}
+    for metric in metrics:
+        if callable(metric):
+            resolved[metric.__name__] = metric
+        elif metric in _METRICS:
+            if classification:
+                resolved[metric] = _METRICS[metric]
+        else:
+            raise ValueError(
+                f"unknown metric {metric!r}; available: {', '.join(_METRICS)}, "
+                "or a function (output, y) -> float"
+            )
+    return resolved
+
+
+def evaluate(
+    model: Module,
+    loss_fn: Any,
+    data: Data,
+    batch_size: int = 256,
+    metrics: Metric | Sequence[Metric] = ("accuracy",),
+) -> dict[str, float]:
+    """Measures the loss and metrics of a model on a data set, in inference mode.
+
+    The model runs in ``eval()`` mode (dropout off, batch norm with population
+    statistics); its previous mode is restored afterwards. Values are means over all
+    examples (batch means weighted by batch size).
+
+    Args:
+        model: The model to evaluate.
+        loss_fn: A loss with ``reduction="mean"``.
+        data: ``(X, y)`` or a DataLoader.
+        batch_size: Examples per forward pass when ``data`` is ``(X, y)``; it only
+            changes memory use, not the result.
+        metrics: Metric names (``"accuracy"``) or functions ``f(output, y) -> float``.
+            ``"accuracy"`` is skipped when ``y`` does not hold integer class labels.
+
+    Returns:
+        ``{"loss": ..., "accuracy": ...}`` (one entry per metric computed).
+    """
+    loader = _as_loader(data, batch_size, shuffle=False, name="data")
+    metric_fns = _resolve_metrics(metrics, loader.y)
+    sums = dict.fromkeys(["loss", *metric_fns], 0.0)
+    seen = 0
+    was_training = model.training
+    model.eval()
+    try:
+        for xb, yb in loader:
+            out = model(xb)
+            n = len(xb)
+            sums["loss"] += n * float(loss_fn(out, yb))
+            for name, fn in metric_fns.items():
+                sums[name] += n * fn(out, yb)
+            seen += n
+    finally:
+        if was_training:
+            model.train()
+    return {name: total / seen for name, total in sums.items()}
+
+
+def _check_finite(loss: float, trainer: Trainer, batch: int, n_batches: int) -> None:
+    if math.isfinite(loss):
+        return
+    lr = trainer.optimizer.param_groups[0]["lr"]
+    raise FloatingPointError(
+        f"the training loss became {loss} at epoch {trainer.epoch + 1}, batch "
+        f"{batch + 1} of {n_batches}: training diverged. The learning rate ({lr:g}) is "
+        f"probably too high; try a lower one (e.g. {lr / 10:g}), or clip the gradients "
+        "with clip_grad_norm=1.0"
+    )
+
+
+def _format_logs(logs: dict[str, float]) -> str:
+    parts = []
+    for key, value in logs.items():
+        if key == "lr":
+            parts.append(f"lr {value:.3g}")
+        elif key in ("loss", "val_loss"):
+            parts.append(f"{key} {value:.4f}")
+        else:
+            parts.append(f"{_SHORT_NAMES.get(key, key)} {value:.3f}")
+    return "  ".join(parts)
+
+
+def _train_epoch(
+    trainer: Trainer,
+    loader: DataLoader,
+    params: list[Any],
+    regularizers: Sequence[Any],
+    clip_grad_norm: float | None,
+    metric_fns: dict[str, Callable[[np.ndarray, np.ndarray], float]],
+    callbacks: Sequence[Callback],
+    bar: tqdm | None,
+) -> dict[str, float]:
+    """Runs one pass over ``loader``; returns the epoch means of loss and metrics."""
+    model, loss_fn, optimizer = trainer.model, trainer.loss_fn, trainer.optimizer
+    model.train()
+    sums = dict.fromkeys(["loss", *metric_fns], 0.0)
+    seen = 0
+    for batch, (xb, yb) in enumerate(loader):
+        model.zero_grad()
+        out = model(xb)
+        loss = float(loss_fn(out, yb))
+        logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}
+        model.backward(loss_fn.backward())
+        for regularizer in regularizers:
+            loss += float(regularizer.penalty(params))
+        _check_finite(loss, trainer, batch, len(loader))
+        if clip_grad_norm is not None:
+            optim.clip_grad_norm_(params, clip_grad_norm)
+        optimizer.step()
+        trainer.step += 1
+
+        n = len(xb)
+        seen += n
+        logs = {"loss": loss, **logs}
+        for name, value in logs.items():
+            sums[name] += n * value
+        if bar is not None:
+            bar.set_postfix_str(
+                _format_logs({k: total / seen for k, total in sums.items()}), refresh=False
+            )
+            bar.update()
+        logs["batch_size"] = n
+        for callback in callbacks:
+            callback.on_batch_end(batch, logs)
+        if trainer.stop_training:
+            break
+    return {name: total / seen for name, total in sums.items()}
+
+
+def fit(
+    model: Module,
+    loss_fn: Any,
+    optimizer: Any,
+    train: Data,
+    val: Data | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    scheduler: Any = None,
+    callbacks: Iterable[Callback] = (),
+    regularizers: Iterable[Any] = (),
+    clip_grad_norm: float | None = None,
+    metrics: Metric | Sequence[Metric] = ("accuracy",),
+    progress: bool | str = True,
+) -> History:
+    """Trains a model with minibatch gradient descent for a number of epochs.
+
+    Each epoch visits the training set once in a new random order (from pydtrain's
+    seeded generator), taking one optimizer step per batch: forward, loss, backward,
+    regularization penalties, optional gradient clipping, step. Then it evaluates the
+    validation set (in ``eval()`` mode), records everything in the ``History``, calls
+    ``scheduler.step()`` once, and runs the callbacks' ``on_epoch_end``.
+
+    Args:
+        model: The network, e.g. an ``nn.Sequential``.
+        loss_fn: A loss such as ``nn.CrossEntropyLoss()`` (``reduction="mean"``).
+        optimizer: An optimizer built on ``model.parameters()``.
+        train: Training data, ``(X, y)`` or a DataLoader (e.g. one with augmentation).
+        val: Validation data, ``(X, y)`` or a DataLoader, or None.
+        epochs: Number of passes over the training data.
+        batch_size: Examples per step when ``train`` is ``(X, y)`` (a DataLoader keeps
+            its own).
+        scheduler: A learning-rate scheduler; its ``step()`` is called once per epoch,
+            so its periods are counted in epochs.
+        callbacks: ``Callback`` objects; see ``pydtrain.callbacks`` for when each hook
+            runs and how a callback stops training.
+        regularizers: Objects with ``penalty(params) -> float`` (``regularizers.L2``…);
+            their penalty is added to the reported training loss and their gradient to
+            the parameters' gradients.
+        clip_grad_norm: If given, rescale the gradients so that their global L2 norm is
+            at most this value (``optim.clip_grad_norm_``).
+        metrics: Metric names (``"accuracy"``) or functions ``f(output, y) -> float``,
+            recorded under their ``__name__``. ``"accuracy"`` is skipped for non-integer
+            targets (regression).
+        progress: True shows a progress bar during each epoch and prints a one-line
+            summary after it; ``"epoch"`` prints only the summaries; False prints nothing.
+
+    Returns:
+        The ``History`` of per-epoch losses, metrics and learning rates.
+
+    Raises:
+        FloatingPointError: If the training loss becomes infinite or NaN (training
+            diverged); the message names the epoch and batch.
+        ValueError, TypeError: For invalid arguments, with what was expected.
+
+    Example:
+        >>> h = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+        ...         train=(X_train, y_train), val=(X_val, y_val), epochs=20)
+        >>> h.history["val_accuracy"][-1]
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if clip_grad_norm is not None and not (
+        isinstance(clip_grad_norm, numbers.Real) and clip_grad_norm > 0
+    ):
+        raise ValueError(
+            f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}"
+        )
+    if progress not in (True, False, "epoch"):
+        raise ValueError(f'progress must be True, False or "epoch", got {progress!r}')
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                "callbacks must be instances of pydtrain.callbacks.Callback (or a "
+                f"subclass), got {type(callback).__name__}"
+            )
+    regularizers = list(regularizers)
+    for regularizer in regularizers:
+        if not callable(getattr(regularizer, "penalty", None)):
+            raise TypeError(
+                "regularizers must have a penalty(params) method (e.g. "
+                f"pydtrain.regularizers.L2), got {type(regularizer).__name__}"
+            )
+    train_loader = _as_loader(train, batch_size, shuffle=True, name="train")
+    val_loader = None if val is None else _as_loader(val, 256, shuffle=False, name="val")
+    metric_fns = _resolve_metrics(metrics, train_loader.y)
+    params = list(model.parameters())
+
+    trainer = Trainer(model, loss_fn, optimizer, scheduler, int(epochs))
+    for callback in callbacks:
+        callback.trainer = trainer
+    for callback in callbacks:
+        callback.on_train_begin(trainer)
+    width = len(str(epochs))
+    for epoch in range(epochs):
+        trainer.epoch = epoch
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch)
+        lr = optimizer.param_groups[0]["lr"]
+        title = f"epoch {epoch + 1:>{width}}/{epochs}"
+        bar = None
+        if progress is True:
+            bar = tqdm(total=len(train_loader), desc=title, unit="batch", leave=False)
+        try:
+            logs = _train_epoch(
+                trainer, train_loader, params, regularizers, clip_grad_norm,
+                metric_fns, callbacks, bar,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        if val_loader is not None:
+            val_logs = evaluate(model, loss_fn, val_loader, metrics=list(metric_fns.values()))
+            logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        logs["lr"] = lr
+        trainer.history._append(logs)
+        if progress:
+            print(f"{title}  {_format_logs(logs)}", flush=True)
+        if scheduler is not None:
+            scheduler.step()
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs)
+        if trainer.stop_training:
+            break
+    for callback in callbacks:
+        callback.on_train_end()
+    return trainer.history
