@@ -71,17 +71,26 @@ class Module:
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if "_parameters" not in self.__dict__:
+        d = self.__dict__
+        if "_parameters" not in d:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting attributes")
-        for table in (self._parameters, self._modules, self._buffers):
-            table.pop(name, None)
         if isinstance(value, Parameter):
+            self._forget(name)
             if value.name is None:
                 value.name = name
             self._parameters[name] = value
         elif isinstance(value, Module):
+            self._forget(name)
             self._modules[name] = value
+        elif name in self._buffers:
+            self._buffers[name] = value  # a buffer stays a buffer when reassigned
+        elif name in self._parameters or name in self._modules:
+            self._forget(name)
         object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        for table in (self._parameters, self._modules, self._buffers):
+            table.pop(name, None)
 
     def register_buffer(self, name: str, value: np.ndarray) -> None:
         """An array that is state but not trained (e.g. running statistics); saved in state_dict."""
@@ -102,20 +111,28 @@ class Module:
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) for this module and every sub-module, each Parameter once."""
         seen: set[int] = set()
+        out = []
         for name, module in self.named_modules(prefix):
             for pname, p in module._parameters.items():
                 if id(p) not in seen:
                     seen.add(id(p))
-                    yield (f"{name}.{pname}" if name else pname), p
+                    out.append(((f"{name}.{pname}" if name else pname), p))
+        return iter(out)
 
     def parameters(self) -> list[Parameter]:
         """Every Parameter of the module tree, in registration order."""
         return [p for _, p in self.named_parameters()]
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
-        yield prefix, self
-        for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+        """(dotted name, Module) for this module and its descendants, depth first."""
+        out = []
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            out.append((name, module))
+            children = [(f"{name}.{c}" if name else c, m) for c, m in module._modules.items()]
+            stack.extend(reversed(children))
+        return iter(out)
 
     def modules(self) -> list["Module"]:
         return [m for _, m in self.named_modules()]

@@ -1,0 +1,127 @@
+"""End-to-end training steps (forward, loss, backward, Adam) against the same network in PyTorch eager.
+
+Both start from the same weights and see the same batches; each row's note
+gives the largest relative difference between the two loss curves over the
+first steps (dropout draws differ between the libraries, so that network is
+compared with its dropout layers in eval mode for the curve only).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .common import Table, median_time, set_threads, torch
+
+CURVE_STEPS = 20
+
+
+def _build(widths, activation, layernorm, dropout_keep, dtype=np.float32):
+    from pydtrain import nn
+
+    layers = []
+    for i, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(d_in, d_out, dtype=dtype))
+        if i < len(widths) - 2:
+            if layernorm:
+                layers.append(nn.LayerNorm(d_out))
+            layers.append(nn.GELU() if activation == "gelu" else nn.ReLU())
+            if dropout_keep is not None:
+                layers.append(nn.Dropout(keep_prob=dropout_keep))
+    return nn.Sequential(*layers)
+
+
+def _torch_twin(model):
+    """The same architecture in torch.nn, with our weights copied in (state-dict keys match)."""
+    from pydtrain import nn
+
+    layers = []
+    for m in model:
+        if isinstance(m, nn.Linear):
+            layers.append(torch.nn.Linear(m.in_features, m.out_features))
+        elif isinstance(m, nn.LayerNorm):
+            layers.append(torch.nn.LayerNorm(m.normalized_shape))
+        elif isinstance(m, nn.GELU):
+            layers.append(torch.nn.GELU())
+        elif isinstance(m, nn.ReLU):
+            layers.append(torch.nn.ReLU())
+        elif isinstance(m, nn.Dropout):
+            layers.append(torch.nn.Dropout(p=1.0 - m.keep_prob))
+    twin = torch.nn.Sequential(*layers)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    return twin
+
+
+def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout_keep, threads, peak=None):
+    import pydtrain as pdt
+    from pydtrain import nn, optim
+
+    pdt.seed(0)
+    rng = np.random.default_rng(0)
+    model = _build(widths, activation, layernorm, dropout_keep)
+    n_batches = 8
+    X = rng.standard_normal((n_batches, batch, widths[0])).astype(np.float32)
+    Y = rng.integers(0, widths[-1], (n_batches, batch))
+    loss_fn = nn.CrossEntropyLoss()
+    twin = _torch_twin(model) if torch is not None else None
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    state = {"i": 0}
+
+    def ours():
+        i = state["i"] = (state["i"] + 1) % n_batches
+        loss = loss_fn(model(X[i]), Y[i])
+        opt.zero_grad()
+        model.backward(loss_fn.backward())
+        opt.step()
+        return loss
+
+    curve_note = ""
+    t_torch = None
+    if twin is not None:
+        topt = torch.optim.Adam(twin.parameters(), lr=1e-3)
+        TX, TY = torch.from_numpy(X), torch.from_numpy(Y)
+        tstate = {"i": 0}
+
+        def theirs():
+            i = tstate["i"] = (tstate["i"] + 1) % n_batches
+            topt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(twin(TX[i]), TY[i])
+            loss.backward()
+            topt.step()
+            return loss
+
+        # loss curves from the same start (dropout off in both for the comparison)
+        model.eval() if dropout_keep is not None else model.train()
+        twin.eval() if dropout_keep is not None else twin.train()
+        ours_curve = [ours() for _ in range(CURVE_STEPS)]
+        theirs_curve = [theirs().item() for _ in range(CURVE_STEPS)]
+        model.train()
+        twin.train()
+        diff = max(abs(a - b) / abs(b) for a, b in zip(ours_curve, theirs_curve))
+        curve_note = f"loss curves agree to {diff:.1e} rel over {CURVE_STEPS} steps"
+        t_torch = median_time(theirs, repeats=5)
+    t_ours = median_time(ours, repeats=5)
+    note = curve_note
+    if peak:
+        params = sum(p.size for p in model.parameters())
+        note += f"; 6·batch·params/t = {6 * batch * params / t_ours / 1e9:.0f} GFLOP/s = {600 * batch * params / t_ours / peak:.0f}% of peak"
+    table.row(f"{label} {threads}T", t_ours, None, t_torch, note)
+
+
+def run(args) -> None:
+    table = Table("training steps: forward + loss + backward + Adam (float32)")
+    peak = None
+    try:
+        from pydtrain import _C
+
+        peak_fn = getattr(_C, "fma_peak", None)
+    except ImportError:
+        peak_fn = None
+    for threads in args.threads:
+        set_threads(threads)
+        if peak_fn is not None and threads == 1:
+            peak = peak_fn()
+        _row(table, "MLP 64-64-64-10 ReLU, batch 32", [64, 64, 64, 10], 32, "relu", False, None, threads)
+        _row(table, "MLP 784-512-512-10 ReLU+dropout, batch 128", [784, 512, 512, 10], 128, "relu", False, 0.9,
+             threads)
+        if not args.quick:
+            _row(table, "MLP 1024x4 GELU+LayerNorm, batch 256", [1024, 1024, 1024, 1024], 256, "gelu", True, None,
+                 threads, peak=peak if threads == 1 else None)
