@@ -31,7 +31,7 @@ static double KN(sumsq_chunk)(pdt_int n, const T *x) {
             a3 = vfma(x3, x3, a3);
         }
         for (; i < e; i += VN) {
-            V xi = vload_tail(x + i, e - i);
+            V xi = vload_tail(x + i, e - i < VN ? e - i : VN);
             a0 = vfma(xi, xi, a0);
         }
         total += (double)vreduce_add(vadd(vadd(a0, a1), vadd(a2, a3)));
