@@ -26,20 +26,6 @@ def _aligned_empty(n: int, dtype: np.dtype) -> np.ndarray:
     return raw[start:start + n]
 
 
-def _flat_view(arrays: Sequence[np.ndarray]) -> Optional[np.ndarray]:
-    """The 1-d view of the buffer the arrays tile exactly, in order, or None when they don't."""
-    base = arrays[0].base
-    if not isinstance(base, np.ndarray) or base.ndim != 1 or not base.flags.c_contiguous or not base.flags.writeable:
-        return None
-    start = pos = arrays[0].ctypes.data
-    for a in arrays:
-        if a.base is not base or a.dtype != base.dtype or not a.flags.c_contiguous or a.ctypes.data != pos:
-            return None
-        pos += a.nbytes
-    first = (start - base.ctypes.data) // base.itemsize
-    return base[first:first + (pos - start) // base.itemsize]
-
-
 def _address(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
@@ -93,12 +79,12 @@ def flatten_parameters(params: Sequence[Parameter], who: str) -> tuple[np.ndarra
         listing = ", ".join(f"{p.name or '?'}: {p.data.dtype}" for p in params)
         raise TypeError(f"{who}: the parameters of a group must share one dtype; got {listing} "
                         f"(put float32 and float64 parameters in separate groups)")
-    data = _flat_view([p.data for p in params])
-    grad = _flat_view([p.grad for p in params])
-    if data is not None and grad is not None:
-        return data, grad
-    dtype = params[0].data.dtype
     n = sum(p.data.size for p in params)
+    data = flat_segments([p.data for p in params])
+    grad = flat_segments([p.grad for p in params])
+    if len(data) == 1 and len(grad) == 1 and data[0].size == n and data[0].base is not None:
+        return data[0], grad[0]
+    dtype = params[0].data.dtype
     data = _aligned_empty(n, dtype)
     grad = _aligned_empty(n, dtype)
     offset = 0
