@@ -485,3 +485,20 @@ def test_bad_params_raise():
         optim.Adam([{"params": [p]}, {"params": [p]}])
     with pytest.raises(TypeError, match="number"):
         optim.SGD([p], lr="0.1")
+
+
+def test_pytorch_momentum_switched_on_later_starts_its_buffer_at_g():
+    torch = pytest.importorskip("torch")
+    p = nn.Parameter(np.linspace(-1.0, 1.0, 5))
+    tp = torch.tensor(p.data.copy(), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, convention="pytorch")
+    topt = torch.optim.SGD([tp], lr=0.1)
+    for k in range(6):
+        if k == 3:
+            opt.param_groups[0]["momentum"] = topt.param_groups[0]["momentum"] = 0.9
+            opt.param_groups[0]["dampening"] = topt.param_groups[0]["dampening"] = 0.5  # not on the first b
+        p.grad[...] = np.cos(p.data)
+        tp.grad = torch.cos(tp.detach())
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)

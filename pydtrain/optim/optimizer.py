@@ -150,18 +150,23 @@ class Optimizer:
                 seen.add(id(p))
             self._validate(group)
             self.param_groups.append(group)
+        self._fresh: list[set[str]] = []  # per group: buffers not yet written by a step (PyTorch's "None" state)
+        self._new_buffers: set[str] = set()  # the fresh buffers of the group being stepped
         for group in self.param_groups:
             data, grad = flatten_parameters(group["params"], who)
             self._arenas.append((data, grad))
             state = {"step": 0}
-            self._ensure_buffers(group, state, data)
+            self._fresh.append(set())
             self._state.append(state)
+            self._ensure_buffers(len(self._state) - 1)
 
-    def _ensure_buffers(self, group: dict, state: dict, data: np.ndarray) -> None:
-        """Zero buffers for the state the group's settings need (momentum may be switched on later)."""
-        for name in self._buffer_names(group):
+    def _ensure_buffers(self, index: int) -> None:
+        """Zero buffers for the state group `index`'s settings need (momentum may be switched on later)."""
+        state = self._state[index]
+        for name in self._buffer_names(self.param_groups[index]):
             if name not in state:
-                state[name] = np.zeros_like(data)
+                state[name] = np.zeros_like(self._arenas[index][0])
+                self._fresh[index].add(name)
 
     # ---- subclass hooks ----
     def _validate(self, group: dict) -> None:
@@ -176,10 +181,13 @@ class Optimizer:
     # ---- public ----
     def step(self) -> None:
         """One update of every group: one C call per group over its flat buffers."""
-        for group, (data, grad), state in zip(self.param_groups, self._arenas, self._state):
-            self._ensure_buffers(group, state, data)
+        for i, (group, (data, grad), state) in enumerate(zip(self.param_groups, self._arenas, self._state)):
+            self._ensure_buffers(i)
             state["step"] += 1
+            self._new_buffers = self._fresh[i]
             self._step_group(group, data, grad, state)
+            self._fresh[i] = set()
+        self._new_buffers = set()
 
     def zero_grad(self) -> None:
         """Set every gradient to zero: one fill per group's gradient buffer."""
@@ -220,12 +228,13 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"{who}.load_state_dict: a group has {len(saved['params'])} parameters in the state, "
                                  f"{len(group['params'])} here")
-        for saved, group, st, (data, _) in zip(groups, self.param_groups, self._state, self._arenas):
+        for g, (saved, group, st) in enumerate(zip(groups, self.param_groups, self._state)):
             for key, value in saved.items():
                 if key != "params":
                     group[key] = value
             self._validate(group)
-            self._ensure_buffers(group, st, data)
+            self._ensure_buffers(g)
+            self._fresh[g] = {name for name in st if name != "step"}
             offset = 0
             steps = set()
             for i, p in zip(saved["params"], group["params"]):
@@ -235,6 +244,7 @@ class Optimizer:
                     if name == "step":
                         continue
                     if name in entry:
+                        self._fresh[g].discard(name)
                         value = np.asarray(entry[name])
                         if value.shape != p.shape:
                             raise ValueError(f"{who}.load_state_dict: state '{name}' of parameter {i} has shape "

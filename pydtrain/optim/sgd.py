@@ -60,4 +60,4 @@ class SGD(Optimizer):
             return
         _C.sgd_momentum_step(data, grad, state.get("momentum_buffer"), float(group["lr"]), float(group["momentum"]),
                              float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
-                             _CONVENTIONS[group["convention"]], state["step"] == 1)
+                             _CONVENTIONS[group["convention"]], "momentum_buffer" in self._new_buffers)
