@@ -39,6 +39,32 @@ typedef struct {
     uint64_t offset;
 } pdt_rng;
 
+/* ---- optim, clip, average: hyper-parameters of the optimizer steps (kernels/optim.c) ---- */
+enum { PDT_SGD_CLASSIC = 0, PDT_SGD_PYTORCH = 1 };
+
+/* SGD with momentum. classic: m ← μm − α(1−τ)g, θ ← θ + m; pytorch: b ← μb + (1−τ)g
+ * (b = g on the first step), θ ← θ − αb. g includes the decay λθ. */
+typedef struct {
+    double lr, momentum, dampening, weight_decay;
+    int nesterov;
+    int convention;   /* PDT_SGD_CLASSIC or PDT_SGD_PYTORCH */
+    int first_step;   /* pytorch convention: the buffer starts as g */
+} pdt_sgd_hp;
+
+/* RMSprop: v ← βv + (1−β)g²; θ ← θ − α g/√(v+ε) (eps_inside_sqrt) or α g/(√v+ε). */
+typedef struct {
+    double lr, beta, eps, weight_decay, momentum;
+    int centered;
+    int eps_inside_sqrt;
+} pdt_rmsprop_hp;
+
+/* Adam / AdamW at update t (t >= 1); the bias corrections are derived once per call. */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int64_t step;
+    int decoupled;    /* AdamW: θ ← θ(1 − αλ) instead of g ← g + λθ */
+} pdt_adam_hp;
+
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */
 typedef struct pdt_kernels {
 #define PDT_K(name, params) pdt_status (*name##_f32) params;

@@ -94,3 +94,88 @@ def sgd_step(param: Array, grad: Array, lr: float) -> Array:
     """``θ ← θ − α·g`` in place; returns ``param``."""
     _C.sgd_step(param, grad, lr)
     return param
+
+
+def sgd_momentum_step(param: Array, grad: Array, buf: Optional[Array], lr: float, momentum: float = 0.0,
+                      dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                      convention: str = "classic", first_step: bool = False) -> Array:
+    """SGD with momentum in place; returns ``param``. ``g ← g + λθ``, then
+
+    classic: ``m ← μm − α(1−τ)g; θ ← θ + m`` (Nesterov: ``θ ← θ + μm − α(1−τ)g``, θ the look-ahead point);
+    pytorch: ``b ← μb + (1−τ)g`` (``b = g`` when ``first_step``); ``θ ← θ − αb`` (Nesterov: ``θ ← θ − α(g + μb)``).
+    ``buf`` (m or b) may be None when ``momentum = 0``.
+    """
+    if convention not in ("classic", "pytorch"):
+        raise ValueError(f"sgd_momentum_step: convention must be 'classic' or 'pytorch', got {convention!r}")
+    _C.sgd_momentum_step(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                         0 if convention == "classic" else 1, first_step)
+    return param
+
+
+def rmsprop_step(param: Array, grad: Array, square_avg: Array, lr: float, beta: float = 0.99, eps: float = 1e-8,
+                 eps_inside_sqrt: bool = True, weight_decay: float = 0.0, momentum: float = 0.0,
+                 grad_avg: Optional[Array] = None, momentum_buf: Optional[Array] = None) -> Array:
+    """RMSprop in place; returns ``param``: ``v ← βv + (1−β)g²``, ``θ ← θ − α·g/√(v+ε)`` (or ``/(√v+ε)``).
+
+    ``grad_avg`` given: centered (``v − ḡ²`` in place of v); ``momentum_buf`` needed when ``momentum > 0``.
+    """
+    _C.rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, beta, eps, weight_decay, momentum,
+                    grad_avg is not None, eps_inside_sqrt)
+    return param
+
+
+def adam_step(param: Array, grad: Array, exp_avg: Array, exp_avg_sq: Array, step: int, lr: float = 1e-3,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+              decoupled: bool = False, max_exp_avg_sq: Optional[Array] = None) -> Array:
+    """Adam update number ``step`` (t >= 1) in place; returns ``param``.
+
+    ``m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − α·m̂/(√v̂ + ε)``; ``decoupled`` is AdamW
+    (``θ ← θ(1 − αλ)``) else λθ joins g; ``max_exp_avg_sq`` given: AMSGrad.
+    """
+    _C.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step,
+                 decoupled)
+    return param
+
+
+# ---- clip ----
+
+
+def sum_squares(x: Array) -> float:
+    """``Σ x²`` accumulated in double, the same value for any thread count."""
+    return _C.clip_sumsq(x)
+
+
+def max_abs(x: Array) -> float:
+    """``max |x|`` (NaN if x holds a NaN, 0 for an empty array)."""
+    return _C.clip_maxabs(x)
+
+
+def scale_(x: Array, factor: float) -> Array:
+    """``x ← factor·x`` in place; returns ``x``."""
+    _C.clip_scale(x, factor)
+    return x
+
+
+def clamp_(x: Array, clip: float) -> Array:
+    """``x ← min(max(x, −clip), clip)`` in place; returns ``x``."""
+    _C.clip_value(x, clip)
+    return x
+
+
+# ---- average ----
+
+
+def average_update(avg: Array, x: Array, weight: float) -> Array:
+    """``avg ← avg + w·(x − avg)`` in place (EMA: w = 1−β; running mean of k+1 samples: w = 1/(k+1)); returns ``avg``."""
+    _C.average_update(avg, x, weight)
+    return avg
+
+
+def average_copy(avg: Array, scale: float = 1.0, out: Optional[Array] = None) -> Array:
+    """``out = scale·avg`` (e.g. the bias correction 1/(1−βᵗ))."""
+    return _C.average_copy(avg, scale, out)
+
+
+def ema_series(series: Array, beta: float, bias_correction: bool = True, out: Optional[Array] = None) -> Array:
+    """``e[t+1] = βe[t] + (1−β)s[t]`` from 0; element t of the result is e[t+1] (over 1−β^(t+1) if bias-corrected)."""
+    return _C.ema_series(series, beta, bias_correction, out)

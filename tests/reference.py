@@ -78,6 +78,93 @@ def sgd_step(param, grad, lr):
     return np.asarray(param, np.float64) - lr * np.asarray(grad, np.float64)
 
 
+def sgd_momentum_step(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, convention, first_step):
+    """(param, buf) after one step, from SPEC §5 (classic) and torch.optim.SGD's documented algorithm (pytorch)."""
+    p, g = np.asarray(param, np.float64), np.asarray(grad, np.float64)
+    g = g + weight_decay * p
+    if momentum == 0:
+        return p - lr * g, buf
+    b = np.asarray(buf, np.float64)
+    if convention == "classic":
+        m = momentum * b - lr * (1 - dampening) * g
+        # Nesterov: p stores the look-ahead point θ + μm, so p' = θ' + μm' = p − μm + m' + μm'
+        return (p - momentum * b + m + momentum * m if nesterov else p + m), m
+    b = g.copy() if first_step else momentum * b + (1 - dampening) * g
+    d = g + momentum * b if nesterov else b
+    return p - lr * d, b
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, beta, eps, weight_decay, momentum, centered,
+                 eps_inside_sqrt):
+    """(param, square_avg, grad_avg, momentum_buf) after one step."""
+    p, g = np.asarray(param, np.float64), np.asarray(grad, np.float64)
+    g = g + weight_decay * p
+    v = beta * np.asarray(square_avg, np.float64) + (1 - beta) * g * g
+    var = v
+    if centered:
+        grad_avg = beta * np.asarray(grad_avg, np.float64) + (1 - beta) * g
+        var = v - grad_avg ** 2
+    d = np.sqrt(var + eps) if eps_inside_sqrt else np.sqrt(var) + eps
+    step = g / d
+    if momentum != 0:
+        momentum_buf = momentum * np.asarray(momentum_buf, np.float64) + step
+        step = momentum_buf
+    return p - lr * step, v, grad_avg, momentum_buf
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step, decoupled):
+    """(param, m, v, vmax) after update number `step`, SPEC §5 with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
+    p, g = np.asarray(param, np.float64), np.asarray(grad, np.float64)
+    if decoupled:
+        p = p * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * p
+    m = beta1 * np.asarray(exp_avg, np.float64) + (1 - beta1) * g
+    v = beta2 * np.asarray(exp_avg_sq, np.float64) + (1 - beta2) * g * g
+    vv = v
+    if max_exp_avg_sq is not None:
+        max_exp_avg_sq = np.maximum(np.asarray(max_exp_avg_sq, np.float64), v)
+        vv = max_exp_avg_sq
+    m_hat = m / (1 - beta1 ** step)
+    v_hat = vv / (1 - beta2 ** step)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, max_exp_avg_sq
+
+
 # ---- clip ----
 
+
+def clip_sumsq(x):
+    return float((np.asarray(x, np.float64) ** 2).sum())
+
+
+def clip_maxabs(x):
+    x = np.asarray(x, np.float64)
+    return float(np.abs(x).max()) if x.size else 0.0
+
+
+def clip_scale(x, factor):
+    return factor * np.asarray(x, np.float64)
+
+
+def clip_value(x, clip):
+    return np.clip(np.asarray(x, np.float64), -clip, clip)
+
 # ---- average ----
+
+
+def average_update(avg, x, weight):
+    avg = np.asarray(avg, np.float64)
+    return avg + weight * (np.asarray(x, np.float64) - avg)
+
+
+def average_copy(avg, scale):
+    return scale * np.asarray(avg, np.float64)
+
+
+def ema_series(series, beta, bias_correction=True):
+    """SPEC §4, written as the recurrence: e[t+1] = βe[t] + (1−β)s[t], ê[t] = e[t]/(1−βᵗ)."""
+    out, e = [], 0.0
+    for t, s in enumerate(np.asarray(series, np.float64), start=1):
+        e = beta * e + (1 - beta) * s
+        out.append(e / (1 - beta ** t) if bias_correction else e)
+    return np.array(out)

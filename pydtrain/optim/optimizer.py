@@ -1,52 +1,258 @@
-"""Optimizer base: parameter groups, per-group hyper-parameters, validation."""
+"""Optimizer base: parameter groups, the flat arena, per-group state, state_dict.
+
+Building an optimizer moves the parameters of each group into one contiguous
+buffer (and their gradients into another); every ``Parameter.data``/``.grad``
+becomes a view into it, so layers keep working unchanged. One step is then one
+C call per group, and ``zero_grad()`` one fill (DESIGN.md, decision 3).
+"""
 from __future__ import annotations
 
-from typing import Any, Iterable
+import numbers
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
 
 from ..nn.module import Parameter
 
+_ALIGN = 64  # bytes: arena buffers start on a cache line
+
+
+def _aligned_empty(n: int, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised 1-d array of n elements whose data starts on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    pad = _ALIGN // dtype.itemsize
+    raw = np.empty(n + pad, dtype)
+    start = (-raw.ctypes.data % _ALIGN) // dtype.itemsize
+    return raw[start:start + n]
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def flat_segments(arrays: Sequence[np.ndarray], cache: Optional[dict] = None) -> list[np.ndarray]:
+    """The arrays as few 1-d views as possible: consecutive arrays that tile one buffer (an arena) become one view.
+
+    Args:
+        arrays: C-contiguous arrays (parameters' data or grads).
+        cache: a dict kept by the caller; when the same array objects come again the
+            views are reused at the cost of one identity check each.
+    """
+    if cache is not None:
+        cached = cache.get("arrays")
+        if cached is not None and len(cached) == len(arrays) and all(x is y for x, y in zip(arrays, cached)):
+            return cache["segments"]
+    segments: list[np.ndarray] = []
+    base, first, end = None, 0, 0
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            raise ValueError("gradients and parameters must be C-contiguous arrays")
+        addr = _address(a)
+        b = a.base if isinstance(a.base, np.ndarray) and a.base.ndim == 1 and a.base.flags.c_contiguous else None
+        if base is not None and b is base and a.dtype == base.dtype and addr == end:
+            end += a.nbytes
+            segments[-1] = base[first:(end - _address(base)) // base.itemsize]
+            continue
+        if b is not None and a.dtype == b.dtype and b.flags.writeable:
+            base, first, end = b, (addr - _address(b)) // b.itemsize, addr + a.nbytes
+            segments.append(base[first:(end - _address(base)) // base.itemsize])
+        else:
+            base = None
+            segments.append(a.reshape(-1))
+    if cache is not None:
+        cache["arrays"] = list(arrays)
+        cache["segments"] = segments
+    return segments
+
+
+def flatten_parameters(params: Sequence[Parameter], who: str) -> tuple[np.ndarray, np.ndarray]:
+    """Move the parameters' data and grads into two contiguous buffers; return (data, grad).
+
+    Parameters that already tile one buffer in this order (an earlier optimizer
+    built them) keep it, so several optimizers and averagers can share an arena.
+
+    Raises:
+        TypeError: the parameters do not share one dtype.
+    """
+    dtypes = {p.data.dtype for p in params}
+    if len(dtypes) > 1:
+        listing = ", ".join(f"{p.name or '?'}: {p.data.dtype}" for p in params)
+        raise TypeError(f"{who}: the parameters of a group must share one dtype; got {listing} "
+                        f"(put float32 and float64 parameters in separate groups)")
+    n = sum(p.data.size for p in params)
+    data = flat_segments([p.data for p in params])
+    grad = flat_segments([p.grad for p in params])
+    if len(data) == 1 and len(grad) == 1 and data[0].size == n and data[0].base is not None:
+        return data[0], grad[0]
+    dtype = params[0].data.dtype
+    data = _aligned_empty(n, dtype)
+    grad = _aligned_empty(n, dtype)
+    offset = 0
+    for p in params:
+        k = p.data.size
+        data[offset:offset + k] = p.data.reshape(-1)
+        grad[offset:offset + k] = p.grad.reshape(-1)
+        p.data = data[offset:offset + k].reshape(p.data.shape)
+        p.grad = grad[offset:offset + k].reshape(p.data.shape)
+        offset += k
+    return data, grad
+
+
+def check_number(who: str, name: str, value: Any, low: float = 0.0, high: Optional[float] = None,
+                 high_open: bool = False) -> float:
+    """``value`` as a float, checked to lie in [low, high] (or [low, high) with high_open)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__}")
+    v = float(value)
+    ok = v >= low and (high is None or (v < high if high_open else v <= high))
+    if not ok:
+        upper = "" if high is None else (f", {high})" if high_open else f", {high}]")
+        interval = f"[{low}{upper}" if high is not None else f">= {low}"
+        raise ValueError(f"{who}: {name} must be {'in ' if high is not None else ''}{interval}, got {value!r}")
+    return v
+
 
 class Optimizer:
-    """Holds ``param_groups`` (a list of dicts with ``params`` and hyper-parameters).
+    """Holds ``param_groups`` (a list of dicts with ``params`` and hyper-parameters) and their state.
 
     Args:
         params: a list of Parameters, or a list of dicts ``{"params": [...], "lr": ...}``
             whose missing hyper-parameters are taken from ``defaults``.
         defaults: the optimizer's hyper-parameters.
+
+    Subclasses name their per-parameter state buffers in ``_buffer_names(group)``
+    and update one group in ``_step_group(group, data, grad, state)``.
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
+        who = type(self).__name__
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{who}: got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
+        self._arenas: list[tuple[np.ndarray, np.ndarray]] = []
+        self._state: list[dict] = []
         seen: set[int] = set()
         for g in groups:
             if not isinstance(g, dict):
-                raise TypeError(f"{type(self).__name__}: mix of Parameters and group dicts in params")
+                raise TypeError(f"{who}: mix of Parameters and group dicts in params")
             group = {**self.defaults, **g}
             group["params"] = list(g.get("params", []))
+            if not group["params"]:
+                raise ValueError(f"{who}: a parameter group has no parameters")
             for p in group["params"]:
                 if not isinstance(p, Parameter):
-                    raise TypeError(f"{type(self).__name__}: params must be Parameters, got {type(p).__name__}")
+                    raise TypeError(f"{who}: params must be Parameters, got {type(p).__name__}")
                 if id(p) in seen:
-                    raise ValueError(f"{type(self).__name__}: parameter {p.name!r} appears in more than one group")
+                    raise ValueError(f"{who}: parameter {p.name!r} appears in more than one group")
                 seen.add(id(p))
             self._validate(group)
             self.param_groups.append(group)
+        self._fresh: list[set[str]] = []  # per group: buffers not yet written by a step (PyTorch's "None" state)
+        self._new_buffers: set[str] = set()  # the fresh buffers of the group being stepped
+        for group in self.param_groups:
+            data, grad = flatten_parameters(group["params"], who)
+            self._arenas.append((data, grad))
+            state = {"step": 0}
+            self._fresh.append(set())
+            self._state.append(state)
+            self._ensure_buffers(len(self._state) - 1)
 
+    def _ensure_buffers(self, index: int) -> None:
+        """Zero buffers for the state group `index`'s settings need (momentum may be switched on later)."""
+        state = self._state[index]
+        for name in self._buffer_names(self.param_groups[index]):
+            if name not in state:
+                state[name] = np.zeros_like(self._arenas[index][0])
+                self._fresh[index].add(name)
+
+    # ---- subclass hooks ----
     def _validate(self, group: dict) -> None:
-        lr = group.get("lr")
-        if not isinstance(lr, (int, float)) or not lr >= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be a number >= 0, got {lr!r}")
+        check_number(type(self).__name__, "lr", group.get("lr"))
+
+    def _buffer_names(self, group: dict) -> list[str]:
+        return []
+
+    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        raise NotImplementedError
+
+    # ---- public ----
+    def step(self) -> None:
+        """One update of every group: one C call per group over its flat buffers."""
+        for i, (group, (data, grad), state) in enumerate(zip(self.param_groups, self._arenas, self._state)):
+            self._ensure_buffers(i)
+            state["step"] += 1
+            self._new_buffers = self._fresh[i]
+            self._step_group(group, data, grad, state)
+            self._fresh[i] = set()
+        self._new_buffers = set()
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, in place."""
-        for g in self.param_groups:
-            for p in g["params"]:
-                p.grad.fill(0)
+        """Set every gradient to zero: one fill per group's gradient buffer."""
+        for _, grad in self._arenas:
+            grad.fill(0)
 
-    def step(self) -> None:
-        raise NotImplementedError
+    def state_dict(self) -> dict:
+        """Copies of the state, PyTorch's layout: ``{"state": {i: {...}}, "param_groups": [...]}``.
+
+        Parameters are numbered across groups in order; each one's state holds
+        ``step`` and its slice of every buffer (shaped like the parameter).
+        """
+        state: dict[int, dict] = {}
+        groups = []
+        index = 0
+        for group, st in zip(self.param_groups, self._state):
+            ids = []
+            offset = 0
+            for p in group["params"]:
+                entry: dict[str, Any] = {"step": st["step"]}
+                for name, buf in st.items():
+                    if name != "step":
+                        entry[name] = buf[offset:offset + p.size].reshape(p.shape).copy()
+                state[index] = entry
+                ids.append(index)
+                offset += p.size
+                index += 1
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyper-parameters and state from ``state_dict()``; resuming is bit-identical."""
+        who = type(self).__name__
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{who}.load_state_dict: {len(groups)} groups in the state, {len(self.param_groups)} here")
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{who}.load_state_dict: a group has {len(saved['params'])} parameters in the state, "
+                                 f"{len(group['params'])} here")
+        for g, (saved, group, st) in enumerate(zip(groups, self.param_groups, self._state)):
+            for key, value in saved.items():
+                if key != "params":
+                    group[key] = value
+            self._validate(group)
+            self._ensure_buffers(g)
+            self._fresh[g] = {name for name in st if name != "step"}
+            offset = 0
+            steps = set()
+            for i, p in zip(saved["params"], group["params"]):
+                entry = state_dict["state"].get(i, {})
+                steps.add(int(entry.get("step", 0)))
+                for name, buf in st.items():
+                    if name == "step":
+                        continue
+                    if name in entry:
+                        self._fresh[g].discard(name)
+                        value = np.asarray(entry[name])
+                        if value.shape != p.shape:
+                            raise ValueError(f"{who}.load_state_dict: state '{name}' of parameter {i} has shape "
+                                             f"{value.shape}, the parameter {p.shape}")
+                        buf[offset:offset + p.size] = value.reshape(-1)
+                    else:
+                        buf[offset:offset + p.size] = 0
+                offset += p.size
+            if len(steps) > 1:
+                raise ValueError(f"{who}.load_state_dict: the parameters of a group have different step counts {steps}")
+            st["step"] = steps.pop() if steps else 0

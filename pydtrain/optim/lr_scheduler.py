@@ -1,0 +1,317 @@
+"""Learning-rate schedules, each a pure function of the step (optax's view) behind PyTorch's interface.
+
+Every scheduler sets ``param_groups[i]["lr"]`` on ``step()``, returns the rates
+in force from ``get_last_lr()``, and answers ``lr_at(k)``: the rate in force
+after k calls of ``step()`` (``lr_at(0)`` is the initial one), without touching
+the optimizer, so a schedule can be plotted before training. Constructor
+arguments are PyTorch's; the values agree with ``torch.optim.lr_scheduler``.
+"""
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from typing import Any, Callable, Optional, Sequence, Union
+
+from .optimizer import Optimizer
+
+
+def _positive_int(who: str, name: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _positive(who: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{who}: {name} must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def _per_group(who: str, name: str, optimizer: Optimizer, value: Union[float, Sequence[float]]) -> list[float]:
+    """One value per parameter group, from a scalar or a list."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{who}: {name} has {len(value)} values for {n} parameter groups")
+        values = [float(v) for v in value]
+    else:
+        values = [float(value)] * n
+    for v in values:
+        if not v >= 0:
+            raise ValueError(f"{who}: {name} must be >= 0, got {v!r}")
+    return values
+
+
+class LRScheduler:
+    """Base: ``step()`` counts, ``_lrs(k)`` (a pure function of k) gives each group's rate.
+
+    Args:
+        optimizer: the optimizer whose ``param_groups[i]["lr"]`` this sets.
+        last_epoch: the step to start from (-1: a fresh schedule, as PyTorch).
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [float(g["initial_lr"]) for g in optimizer.param_groups]
+        self.last_epoch = last_epoch + 1
+        self._apply(self.last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        raise NotImplementedError
+
+    def _apply(self, k: int) -> None:
+        self._last_lr = self._lrs(k)
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
+
+    def step(self) -> None:
+        """Advance one step and set every group's ``lr``."""
+        self.last_epoch += 1
+        self._apply(self.last_epoch)
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rate of each group set by the last ``step()`` (or the constructor)."""
+        return list(self._last_lr)
+
+    def lr_at(self, k: int, group: int = 0) -> float:
+        """The learning rate of ``group`` after ``k`` calls of ``step()``; a pure function."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"{type(self).__name__}.lr_at: k must be an integer >= 0, got {k!r}")
+        return self._lrs(k)[group]
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "schedulers")}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+
+class StepLR(LRScheduler):
+    """``α_k = α₀·γ^⌊k/step_size⌋``: constant by periods."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+        self.step_size = _positive_int("StepLR", "step_size", step_size)
+        self.gamma = _positive("StepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        return [b * self.gamma ** (k // self.step_size) for b in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """``α_k = α₀·γ^(number of milestones <= k)``."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        self.milestones = sorted(_positive_int("MultiStepLR", "each milestone", m, 0) for m in milestones)
+        self.gamma = _positive("MultiStepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        return [b * self.gamma ** bisect_right(self.milestones, k) for b in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """``α_k = α₀·γᵏ``: exponential decay."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = _positive("ExponentialLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        return [b * self.gamma ** k for b in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """``α_k = α₀·(1 − min(k, T)/T)^power``: polynomial decay to 0 in T steps."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        self.total_iters = _positive_int("PolynomialLR", "total_iters", total_iters)
+        self.power = _positive("PolynomialLR", "power", power)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        f = (1.0 - min(k, self.total_iters) / self.total_iters) ** self.power
+        return [b * f for b in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """``α_k = α₀·(s + (e − s)·min(k, T)/T)``: linear warm-up (or decay) over T steps."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        self.start_factor, self.end_factor = float(start_factor), float(end_factor)
+        self.total_iters = _positive_int("LinearLR", "total_iters", total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        f = self.start_factor + (self.end_factor - self.start_factor) * min(k, self.total_iters) / self.total_iters
+        return [b * f for b in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter 2017): ``α = η_min + (α₀ − η_min)(1 + cos(π·T_cur/T_i))/2``.
+
+    T_cur counts the steps since the last restart; the i-th period lasts
+    ``T_i = T_0·T_multⁱ`` steps.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        self.T_0 = _positive_int("CosineAnnealingWarmRestarts", "T_0", T_0)
+        self.T_mult = _positive_int("CosineAnnealingWarmRestarts", "T_mult", T_mult)
+        if not eta_min >= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be >= 0, got {eta_min!r}")
+        self.eta_min = float(eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        t_cur, t_i = k, self.T_0
+        if self.T_mult == 1:
+            t_cur = k % t_i
+        else:
+            while t_cur >= t_i:
+                t_cur -= t_i
+                t_i *= self.T_mult
+        c = (1 + math.cos(math.pi * t_cur / t_i)) / 2
+        return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith 2017): α goes base_lr → max_lr in ``step_size_up`` steps and back.
+
+    ``α = base + (max − base)·h(k)·scale``, h the triangle wave; scale is 1
+    (``triangular``), ``1/2^(cycle−1)`` (``triangular2``) or ``γᵏ`` (``exp_range``).
+    With ``cycle_momentum`` the momentum (or β₁) moves the other way, between
+    ``max_momentum`` and ``base_momentum``. Sets each group's lr to ``base_lr`` at start.
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr: Union[float, Sequence[float]],
+                 max_lr: Union[float, Sequence[float]], step_size_up: int = 2000, step_size_down: Optional[int] = None,
+                 mode: str = "triangular", gamma: float = 1.0, scale_fn: Optional[Callable[[float], float]] = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: float = 0.8,
+                 max_momentum: float = 0.9, last_epoch: int = -1) -> None:
+        who = "CyclicLR"
+        base_lrs = _per_group(who, "base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.cyclic_base_lrs = base_lrs
+        self.max_lrs = _per_group(who, "max_lr", optimizer, max_lr)
+        up = float(_positive_int(who, "step_size_up", step_size_up))
+        down = float(_positive_int(who, "step_size_down", step_size_down)) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range', got {mode!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        self.mode, self.gamma = mode, _positive(who, "gamma", gamma)
+        if scale_fn is not None:
+            self.scale_fn, self.scale_mode = scale_fn, scale_mode
+        elif mode == "triangular":
+            self.scale_fn, self.scale_mode = (lambda x: 1.0), "cycle"
+        elif mode == "triangular2":
+            self.scale_fn, self.scale_mode = (lambda x: 1 / (2.0 ** (x - 1))), "cycle"
+        else:
+            self.scale_fn, self.scale_mode = (lambda x: self.gamma ** x), "iterations"
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            groups = optimizer.param_groups
+            if not all("momentum" in g or "betas" in g for g in groups):
+                raise ValueError("CyclicLR: cycle_momentum=True needs an optimizer with momentum or betas "
+                                 "(pass cycle_momentum=False)")
+            self.use_beta1 = "betas" in groups[0]
+            self.base_momentums = _per_group(who, "base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group(who, "max_momentum", optimizer, max_momentum)
+        super().__init__(optimizer, last_epoch)
+
+    def _scale(self, k: int) -> tuple[float, float]:
+        """(triangle height in [0, 1], amplitude scale) at step k."""
+        cycle = math.floor(1 + k / self.total_size)
+        x = 1.0 + k / self.total_size - cycle
+        h = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        return h, self.scale_fn(cycle if self.scale_mode == "cycle" else k)
+
+    def _lrs(self, k: int) -> list[float]:
+        h, s = self._scale(k)
+        return [b + (m - b) * h * s for b, m in zip(self.cyclic_base_lrs, self.max_lrs)]
+
+    def momentum_at(self, k: int, group: int = 0) -> float:
+        """The momentum (or β₁) of ``group`` after k steps, when ``cycle_momentum``."""
+        h, s = self._scale(k)
+        return self.max_momentums[group] - (self.max_momentums[group] - self.base_momentums[group]) * h * s
+
+    def _apply(self, k: int) -> None:
+        super()._apply(k)
+        if self.cycle_momentum:
+            for i, group in enumerate(self.optimizer.param_groups):
+                m = self.momentum_at(k, i)
+                if self.use_beta1:
+                    group["betas"] = (m, *group["betas"][1:])
+                else:
+                    group["momentum"] = m
+
+
+class SWACyclicLR(LRScheduler):
+    """The cyclic schedule of SWA (Izmailov et al. 2018): linear decay α₁ → α₂ within each cycle of c steps.
+
+    ``α(i) = (1 − t(i))·α₁ + t(i)·α₂,  t(i) = (((i − 1) mod c) + 1)/c`` for the
+    i-th update (i = 1, 2, …), so ``lr_at(k) = α(k + 1)``: each cycle ends at
+    α₂, where the paper takes the SWA sample, and restarts one step below α₁.
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_max: float, lr_min: float, cycle: int, last_epoch: int = -1) -> None:
+        if not 0 <= lr_min <= lr_max:
+            raise ValueError(f"SWACyclicLR: need 0 <= lr_min <= lr_max, got lr_min={lr_min!r}, lr_max={lr_max!r}")
+        self.lr_max, self.lr_min = float(lr_max), float(lr_min)
+        self.cycle = _positive_int("SWACyclicLR", "cycle", cycle)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        t = (k % self.cycle + 1) / self.cycle
+        return [(1 - t) * self.lr_max + t * self.lr_min] * len(self.base_lrs)
+
+
+class SequentialLR(LRScheduler):
+    """Chains schedulers: ``schedulers[j]`` runs from ``milestones[j−1]`` on, restarted at its own step 0."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
+                 last_epoch: int = -1) -> None:
+        if not schedulers:
+            raise ValueError("SequentialLR: expects at least one scheduler")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expects len(schedulers) - 1 milestones, got {len(milestones)} "
+                             f"for {len(schedulers)} schedulers")
+        for s in schedulers:
+            if getattr(s, "optimizer", None) is not optimizer:
+                raise ValueError("SequentialLR: every scheduler must belong to the optimizer given")
+        if list(milestones) != sorted(milestones):
+            raise ValueError(f"SequentialLR: milestones must be increasing, got {list(milestones)}")
+        self.schedulers = list(schedulers)
+        self.milestones = [_positive_int("SequentialLR", "each milestone", m) for m in milestones]
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        super().__init__(optimizer, last_epoch)
+
+    def _child(self, k: int) -> tuple[LRScheduler, int]:
+        j = bisect_right(self.milestones, k)
+        return self.schedulers[j], k - (self.milestones[j - 1] if j > 0 else 0)
+
+    def _lrs(self, k: int) -> list[float]:
+        child, local = self._child(k)
+        return child._lrs(local)
+
+    def _apply(self, k: int) -> None:
+        child, local = self._child(k)
+        child._apply(local)
+        self._last_lr = child.get_last_lr()
