@@ -92,10 +92,10 @@ def test_float32_and_non_contiguous_inputs():
 
 def test_parameters_and_gradients_are_never_copied():
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
-    arrays = [(p.data, p.grad) for p in model.parameters()]
     loss = nn.CrossEntropyLoss()
     x, y = np.ones((5, 4), np.float32), np.zeros(5, np.int64)
-    opt = optim.SGD(model.parameters(), lr=0.1)
+    opt = optim.SGD(model.parameters(), lr=0.1)  # moves them into its flat arena, once
+    arrays = [(p.data, p.grad) for p in model.parameters()]
     for _ in range(3):
         loss(model(x), y)
         model.zero_grad()
@@ -139,7 +139,7 @@ def test_module_bookkeeping():
     (lambda: nn.CrossEntropyLoss(smoothing="both"), "smoothing must be one of"),
     (lambda: nn.Sequential(nn.ReLU(), "relu"), "item 1 must be a Module"),
     (lambda: optim.SGD([], lr=0.1), "empty parameter list"),
-    (lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=-1.0), "lr must be a number >= 0"),
+    (lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=-1.0), "lr must be >= 0.0, got -1.0"),
 ])
 def test_bad_arguments_raise(bad, message):
     with pytest.raises((ValueError, TypeError), match=message):
