@@ -82,12 +82,13 @@ static pdt_status KN(tanh_forward)(pdt_int n, const T *x, T *y) {
 }
 
 // x, dy, dx (n); dx may be dy
-// dx = dy ⊙ (1 − tanh²(x))
+// dx = dy ⊙ (1 − tanh²(x)) = dy ⊙ 4e/(1 + e)², e = e^(−2|x|): no cancellation where tanh² ≈ 1
 static pdt_status KN(tanh_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
-    const V one = vset1((T)1);
+    const V one = vset1((T)1), four = vset1((T)4), m2 = vset1((T)-2);
     PDT_ACT_LOOP2(n, x, dy, dx, {
-        V t = KN(vtanh)(xv);
-        out = vmul(dyv, vfnma(t, t, one));
+        V e = KN(vexp)(vmul(m2, vabs(xv)));
+        V d = vadd(one, e);
+        out = vmul(dyv, vdiv(vmul(four, e), vmul(d, d)));
     })
     return PDT_OK;
 }
@@ -176,17 +177,19 @@ static pdt_status KN(gelu_tanh_forward)(pdt_int n, const T *x, T *y) {
 }
 
 // x, dy, dx (n); dx may be dy
-// dx = dy ⊙ (s + x·s·(1 − s)·2u'),  s = σ(2u), 2u' = 2√(2/π)·(1 + 3·0.044715x²)
+// dx = dy ⊙ (s + x·s·(1 − s)·2u'),  s = σ(2u), 2u' = 2√(2/π)·(1 + 3·0.044715x²);
+// x is clamped to ±30, where s is already exactly 0 or 1, so huge |x| cannot make inf·0
 static pdt_status KN(gelu_tanh_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     const V one = vset1((T)1), k0 = vset1((T)(2 * PDT_GELU_K0)), k1 = vset1((T)PDT_GELU_K1);
-    const V k13 = vset1((T)(3 * PDT_GELU_K1));
+    const V k13 = vset1((T)(3 * PDT_GELU_K1)), lim = vset1((T)30), nlim = vset1((T)-30);
     PDT_ACT_LOOP2(n, x, dy, dx, {
-        V x2 = vmul(xv, xv);
-        V u2 = vmul(vmul(k0, xv), vfma(k1, x2, one));
+        V xc = vmin(lim, vmax(nlim, xv));  // x second: a NaN x stays NaN on every target
+        V x2 = vmul(xc, xc);
+        V u2 = vmul(vmul(k0, xc), vfma(k1, x2, one));
         V du2 = vmul(k0, vfma(k13, x2, one));
         V sp, sn;
         KN(vm_sigmoid_pair)(u2, &sp, &sn);
-        out = vmul(dyv, vfma(vmul(xv, vmul(sp, sn)), du2, sp));
+        out = vmul(dyv, vfma(vmul(xc, vmul(sp, sn)), du2, sp));
     })
     return PDT_OK;
 }
