@@ -125,15 +125,12 @@ static pdt_status KN(elu_backward)(pdt_int n, const T *x, const T *dy, double al
     return PDT_OK;
 }
 
-#ifndef PDT_GELU_SATURATED
-#define PDT_GELU_SATURATED 40.0  /* |x| beyond: Φ(x) is 0 or 1 in double, so GELU is 0 or x exactly */
-#endif
-
 // x, y (n); y may be x
 // y = x·Φ(x) = x/2·(1 + erf(x/√2))   (Hendrycks & Gimpel 2016); computed as x·Φ(x) for
-// x < 0 and x − x·Φ(−x) for x ≥ 0, so both tails keep their accuracy
+// x < 0 and x − x·Φ(−x) for x ≥ 0, so both tails keep their accuracy; beyond
+// |x| = VM_TAIL_MAX, y = x or 0 (|x·Φ(x)| < 1e-36 float / 1e-297 double there)
 static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
-    const V zero = vzero(), sat = vset1((T)PDT_GELU_SATURATED), nsat = vset1((T)-PDT_GELU_SATURATED);
+    const V zero = vzero(), sat = vset1((T)VM_TAIL_MAX), nsat = vset1((T)-VM_TAIL_MAX);
     PDT_ACT_LOOP(n, x, y, {
         V tail, pdf;
         KN(vm_normal_tail)(xv, &tail, &pdf);
@@ -148,7 +145,7 @@ static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
 // dx = dy ⊙ (Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π)
 static pdt_status KN(gelu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     const V zero = vzero(), one = vset1((T)1);
-    const V sat = vset1((T)PDT_GELU_SATURATED), nsat = vset1((T)-PDT_GELU_SATURATED);
+    const V sat = vset1((T)VM_TAIL_MAX), nsat = vset1((T)-VM_TAIL_MAX);
     PDT_ACT_LOOP2(n, x, dy, dx, {
         V tail, pdf;
         KN(vm_normal_tail)(xv, &tail, &pdf);

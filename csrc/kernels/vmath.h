@@ -16,11 +16,12 @@
  *   expm1(x) = 2·(2^(n−1)·(e^r − 1) + (2^(n−1) − ½)), no cancellation for small |x|.
  * sigmoid(x) = 1/(1 + e^(−x)) for x ≥ 0, e^x/(1 + e^x) for x < 0 (never overflows).
  * tanh(|x|) = −m/(2 + m), m = expm1(−2|x|): accurate near 0, exactly 1 far out.
- * erfc(t), t ≥ 0 (our own fits, Chebyshev-node interpolation in 80-digit arithmetic):
- *   t < 1:  erfc = 1 − t·E(t²), E of degree 5 (float) / 12 (double);
- *   t ≥ 1:  erfc = e^(−t²)·τ·C(τ), τ = 1/(1 + t/2), C of degree 9 (float) / 20 (double).
- *   Fit error in exact arithmetic: 4e-8 / 2e-16 (E), 4e-8 / 4e-16 (C), relative.
- *   e^(−t²) = e^(−x²/2) takes the fma residual of x² into account (exact on FMA targets).
+ * erfc(t), t ≥ 0 (our own fits, Chebyshev-node interpolation in 60–80-digit arithmetic),
+ *   τ = 1/(1 + t/2):
+ *   float:  erfc = e^(−t²)·τ·C(τ) on [0, 9.5], C of degree 8 (fit error 5e-8 relative);
+ *   double: t < 1: erfc = 1 − t·E(t²), E of degree 12 (fit error 2e-16);
+ *           t ≥ 1: erfc = e^(−t²)·τ·C(τ), C of degree 20 (fit error 4e-16), with
+ *           e^(−t²) = e^(−x²/2) corrected by the fma residual of x² (exact on FMA targets).
  * log(1 + u), u in [0, 1]: 1 + u = 2^k·(1 + f), k in {0, 1}, f in [−0.293, 0.415],
  *   log(1 + f) = 2s + 2s·s²·L(s²), s = f/(2 + f), |s| ≤ 0.172, L the atanh series
  *   1/3, 1/5, … (4 terms float, 9 double; truncation below 2e-9 / 2.3e-17 relative).
@@ -120,18 +121,28 @@ static inline V KN(vtanh)(V x) {
     return vselect(vlt(x, vzero()), vsub(vzero(), t), t);
 }
 
-// Φ(−|x|) = erfc(|x|/√2)/2 (the lower tail, to relative accuracy) and φ(x) = e^(−x²/2)/√(2π)
+#ifndef VM_TAIL_MAX
+/* |x| up to which vm_normal_tail computes; beyond, Φ(−|x|) < 1e-37 (float) / 1e-299 (double) */
+#define VM_TAIL_MAX (VM_F32 ? 13.0 : 37.0)
+#endif
+
+// e^x for x in [−87, 88] (float) / [−708, 709] (double): one power-of-two factor, no range checks
+static inline V KN(vm_exp_core)(V x) {
+    V n;
+    V r = KN(vm_reduce)(x, VM_F32 ? (T)-126 : (T)-1022, VM_F32 ? (T)127 : (T)1023, &n);
+    return vmul(vadd(KN(vm_expm1_small)(r), vset1((T)1)), vpow2i(n));
+}
+
+// Φ(−|x|) = erfc(|x|/√2)/2 (the lower tail, to relative accuracy) and φ(x) = e^(−x²/2)/√(2π),
+// for |x| ≤ VM_TAIL_MAX; larger |x| give the values at ±VM_TAIL_MAX (callers select the limits)
 static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
-    static const double e32[] = {1.128379126, -3.761234378e-1, 1.128031665e-1, -2.671505423e-2,
-                                 4.921762028e-3, -5.648059866e-4};
+    static const double c32[] = {2.820844014e-1, 2.824126132e-1, 2.428240907e-1, 2.038022609e-1, -2.923109825e-2,
+                                 2.817421934e-1, -4.902760469e-1, 2.859796718e-1, -5.933812592e-2};
     static const double e64[] = {1.1283791670955125738, -3.7612638903183748056e-1, 1.1283791670954878666e-1,
                                  -2.6866170645076793248e-2, 5.2239776248180144673e-3, -8.5483269808337899052e-4,
                                  1.2055331111642710923e-4, -1.4925595266831181565e-5, 1.6461000484121368033e-6,
                                  -1.6350312701054695011e-7, 1.4659775274047435814e-8, -1.137284885679167367e-9,
                                  5.9571761477489114044e-11};
-    static const double c32[] = {2.820947931e-1, 2.820944055e-1, 2.468525797e-1, 1.759141566e-1,
-                                 8.785694447e-2, -2.931442053e-2, 3.569497464e-2, -2.629954925e-1,
-                                 2.633083775e-1, -8.175158029e-2};
     static const double c64[] = {2.8209479177387815379e-1, 2.8209479177386456175e-1, 2.4683294280506329556e-1,
                                  1.7630924461429680689e-1, 8.3746901880923003191e-2, -4.4080025547027037175e-3,
                                  -5.6745087291587375829e-2, -5.3491848566103335949e-2, -3.4515936850228698221e-3,
@@ -139,18 +150,20 @@ static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
                                  -4.0051006079014682319e-1, 1.2881877556924074584, -3.927688978231257867,
                                  8.4773892963511268952, -1.1854179928855565498e+1, 1.0757664353234610856e+1,
                                  -6.2067624202461785528, 2.08994061400702368, -3.1506394402682811447e-1};
-    const V one = vset1((T)1);
-    const V half = vset1((T)0.5);
-    V t = vmul(vabs(x), vset1((T)0.70710678118654752440));
-    V x2 = vmul(x, x);
-    V t2 = vmul(half, x2);                                 // t² = x²/2 from x, not from the rounded t
-    V t2_err = vmul(half, vfma(x, x, vsub(vzero(), x2)));  // t² − fl(t²): exact with a fused multiply-add
-    V g = KN(vexp)(vsub(vzero(), t2));
-    g = vfnma(g, t2_err, g);                   // e^(−t²) ≈ e^(−fl(t²))·(1 − err)
-    V near = vfnma(t, VM_F32 ? KN(vm_poly)(t2, e32, 6) : KN(vm_poly)(t2, e64, 13), one);
-    V tau = vdiv(one, vfma(t, vset1((T)0.5), one));
-    V far = vmul(vmul(g, tau), VM_F32 ? KN(vm_poly)(tau, c32, 10) : KN(vm_poly)(tau, c64, 21));
-    *tail = vmul(half, vselect(vlt(t, one), near, far));
+    const V one = vset1((T)1), half = vset1((T)0.5);
+    V a = vmin(vset1((T)VM_TAIL_MAX), vabs(x));  // a second: NaN stays NaN on every target
+    V t = vmul(a, vset1((T)0.70710678118654752440));
+    V a2 = vmul(a, a);
+    V g = KN(vm_exp_core)(vmul(vset1((T)-0.5), a2));  // e^(−t²), t² = x²/2 from x, not from the rounded t
+    V tau = vdiv(one, vfma(t, half, one));
+    if (VM_F32) {
+        *tail = vmul(vmul(half, g), vmul(tau, KN(vm_poly)(tau, c32, 9)));
+    } else {
+        g = vfnma(g, vmul(half, vfma(a, a, vsub(vzero(), a2))), g);  // × (1 − (t² − fl(t²))), exact with fma
+        V near = vfnma(t, KN(vm_poly)(vmul(t, t), e64, 13), one);
+        V far = vmul(vmul(g, tau), KN(vm_poly)(tau, c64, 21));
+        *tail = vmul(half, vselect(vlt(t, one), near, far));
+    }
     *pdf = vmul(g, vset1((T)0.39894228040143267794));
 }
 
