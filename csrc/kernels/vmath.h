@@ -155,7 +155,7 @@ static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
     V t = vmul(a, vset1((T)0.70710678118654752440));
     V a2 = vmul(a, a);
     V g = KN(vm_exp_core)(vmul(vset1((T)-0.5), a2));  // e^(−t²), t² = x²/2 from x, not from the rounded t
-    V tau = vdiv(one, vfma(t, half, one));
+    V tau = vrcp(vfma(t, half, one));  // 1 + t/2 in [1, 5.6]: the estimate-and-refine reciprocal is safe
     if (VM_F32) {
         *tail = vmul(vmul(half, g), vmul(tau, KN(vm_poly)(tau, c32, 9)));
     } else {

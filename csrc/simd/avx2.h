@@ -51,6 +51,13 @@ static inline __m256 vf32_pow2i(__m256 n) {
     __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
 }
+/* 1/a for finite, nonzero normal a: 12-bit estimate, two Newton steps (r ← r + r·(1 − a·r)). */
+static inline __m256 vf32_rcp(__m256 a) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 r = _mm256_rcp_ps(a);
+    r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, one), r);
+    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, one), r);
+}
 
 typedef __m256d vf64_t;
 typedef __m256d vf64_mask;
@@ -90,5 +97,7 @@ static inline __m256d vf64_pow2i(__m256d n) {
     __m256i e = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023));
     return _mm256_castsi256_pd(_mm256_slli_epi64(e, 52));
 }
+/* 1/a (AVX2 has no double estimate: a division). */
+static inline __m256d vf64_rcp(__m256d a) { return _mm256_div_pd(_mm256_set1_pd(1.0), a); }
 
 #endif

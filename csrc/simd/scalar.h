@@ -54,5 +54,9 @@ static inline double vf64_pow2i(double n) {
     memcpy(&r, &bits, sizeof r);
     return r;
 }
+/* 1/a for finite, nonzero a of normal magnitude: the SIMD targets refine a hardware
+ * estimate with Newton steps and are within 1 ulp, not correctly rounded. */
+static inline float vf32_rcp(float a) { return 1.0f / a; }
+static inline double vf64_rcp(double a) { return 1.0 / a; }
 
 #endif
