@@ -35,12 +35,12 @@ class _Elementwise(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(self, x)
         self._x = x
-        return type(self)._forward(x, *self._hyper(), None)
+        return self._forward(x, *self._hyper(), None)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._x is None:
             raise RuntimeError(f"{type(self).__name__}: backward called before forward")
-        return type(self)._backward(self._x, check_input(self, dy, self._x.dtype), *self._hyper(), None)
+        return self._backward(self._x, check_input(self, dy, self._x.dtype), *self._hyper(), None)
 
 
 def _finite(name: str, value: float) -> float:
@@ -148,16 +148,7 @@ class GELU(_Elementwise):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        x = check_input(self, x)
-        self._x = x
-        return F.gelu(x, self.approximate)
-
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._x is None:
-            raise RuntimeError("GELU: backward called before forward")
-        return F.gelu_backward(self._x, check_input(self, dy, self._x.dtype), self.approximate)
+        self._forward, self._backward = F._gelu_kernels(approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
