@@ -291,3 +291,22 @@ def test_kernel_bad_arrays():
         _C.gelu_forward(np.zeros(16)[::2])
     with pytest.raises(ValueError):
         _C.softplus_forward(x, 1.0, 20.0, np.zeros(9))
+
+
+def test_thread_count_does_not_change_results(dtype):
+    """Above the parallel threshold the kernels split the array by index: bit-identical for any thread count."""
+    import pydtrain
+
+    x = _inputs(200_003, dtype)
+    dy = np.ones_like(x)
+    previous = pydtrain.get_num_threads()
+    try:
+        outs = []
+        for threads in (1, 2, 3):
+            pydtrain.set_num_threads(threads)
+            outs.append([k[0](x, *k[2], None) for k in KERNELS.values()] + [k[1](x, dy, *k[2], None) for k in KERNELS.values()])
+    finally:
+        pydtrain.set_num_threads(previous)
+    for other in outs[1:]:
+        for got, want in zip(other, outs[0]):
+            np.testing.assert_array_equal(got, want)
