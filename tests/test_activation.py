@@ -304,7 +304,8 @@ def test_thread_count_does_not_change_results(dtype):
         outs = []
         for threads in (1, 2, 3):
             pydtrain.set_num_threads(threads)
-            outs.append([k[0](x, *k[2], None) for k in KERNELS.values()] + [k[1](x, dy, *k[2], None) for k in KERNELS.values()])
+            outs.append([k[0](x, *k[2], None) for k in KERNELS.values()]
+                        + [k[1](x, dy, *k[2], None) for k in KERNELS.values()])
     finally:
         pydtrain.set_num_threads(previous)
     for other in outs[1:]:
