@@ -7,9 +7,14 @@ kernels (``aten.gelu`` / ``aten.gelu_backward``, ``relu`` / ``threshold_backward
 the ops autograd runs for ``y.backward(dy)``, called directly without the graph).
 The note gives pydtrain's rate in GB/s over the compulsory bytes — forward reads x
 and writes y, backward reads x and dy and writes dx: 5 arrays of 4-byte elements —
-and that rate as a percentage of the STREAM triad at the same thread count.
+and that rate as a percentage of the STREAM triad (common.stream_triad's measurement)
+at the same thread count. The columns and the triad are timed in interleaved rounds
+(every function once per round, medians over rounds), so the load of a shared
+machine drifts over all of them alike.
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -91,23 +96,56 @@ def _gelu(x, dy):
     return fns
 
 
+def _triad_fn(n: int = 1 << 24):
+    """One STREAM triad call on float32 arrays of n elements (12·n bytes), as common.stream_triad times it."""
+    b = np.ones(n, np.float32)
+    c = np.ones(n, np.float32)
+    a = np.empty(n, np.float32)
+    return (lambda: _C.stream_triad(a, b, c, 3.0)), 12 * n
+
+
+def _interleaved_medians(fns: dict, repeats: int, min_time: float = 0.05) -> dict:
+    """Median seconds per call of each function, measured in rounds that run every function
+    once in turn, so drifts of a shared, noisy machine hit all columns alike."""
+    calls = {}
+    for name, fn in fns.items():
+        fn()
+        k = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            if time.perf_counter() - t0 >= min_time or k >= 1 << 20:
+                break
+            k *= 2
+        calls[name] = k
+    samples = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(calls[name]):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / calls[name])
+    return {name: float(np.median(v)) for name, v in samples.items()}
+
+
 def run(args) -> None:
     table = common.Table("layers_act: activations forward + backward, float32")
     rng = np.random.default_rng(0)
     shapes = SHAPES[:1] if getattr(args, "quick", False) else SHAPES
     repeats = 3 if getattr(args, "quick", False) else 7
+    triad, triad_bytes = _triad_fn()
     ratios = []
     for threads in args.threads:
         common.set_threads(threads)
-        triad = common.stream_triad()
         for rows, cols in shapes:
             x = rng.standard_normal((rows, cols)).astype(np.float32)
             dy = rng.standard_normal((rows, cols)).astype(np.float32)
             b = rng.standard_normal(cols).astype(np.float32)
             for name, fns in (("bias+relu", _bias_relu(x, b, dy, rows, cols)), ("gelu", _gelu(x, dy))):
-                t = {k: common.median_time(f, repeats=repeats) for k, f in fns.items()}
+                t = _interleaved_medians({**fns, "triad": triad}, repeats)
                 rate = 5 * 4 * x.size / t["pdt"]
-                note = f"GB/s {rate / 1e9:.1f} = {100 * rate / triad:.0f}% of triad"
+                note = f"GB/s {rate / 1e9:.1f} = {100 * rate * t['triad'] / triad_bytes:.0f}% of triad"
                 table.row(f"{name} fwd+bwd {rows}x{cols} t={threads}", t["pdt"], t.get("numpy"), t.get("torch"),
                           note)
                 if "torch" in t:
