@@ -1,6 +1,10 @@
 /*
  * activation.c — elementwise activations, forward and backward.
  * Forward y = f(x); backward dx = dy ⊙ f'(x), from the saved input x.
+ * ReLU; LeakyReLU (Maas et al. 2013); ELU (Clevert et al. 2016) and SELU (Klambauer
+ * et al. 2017); sigmoid, tanh; GELU (Hendrycks & Gimpel 2016), exact and tanh form;
+ * SiLU (Elfwing et al. 2018); Softplus. exp, σ, tanh and Φ come from vmath.h, where
+ * their polynomials and measured errors are documented.
  */
 
 // x, y (n); y may be x (in place)
@@ -28,5 +32,208 @@ static pdt_status KN(relu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
             vstore_tail(dx + i, vselect(vgt(vload_tail(x + i, r), zero), vload_tail(dy + i, r), zero), r);
         }
     }
+    return PDT_OK;
+}
+
+/* The loop every kernel below shares: for each vector of n elements (the last
+ * one partial, through masked loads and stores) load x (and dy) into `xv`
+ * (`dyv`), run the statements given last, which set `out`, and store it. */
+#ifndef PDT_ACT_LOOP
+#define PDT_ACT_LOOP(n, x, y, ...)                                               \
+    PDT_OMP_FOR((n) > PDT_PAR_MIN)                                               \
+    for (pdt_int i = 0; i < (n); i += VN) {                                      \
+        const pdt_int r_ = (n) - i < VN ? (n) - i : VN;                          \
+        const V xv = r_ == VN ? vload((x) + i) : vload_tail((x) + i, r_);       \
+        V out;                                                                   \
+        __VA_ARGS__;                                                             \
+        if (r_ == VN) vstore((y) + i, out);                                      \
+        else vstore_tail((y) + i, out, r_);                                      \
+    }
+#define PDT_ACT_LOOP2(n, x, dy, dx, ...)                                         \
+    PDT_ACT_LOOP(n, x, dx, const V dyv = r_ == VN ? vload((dy) + i) : vload_tail((dy) + i, r_); __VA_ARGS__)
+#endif
+
+// x, y (n); y may be x
+// y = e^x (vmath.h; exposed so its accuracy can be measured)
+static pdt_status KN(exp_forward)(pdt_int n, const T *x, T *y) {
+    PDT_ACT_LOOP(n, x, y, out = KN(vexp)(xv))
+    return PDT_OK;
+}
+
+// x, y (n); y may be x
+// y = σ(x) = 1/(1 + e^(−x))
+static pdt_status KN(sigmoid_forward)(pdt_int n, const T *x, T *y) {
+    PDT_ACT_LOOP(n, x, y, out = KN(vsigmoid)(xv))
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = dy ⊙ σ(x)·σ(−x)   (= σ(1 − σ), without the cancellation of 1 − σ)
+static pdt_status KN(sigmoid_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
+    PDT_ACT_LOOP2(n, x, dy, dx, {
+        V sp, sn;
+        KN(vm_sigmoid_pair)(xv, &sp, &sn);
+        out = vmul(dyv, vmul(sp, sn));
+    })
+    return PDT_OK;
+}
+
+// x, y (n); y may be x
+// y = tanh(x)
+static pdt_status KN(tanh_forward)(pdt_int n, const T *x, T *y) {
+    PDT_ACT_LOOP(n, x, y, out = KN(vtanh)(xv))
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = dy ⊙ (1 − tanh²(x)) = dy ⊙ 4e/(1 + e)², e = e^(−2|x|): no cancellation where tanh² ≈ 1
+static pdt_status KN(tanh_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
+    const V one = vset1((T)1), four = vset1((T)4), m2 = vset1((T)-2);
+    PDT_ACT_LOOP2(n, x, dy, dx, {
+        V e = KN(vexp)(vmul(m2, vabs(xv)));
+        V d = vadd(one, e);
+        out = vmul(dyv, vdiv(vmul(four, e), vmul(d, d)));
+    })
+    return PDT_OK;
+}
+
+// x, y (n); y may be x
+// y = x if x > 0 else negative_slope·x
+static pdt_status KN(leaky_relu_forward)(pdt_int n, const T *x, double negative_slope, T *y) {
+    const V zero = vzero(), slope = vset1((T)negative_slope);
+    PDT_ACT_LOOP(n, x, y, out = vselect(vgt(xv, zero), xv, vmul(slope, xv)))
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = dy if x > 0 else negative_slope·dy
+static pdt_status KN(leaky_relu_backward)(pdt_int n, const T *x, const T *dy, double negative_slope, T *dx) {
+    const V zero = vzero(), slope = vset1((T)negative_slope);
+    PDT_ACT_LOOP2(n, x, dy, dx, out = vselect(vgt(xv, zero), dyv, vmul(slope, dyv)))
+    return PDT_OK;
+}
+
+// x, y (n); y may be x. ELU: scale = 1; SELU: α ≈ 1.6733, scale ≈ 1.0507 (Klambauer et al. 2017)
+// y = scale·x if x > 0 else scale·α·(e^x − 1)   (Clevert et al. 2016)
+static pdt_status KN(elu_forward)(pdt_int n, const T *x, double alpha, double scale, T *y) {
+    const V zero = vzero(), vs = vset1((T)scale), vas = vset1((T)(alpha * scale));
+    PDT_ACT_LOOP(n, x, y, out = vselect(vgt(xv, zero), vmul(vs, xv), vmul(vas, KN(vexpm1)(xv))))
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = scale·dy if x > 0 else scale·α·e^x·dy
+static pdt_status KN(elu_backward)(pdt_int n, const T *x, const T *dy, double alpha, double scale, T *dx) {
+    const V zero = vzero(), vs = vset1((T)scale), vas = vset1((T)(alpha * scale));
+    PDT_ACT_LOOP2(n, x, dy, dx, out = vmul(dyv, vselect(vgt(xv, zero), vs, vmul(vas, KN(vexp)(xv)))))
+    return PDT_OK;
+}
+
+// x, y (n); y may be x
+// y = x·Φ(x) = x/2·(1 + erf(x/√2))   (Hendrycks & Gimpel 2016); computed as x·Φ(x) for
+// x < 0 and x − x·Φ(−x) for x ≥ 0, so both tails keep their accuracy; beyond
+// |x| = VM_TAIL_MAX, y = x or 0 (|x·Φ(x)| < 1e-36 float / 1e-297 double there)
+static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
+    const V zero = vzero(), sat = vset1((T)VM_TAIL_MAX), nsat = vset1((T)-VM_TAIL_MAX);
+    PDT_ACT_LOOP(n, x, y, {
+        V tail, pdf;
+        KN(vm_normal_tail)(xv, &tail, &pdf);
+        V xt = vmul(xv, tail);
+        out = vselect(vlt(xv, zero), xt, vsub(xv, xt));
+        out = vselect(vgt(xv, sat), xv, vselect(vlt(xv, nsat), zero, out));
+    })
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = dy ⊙ (Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π)
+static pdt_status KN(gelu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
+    const V zero = vzero(), one = vset1((T)1);
+    const V sat = vset1((T)VM_TAIL_MAX), nsat = vset1((T)-VM_TAIL_MAX);
+    PDT_ACT_LOOP2(n, x, dy, dx, {
+        V tail, pdf;
+        KN(vm_normal_tail)(xv, &tail, &pdf);
+        V cdf = vselect(vlt(xv, zero), tail, vsub(one, tail));
+        V g = vfma(xv, pdf, cdf);
+        g = vselect(vgt(xv, sat), one, vselect(vlt(xv, nsat), zero, g));
+        out = vmul(dyv, g);
+    })
+    return PDT_OK;
+}
+
+#ifndef PDT_GELU_K0
+#define PDT_GELU_K0 0.79788456080286535588  /* √(2/π) */
+#define PDT_GELU_K1 0.044715
+#endif
+
+// x, y (n); y may be x
+// y = x/2·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³); computed as x·σ(2u), the same number
+static pdt_status KN(gelu_tanh_forward)(pdt_int n, const T *x, T *y) {
+    const V one = vset1((T)1), k0 = vset1((T)(2 * PDT_GELU_K0)), k1 = vset1((T)PDT_GELU_K1);
+    PDT_ACT_LOOP(n, x, y, {
+        V u2 = vmul(vmul(k0, xv), vfma(k1, vmul(xv, xv), one));
+        out = vmul(xv, KN(vsigmoid)(u2));
+    })
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = dy ⊙ (s + x·s·(1 − s)·2u'),  s = σ(2u), 2u' = 2√(2/π)·(1 + 3·0.044715x²);
+// x is clamped to ±30, where s is already exactly 0 or 1, so huge |x| cannot make inf·0
+static pdt_status KN(gelu_tanh_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
+    const V one = vset1((T)1), k0 = vset1((T)(2 * PDT_GELU_K0)), k1 = vset1((T)PDT_GELU_K1);
+    const V k13 = vset1((T)(3 * PDT_GELU_K1)), lim = vset1((T)30), nlim = vset1((T)-30);
+    PDT_ACT_LOOP2(n, x, dy, dx, {
+        V xc = vmin(lim, vmax(nlim, xv));  // x second: a NaN x stays NaN on every target
+        V x2 = vmul(xc, xc);
+        V u2 = vmul(vmul(k0, xc), vfma(k1, x2, one));
+        V du2 = vmul(k0, vfma(k13, x2, one));
+        V sp, sn;
+        KN(vm_sigmoid_pair)(u2, &sp, &sn);
+        out = vmul(dyv, vfma(vmul(xc, vmul(sp, sn)), du2, sp));
+    })
+    return PDT_OK;
+}
+
+// x, y (n); y may be x
+// y = x·σ(x)   (SiLU / Swish, Elfwing et al. 2018; Ramachandran et al. 2017)
+static pdt_status KN(silu_forward)(pdt_int n, const T *x, T *y) {
+    PDT_ACT_LOOP(n, x, y, out = vmul(xv, KN(vsigmoid)(xv)))
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = dy ⊙ σ(x)·(1 + x·σ(−x))
+static pdt_status KN(silu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
+    const V one = vset1((T)1);
+    PDT_ACT_LOOP2(n, x, dy, dx, {
+        V sp, sn;
+        KN(vm_sigmoid_pair)(xv, &sp, &sn);
+        out = vmul(dyv, vmul(sp, vfma(xv, sn, one)));
+    })
+    return PDT_OK;
+}
+
+// x, y (n); y may be x
+// y = (1/β)·log(1 + e^(βx)) if βx ≤ threshold else x   (PyTorch's linear regime above threshold);
+// log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|)) never overflows
+static pdt_status KN(softplus_forward)(pdt_int n, const T *x, double beta, double threshold, T *y) {
+    const V zero = vzero(), vb = vset1((T)beta), vib = vset1((T)(1.0 / beta)), thr = vset1((T)threshold);
+    PDT_ACT_LOOP(n, x, y, {
+        V z = vmul(vb, xv);
+        V sp = vadd(vmax(z, zero), KN(vm_log1p_unit)(KN(vexp)(vsub(zero, vabs(z)))));
+        out = vselect(vgt(z, thr), xv, vmul(vib, sp));
+    })
+    return PDT_OK;
+}
+
+// x, dy, dx (n); dx may be dy
+// dx = dy ⊙ σ(βx) if βx ≤ threshold else dy
+static pdt_status KN(softplus_backward)(pdt_int n, const T *x, const T *dy, double beta, double threshold, T *dx) {
+    const V vb = vset1((T)beta), thr = vset1((T)threshold);
+    PDT_ACT_LOOP2(n, x, dy, dx, {
+        V z = vmul(vb, xv);
+        out = vselect(vgt(z, thr), dyv, vmul(dyv, KN(vsigmoid)(z)));
+    })
     return PDT_OK;
 }

@@ -77,3 +77,58 @@ static pdt_status KN(cross_entropy_soft_backward)(pdt_int n, pdt_int k, const T 
     }
     return PDT_OK;
 }
+
+/* Binary cross-entropy on logits and the mean squared error, per element
+ * (the caller reduces, in double): sigmoid/log through vmath.h. */
+
+// logits, targets, losses (n)
+// Lᵢ = max(zᵢ, 0) − zᵢ·yᵢ + log(1 + e^(−|zᵢ|)) = −[yᵢ log σ(zᵢ) + (1 − yᵢ) log(1 − σ(zᵢ))], stable for any z
+static pdt_status KN(bce_with_logits_forward)(pdt_int n, const T *logits, const T *targets, T *losses) {
+    const V zero = vzero();
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        pdt_int r = n - i < VN ? n - i : VN;
+        V z = vload_tail(logits + i, r), y = vload_tail(targets + i, r);
+        V soft = KN(vm_log1p_unit)(KN(vexp)(vsub(zero, vabs(z))));
+        vstore_tail(losses + i, vadd(vfnma(z, y, vmax(z, zero)), soft), r);
+    }
+    return PDT_OK;
+}
+
+// logits, targets, dlogits (n)
+// ∂L/∂zᵢ = scale·(σ(zᵢ) − yᵢ)   (scale = 1/n for the mean)
+static pdt_status KN(bce_with_logits_backward)(pdt_int n, const T *logits, const T *targets, double scale,
+                                               T *dlogits) {
+    const V vs = vset1((T)scale);
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        pdt_int r = n - i < VN ? n - i : VN;
+        V z = vload_tail(logits + i, r), y = vload_tail(targets + i, r);
+        vstore_tail(dlogits + i, vmul(vs, vsub(KN(vsigmoid)(z), y)), r);
+    }
+    return PDT_OK;
+}
+
+// input, target, losses (n)
+// Lᵢ = (xᵢ − tᵢ)²
+static pdt_status KN(mse_forward)(pdt_int n, const T *input, const T *target, T *losses) {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        pdt_int r = n - i < VN ? n - i : VN;
+        V d = vsub(vload_tail(input + i, r), vload_tail(target + i, r));
+        vstore_tail(losses + i, vmul(d, d), r);
+    }
+    return PDT_OK;
+}
+
+// input, target, dinput (n)
+// ∂L/∂xᵢ = scale·2(xᵢ − tᵢ)   (scale = 1/n for the mean)
+static pdt_status KN(mse_backward)(pdt_int n, const T *input, const T *target, double scale, T *dinput) {
+    const V vs = vset1((T)(2.0 * scale));
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        pdt_int r = n - i < VN ? n - i : VN;
+        vstore_tail(dinput + i, vmul(vs, vsub(vload_tail(input + i, r), vload_tail(target + i, r))), r);
+    }
+    return PDT_OK;
+}

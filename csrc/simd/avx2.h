@@ -46,6 +46,18 @@ static inline float vf32_reduce_max(__m256 v) {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+/* 2^n for integer-valued n in [-126, 127]: n + bias shifted into the exponent field. */
+static inline __m256 vf32_pow2i(__m256 n) {
+    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+/* 1/a for finite, nonzero normal a: 12-bit estimate, two Newton steps (r ← r + r·(1 − a·r)). */
+static inline __m256 vf32_rcp(__m256 a) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 r = _mm256_rcp_ps(a);
+    r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, one), r);
+    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, one), r);
+}
 
 typedef __m256d vf64_t;
 typedef __m256d vf64_mask;
@@ -80,5 +92,12 @@ static inline double vf64_reduce_max(__m256d v) {
     __m128d s = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
 }
+/* 2^n for integer-valued n in [-1022, 1023]. */
+static inline __m256d vf64_pow2i(__m256d n) {
+    __m256i e = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(e, 52));
+}
+/* 1/a (AVX2 has no double estimate: a division). */
+static inline __m256d vf64_rcp(__m256d a) { return _mm256_div_pd(_mm256_set1_pd(1.0), a); }
 
 #endif

@@ -48,6 +48,16 @@ static inline float vf32_reduce_max(__m512 v) {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+/* 2^n for integer-valued n in [-126, 127]: n + bias shifted into the exponent field. */
+static inline __m512 vf32_pow2i(__m512 n) {
+    __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+}
+/* 1/a for finite, nonzero normal a: 14-bit estimate, one Newton step (r ← r + r·(1 − a·r)). */
+static inline __m512 vf32_rcp(__m512 a) {
+    __m512 r = _mm512_rcp14_ps(a);
+    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(1.0f)), r);
+}
 
 typedef __m512d vf64_t;
 typedef __mmask8 vf64_mask;
@@ -81,6 +91,18 @@ static inline double vf64_reduce_max(__m512d v) {
     __m256d h = _mm256_max_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
     __m128d s = _mm_max_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
     return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
+}
+/* 2^n for integer-valued n in [-1022, 1023]. */
+static inline __m512d vf64_pow2i(__m512d n) {
+    __m512i e = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_cvtpd_epi32(n)), _mm512_set1_epi64(1023));
+    return _mm512_castsi512_pd(_mm512_slli_epi64(e, 52));
+}
+/* 1/a for finite, nonzero normal a: 14-bit estimate, two Newton steps. */
+static inline __m512d vf64_rcp(__m512d a) {
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d r = _mm512_rcp14_pd(a);
+    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, one), r);
+    return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, one), r);
 }
 
 #endif

@@ -38,5 +38,7 @@
 #define vselect PDT_CAT(VP, _select)        /* (mask, a, b) -> mask ? a : b */
 #define vreduce_add PDT_CAT(VP, _reduce_add)/* (V) -> T, sum of lanes in a fixed order */
 #define vreduce_max PDT_CAT(VP, _reduce_max)
+#define vpow2i PDT_CAT(VP, _pow2i)          /* (V n) -> 2^n, n integer-valued in the normal exponent range */
+#define vrcp PDT_CAT(VP, _rcp)              /* (V a) -> 1/a within 1 ulp, a finite, nonzero, normal */
 
 #endif

@@ -46,6 +46,17 @@ static inline float vf32_reduce_add(float32x4_t v) {
     return vget_lane_f32(s, 0) + vget_lane_f32(s, 1);
 }
 static inline float vf32_reduce_max(float32x4_t v) { return vmaxvq_f32(v); }
+/* 2^n for integer-valued n in [-126, 127]: n + bias shifted into the exponent field. */
+static inline float32x4_t vf32_pow2i(float32x4_t n) {
+    int32x4_t e = vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127));
+    return vreinterpretq_f32_s32(vshlq_n_s32(e, 23));
+}
+/* 1/a for finite, nonzero normal a: 8-bit estimate, two Newton steps (vrecps gives 2 − a·r). */
+static inline float32x4_t vf32_rcp(float32x4_t a) {
+    float32x4_t r = vrecpeq_f32(a);
+    r = vmulq_f32(r, vrecpsq_f32(a, r));
+    return vmulq_f32(r, vrecpsq_f32(a, r));
+}
 
 typedef float64x2_t vf64_t;
 typedef uint64x2_t vf64_mask;
@@ -79,5 +90,17 @@ static inline uint64x2_t vf64_lt(float64x2_t a, float64x2_t b) { return vcltq_f6
 static inline float64x2_t vf64_select(uint64x2_t m, float64x2_t a, float64x2_t b) { return vbslq_f64(m, a, b); }
 static inline double vf64_reduce_add(float64x2_t v) { return vgetq_lane_f64(v, 0) + vgetq_lane_f64(v, 1); }
 static inline double vf64_reduce_max(float64x2_t v) { return vmaxvq_f64(v); }
+/* 2^n for integer-valued n in [-1022, 1023]. */
+static inline float64x2_t vf64_pow2i(float64x2_t n) {
+    int64x2_t e = vaddq_s64(vcvtnq_s64_f64(n), vdupq_n_s64(1023));
+    return vreinterpretq_f64_s64(vshlq_n_s64(e, 52));
+}
+/* 1/a for finite, nonzero normal a: 8-bit estimate, three Newton steps. */
+static inline float64x2_t vf64_rcp(float64x2_t a) {
+    float64x2_t r = vrecpeq_f64(a);
+    r = vmulq_f64(r, vrecpsq_f64(a, r));
+    r = vmulq_f64(r, vrecpsq_f64(a, r));
+    return vmulq_f64(r, vrecpsq_f64(a, r));
+}
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef PDT_SIMD_SCALAR_H
 #define PDT_SIMD_SCALAR_H
 #include <math.h>
+#include <string.h>
 #include "../pdt.h"
 
 #define PDT_TARGET_NAME scalar
@@ -38,5 +39,24 @@ PDT_SCALAR_API(vf32, float)
 PDT_SCALAR_API(vf64, double)
 static inline float vf32_sqrt(float a) { return sqrtf(a); }
 static inline double vf64_sqrt(double a) { return sqrt(a); }
+
+/* 2^n for an integer-valued n in the normal exponent range ([-126, 127] for
+ * float, [-1022, 1023] for double), built from the exponent bits. */
+static inline float vf32_pow2i(float n) {
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float r;
+    memcpy(&r, &bits, sizeof r);
+    return r;
+}
+static inline double vf64_pow2i(double n) {
+    uint64_t bits = (uint64_t)((int64_t)n + 1023) << 52;
+    double r;
+    memcpy(&r, &bits, sizeof r);
+    return r;
+}
+/* 1/a for finite, nonzero a of normal magnitude: the SIMD targets refine a hardware
+ * estimate with Newton steps and are within 1 ulp, not correctly rounded. */
+static inline float vf32_rcp(float a) { return 1.0f / a; }
+static inline double vf64_rcp(double a) { return 1.0 / a; }
 
 #endif

@@ -6,3 +6,8 @@ from .containers import Sequential
 from .loss import CrossEntropyLoss
 
 __all__ = ["Module", "Parameter", "Linear", "ReLU", "Sequential", "CrossEntropyLoss"]
+from .activation import Sigmoid, Tanh, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus
+from .loss import BCEWithLogitsLoss, MSELoss
+
+__all__ += ["Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
+            "BCEWithLogitsLoss", "MSELoss"]

@@ -90,3 +90,73 @@ class CrossEntropyLoss:
         if onoff is None:
             return _C.cross_entropy_soft_backward(probs, target, scale)
         return _C.cross_entropy_backward(probs, target, onoff[0], onoff[1], scale)
+
+
+class _ElementwiseLoss:
+    """A loss that is a reduction of per-element terms L(zᵢ, yᵢ) over same-shaped input and target."""
+
+    _forward = None   # C kernel (input, target) -> per-element losses
+    _backward = None  # C kernel (input, target, scale) -> scale·∂L/∂input
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+        self._cache = None
+
+    def __call__(self, input: np.ndarray, target: np.ndarray):
+        return self.forward(input, target)
+
+    def forward(self, input: np.ndarray, target: np.ndarray):
+        name = type(self).__name__
+        z = check_input(self, input)
+        if z.size == 0:
+            raise ValueError(f"{name}: the input is empty")
+        target = np.asarray(target)
+        if target.shape != z.shape:
+            raise ValueError(f"{name}: target must have the input's shape {z.shape}; got {target.shape}")
+        if not (np.issubdtype(target.dtype, np.floating) or np.issubdtype(target.dtype, np.integer)):
+            raise TypeError(f"{name}: target must be numeric; got {target.dtype}")
+        t = np.ascontiguousarray(target, dtype=z.dtype)
+        losses = type(self)._forward(z, t, None)
+        self._cache = (z, t)
+        if self.reduction == "none":
+            return losses
+        total = float(losses.sum(dtype=np.float64))
+        return total / z.size if self.reduction == "mean" else total
+
+    def backward(self) -> np.ndarray:
+        """dL/d(input) for the last call."""
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}: backward called before the loss was computed")
+        z, t = self._cache
+        scale = 1.0 / z.size if self.reduction == "mean" else 1.0
+        return type(self)._backward(z, t, scale, None)
+
+
+class BCEWithLogitsLoss(_ElementwiseLoss):
+    """Binary cross-entropy on logits, fused with the sigmoid and stable for any logit.
+
+    ``L = (1/n)·Σᵢ [max(zᵢ, 0) − zᵢ·yᵢ + log(1 + e^(−|zᵢ|))]``, which equals
+    ``−(1/n)·Σ [yᵢ·log σ(zᵢ) + (1 − yᵢ)·log(1 − σ(zᵢ))]``; ``∂L/∂z = (σ(z) − y)/n``.
+
+    Args:
+        reduction: "mean" (default), "sum", or "none" (per-element losses;
+            backward then returns the gradient of their sum).
+
+    Targets ``y``: probabilities in [0, 1] with the logits' shape.
+    """
+
+    _forward = staticmethod(_C.bce_with_logits_forward)
+    _backward = staticmethod(_C.bce_with_logits_backward)
+
+
+class MSELoss(_ElementwiseLoss):
+    """Mean squared error ``L = (1/n)·Σᵢ (xᵢ − tᵢ)²``; ``∂L/∂x = 2(x − t)/n``.
+
+    Args:
+        reduction: "mean" (default), "sum", or "none".
+    """
+
+    _forward = staticmethod(_C.mse_forward)
+    _backward = staticmethod(_C.mse_backward)

@@ -1,0 +1,155 @@
+"""Activations, forward + backward on float32 batches: bias + ReLU and GELU (exact erf form).
+
+Each row times one forward and one backward pass into preallocated outputs:
+pydtrain's C kernels, a plain NumPy implementation (GELU's erf from
+scipy.special, NumPy having none) and PyTorch's own forward and backward
+kernels (``aten.gelu`` / ``aten.gelu_backward``, ``relu`` / ``threshold_backward``,
+the ops autograd runs for ``y.backward(dy)``, called directly without the graph).
+The note gives pydtrain's rate in GB/s over the compulsory bytes — forward reads x
+and writes y, backward reads x and dy and writes dx: 5 arrays of 4-byte elements —
+and that rate as a percentage of the STREAM triad (common.stream_triad's measurement)
+at the same thread count. The columns and the triad are timed in interleaved rounds
+(every function once per round, medians over rounds), so the load of a shared
+machine drifts over all of them alike.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import _C
+from .. import functional as F
+from . import common
+
+SHAPES = ((256, 1024), (4096, 1024))
+
+
+def _bias_relu(x, b, dy, rows, cols):
+    z = np.empty_like(x)
+    dx = np.empty_like(x)
+    db = np.zeros(cols, np.float32)
+
+    def pdt():
+        np.add(x, b, out=z)
+        _C.relu_forward(z, z)
+        _C.relu_backward(z, dy, dx)
+        db.fill(0.0)
+        F.bias_grad(dx, db)
+
+    def numpy():
+        np.add(x, b, out=z)
+        np.maximum(z, 0.0, out=z)
+        np.multiply(dy, z > 0, out=dx)
+        dx.sum(axis=0, out=db)
+
+    fns = {"pdt": pdt, "numpy": numpy}
+    torch = common.torch
+    if torch is not None:
+        xt, bt, dyt = torch.from_numpy(x), torch.from_numpy(b), torch.from_numpy(dy)
+        zt, dxt, dbt = torch.empty_like(xt), torch.empty_like(xt), torch.empty_like(bt)
+
+        def torch_fb():
+            torch.add(xt, bt, out=zt)
+            torch.relu_(zt)
+            torch.ops.aten.threshold_backward.grad_input(dyt, zt, 0, grad_input=dxt)
+            torch.sum(dxt, 0, out=dbt)
+
+        fns["torch"] = torch_fb
+    return fns
+
+
+def _gelu(x, dy):
+    y = np.empty_like(x)
+    dx = np.empty_like(x)
+
+    def pdt():
+        _C.gelu_forward(x, y)
+        _C.gelu_backward(x, dy, dx)
+
+    fns = {"pdt": pdt}
+    try:
+        from scipy.special import erf
+    except ImportError:  # NumPy has no erf: leave the column empty
+        erf = None
+    if erf is not None:
+        c = np.float32(1 / np.sqrt(2.0))
+        k = np.float32(1 / np.sqrt(2 * np.pi))
+
+        def numpy():
+            cdf = 0.5 * (1.0 + erf(x * c))
+            np.multiply(x, cdf, out=y)
+            pdf = np.exp(-0.5 * x * x) * k
+            np.multiply(dy, cdf + x * pdf, out=dx)
+
+        fns["numpy"] = numpy
+    torch = common.torch
+    if torch is not None:
+        xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
+        yt, dxt = torch.from_numpy(y.copy()), torch.from_numpy(dx.copy())
+
+        def torch_fb():
+            torch.ops.aten.gelu.out(xt, out=yt)
+            torch.ops.aten.gelu_backward.grad_input(dyt, xt, grad_input=dxt)
+
+        fns["torch"] = torch_fb
+    return fns
+
+
+def _triad_fn(n: int = 1 << 24):
+    """One STREAM triad call on float32 arrays of n elements (12·n bytes), as common.stream_triad times it."""
+    b = np.ones(n, np.float32)
+    c = np.ones(n, np.float32)
+    a = np.empty(n, np.float32)
+    return (lambda: _C.stream_triad(a, b, c, 3.0)), 12 * n
+
+
+def _interleaved_medians(fns: dict, repeats: int, min_time: float = 0.05) -> dict:
+    """Median seconds per call of each function, measured in rounds that run every function
+    once in turn, so drifts of a shared, noisy machine hit all columns alike."""
+    calls = {}
+    for name, fn in fns.items():
+        fn()
+        k = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            if time.perf_counter() - t0 >= min_time or k >= 1 << 20:
+                break
+            k *= 2
+        calls[name] = k
+    samples = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(calls[name]):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / calls[name])
+    return {name: float(np.median(v)) for name, v in samples.items()}
+
+
+def run(args) -> None:
+    table = common.Table("layers_act: activations forward + backward, float32")
+    rng = np.random.default_rng(0)
+    shapes = SHAPES[:1] if getattr(args, "quick", False) else SHAPES
+    repeats = 3 if getattr(args, "quick", False) else 7
+    triad, triad_bytes = _triad_fn()
+    ratios = []
+    for threads in args.threads:
+        common.set_threads(threads)
+        for rows, cols in shapes:
+            x = rng.standard_normal((rows, cols)).astype(np.float32)
+            dy = rng.standard_normal((rows, cols)).astype(np.float32)
+            b = rng.standard_normal(cols).astype(np.float32)
+            for name, fns in (("bias+relu", _bias_relu(x, b, dy, rows, cols)), ("gelu", _gelu(x, dy))):
+                t = _interleaved_medians({**fns, "triad": triad}, repeats)
+                rate = 5 * 4 * x.size / t["pdt"]
+                note = f"GB/s {rate / 1e9:.1f} = {100 * rate * t['triad'] / triad_bytes:.0f}% of triad"
+                table.row(f"{name} fwd+bwd {rows}x{cols} t={threads}", t["pdt"], t.get("numpy"), t.get("torch"),
+                          note)
+                if "torch" in t:
+                    ratios.append(t["torch"] / t["pdt"])
+    if ratios:
+        gmean = float(np.exp(np.mean(np.log(ratios))))
+        print(f"geometric mean torch/pydtrain over {len(ratios)} rows: {gmean:.2f}")
