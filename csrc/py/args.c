@@ -14,26 +14,27 @@ void pdt_args_init(pdt_args *a, const char *fn) {
     for (int i = 0; i < 26; ++i) a->dims[i] = -1;
 }
 
-static void fail(pdt_args *a, PyObject *type, const char *fmt, ...) {
+static void vfail(pdt_args *a, PyObject *type, const char *fmt, va_list ap) {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     PyErr_Format(type, "%s: %s", a->fn, msg);
     a->failed = 1;
+}
+
+static void fail(pdt_args *a, PyObject *type, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(a, type, fmt, ap);
+    va_end(ap);
 }
 
 int pdt_require(pdt_args *a, int cond, const char *fmt, ...) {
     if (a->failed) return 0;
     if (cond) return 1;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vfail(a, PyExc_ValueError, fmt, ap);
     va_end(ap);
-    PyErr_Format(PyExc_ValueError, "%s: %s", a->fn, msg);
-    a->failed = 1;
     return 0;
 }
 
