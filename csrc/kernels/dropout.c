@@ -1,1 +1,107 @@
-/* dropout.c — (being written) */
+/*
+ * dropout.c — dropout (Srivastava et al., JMLR 2014): r_i ~ Bernoulli(p_keep),
+ * ỹ = r ⊙ y. Two schemes share these kernels through `scale`:
+ *   inverted:  training y = r ⊙ x / p_keep, inference y = x;
+ *   lecture:   training y = r ⊙ x,          inference y = p_keep·x.
+ * The keep decision of element i is u_i < p_keep on a 32-bit Philox word
+ * (threshold round(p_keep·2³²)), a pure function of (seed, offset, i): the
+ * elements of chunk k = i/256 read the 64 blocks offset + 64k .. offset + 64k + 63,
+ * element i word (i%256)/64 of block offset + 64k + i%64. So one call uses
+ * 64·⌈n/256⌉ counters, and a chunk's 64 blocks are computed side by side
+ * (the lane loop below vectorizes), whatever the SIMD level or thread count.
+ *
+ * The mask is stored as uint8 bytes (0/1) rather than regenerated in the
+ * backward: one byte per element costs less memory traffic than a 4-byte
+ * float mask, backward is a pure stream, and the mask can be inspected or
+ * reused (the finite-difference check holds it fixed).
+ */
+
+#ifndef PDT_DROPOUT_LANES
+#define PDT_DROPOUT_LANES 64  /* Philox blocks per chunk (4 words each: 256 elements); enough
+                                 independent lanes to hide the multiply latency */
+#endif
+
+// w[4][LANES]: the four words of blocks first .. first + LANES − 1 of stream seed (Philox4x32-10, rng.h)
+static inline void KN(dropout_philox_lanes)(uint64_t seed, uint64_t first, uint32_t w[4][PDT_DROPOUT_LANES]) {
+    uint32_t c0[PDT_DROPOUT_LANES], c1[PDT_DROPOUT_LANES], c2[PDT_DROPOUT_LANES], c3[PDT_DROPOUT_LANES];
+    for (int b = 0; b < PDT_DROPOUT_LANES; ++b) {
+        uint64_t ctr = first + (uint64_t)b;
+        c0[b] = (uint32_t)ctr;
+        c1[b] = (uint32_t)(ctr >> 32);
+        c2[b] = 0u;
+        c3[b] = 0u;
+    }
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int round = 0; round < 10; ++round) {
+        for (int b = 0; b < PDT_DROPOUT_LANES; ++b) {
+            uint64_t p0 = (uint64_t)0xD2511F53u * c0[b];
+            uint64_t p1 = (uint64_t)0xCD9E8D57u * c2[b];
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[b] ^ k0;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[b] ^ k1;
+            c1[b] = (uint32_t)p1;
+            c3[b] = (uint32_t)p0;
+            c0[b] = n0;
+            c2[b] = n2;
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    for (int b = 0; b < PDT_DROPOUT_LANES; ++b) {
+        w[0][b] = c0[b];
+        w[1][b] = c1[b];
+        w[2][b] = c2[b];
+        w[3][b] = c3[b];
+    }
+}
+
+// x, y (n), mask (n) uint8; y may be x
+// mask_i = [u_i < keep_prob]; y_i = mask_i·scale·x_i   (scale = 1/keep_prob inverted, 1 lecture)
+static pdt_status KN(dropout_forward)(pdt_rng rng, pdt_int n, double keep_prob, double scale, const T *x, T *y,
+                                      uint8_t *mask) {
+    const uint64_t thr = (uint64_t)llround(keep_prob * 4294967296.0); /* keep ⇔ word < thr; 2³² keeps all */
+    const T s = (T)scale;
+    const pdt_int chunk = 4 * PDT_DROPOUT_LANES;
+    const pdt_int nchunks = (n + chunk - 1) / chunk;
+    PDT_OMP_FOR(n > PDT_PAR_MIN / 4)
+    for (pdt_int k = 0; k < nchunks; ++k) {
+        uint32_t w[4][PDT_DROPOUT_LANES];
+        KN(dropout_philox_lanes)(rng.seed, rng.offset + (uint64_t)k * PDT_DROPOUT_LANES, w);
+        const uint32_t *words = &w[0][0];
+        const pdt_int base = k * chunk, len = n - base < chunk ? n - base : chunk;
+        T factor[4 * PDT_DROPOUT_LANES];
+        uint8_t *ms = mask + base;
+        for (pdt_int j = 0; j < chunk; ++j) factor[j] = (uint64_t)words[j] < thr ? s : (T)0;
+        for (pdt_int j = 0; j < len; ++j) ms[j] = factor[j] != (T)0;
+        for (pdt_int j = 0; j < len; j += VN) {
+            pdt_int r = len - j < VN ? len - j : VN;
+            vstore_tail(y + base + j, vmul(vload_tail(x + base + j, r), vload(factor + j)), r);
+        }
+    }
+    return PDT_OK;
+}
+
+// dy, dx (n), mask (n) uint8; dx may be dy
+// dx_i = mask_i·scale·dy_i
+static pdt_status KN(dropout_backward)(pdt_int n, double scale, const T *dy, const uint8_t *mask, T *dx) {
+    const T s = (T)scale;
+    const pdt_int chunk = 4096;
+    const pdt_int nchunks = (n + chunk - 1) / chunk;
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int k = 0; k < nchunks; ++k) {
+        const pdt_int end = (k + 1) * chunk < n ? (k + 1) * chunk : n;
+        for (pdt_int i = k * chunk; i < end; ++i) dx[i] = (T)mask[i] * s * dy[i];
+    }
+    return PDT_OK;
+}
+
+// x, y (n); y may be x
+// y = scale·x
+static pdt_status KN(dropout_scale)(pdt_int n, double scale, const T *x, T *y) {
+    const V vs = vset1((T)scale);
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        if (i + VN <= n) vstore(y + i, vmul(vs, vload(x + i)));
+        else vstore_tail(y + i, vmul(vs, vload_tail(x + i, n - i)), n - i);
+    }
+    return PDT_OK;
+}

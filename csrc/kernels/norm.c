@@ -1,1 +1,317 @@
-/* norm.c — (being written) */
+/*
+ * norm.c — batch normalization (Ioffe & Szegedy, ICML 2015) and layer
+ * normalization (Ba, Kiros & Hinton, 2016).
+ *   BatchNorm, per channel over the batch (and spatial positions):
+ *     μ = (1/m)Σx, σ² = (1/m)Σ(x − μ)², x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β;
+ *     dx = γ/√(σ² + ε)·(dy − (1/m)Σdy − x̂·(1/m)Σdy·x̂).
+ *   LayerNorm, per row over its d units: the same formulas with the roles of
+ *   rows and columns exchanged, identical in training and inference.
+ * Every reduction accumulates in double. Reductions across rows use a fixed
+ * split into PDT_NORM_CHUNKS chunks (a function of the shape only), each summed
+ * in order by one thread and combined in chunk order afterwards, so results
+ * are bit-identical for any thread count; within a chunk the arithmetic is
+ * plain C, so every SIMD level produces the same sums too.
+ */
+#include <stdlib.h>
+
+#ifndef PDT_NORM_CHUNKS
+#define PDT_NORM_CHUNKS 32  /* fixed number of row chunks of the cross-row reductions */
+#define PDT_NORM_ACC 8      /* independent double accumulators of a row sum */
+#endif
+
+// x (len); Σ (x_j − shift) and Σ (x_j − shift)² in double, PDT_NORM_ACC accumulators combined pairwise
+static inline void KN(norm_row_sums)(pdt_int len, const T *restrict x, double shift, double *s1, double *s2) {
+    double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
+    pdt_int j = 0;
+    for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
+        for (int k = 0; k < PDT_NORM_ACC; ++k) {
+            double d = (double)x[j + k] - shift;
+            a1[k] += d;
+            a2[k] += d * d;
+        }
+    for (int k = 0; j < len; ++j, ++k) {
+        double d = (double)x[j] - shift;
+        a1[k] += d;
+        a2[k] += d * d;
+    }
+    for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; ++k) {
+            a1[k] += a1[k + w];
+            a2[k] += a2[k + w];
+        }
+    *s1 = a1[0];
+    *s2 = a2[0];
+}
+
+// x, y (len): Σ y_j and Σ y_j·(x_j − shift) in double
+static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *restrict y, double shift,
+                                     double *sy, double *syx) {
+    double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
+    pdt_int j = 0;
+    for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
+        for (int k = 0; k < PDT_NORM_ACC; ++k) {
+            double g = (double)y[j + k];
+            a1[k] += g;
+            a2[k] += g * ((double)x[j + k] - shift);
+        }
+    for (int k = 0; j < len; ++j, ++k) {
+        double g = (double)y[j];
+        a1[k] += g;
+        a2[k] += g * ((double)x[j] - shift);
+    }
+    for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; ++k) {
+            a1[k] += a1[k + w];
+            a2[k] += a2[k + w];
+        }
+    *sy = a1[0];
+    *syx = a2[0];
+}
+
+// x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift)·w and Σ(x − shift)²
+// (mode 0) or, with y given, Σy and Σy·(x − shift) (mode 1). Chunk k covers rows [k·rows, (k+1)·rows).
+static void KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *y, const double *shift,
+                            pdt_int rows, pdt_int chunks, double *part1, double *part2) {
+    PDT_OMP_FOR(n * c * s > PDT_PAR_MIN && chunks > 1)
+    for (pdt_int k = 0; k < chunks; ++k) {
+        double *restrict p1 = part1 + k * c, *restrict p2 = part2 + k * c;
+        for (pdt_int ch = 0; ch < c; ++ch) p1[ch] = p2[ch] = 0.0;
+        const pdt_int end = (k + 1) * rows < n ? (k + 1) * rows : n;
+        for (pdt_int i = k * rows; i < end; ++i) {
+            const T *restrict xr = x + i * c * s;
+            if (s == 1 && y == NULL) {
+                for (pdt_int ch = 0; ch < c; ++ch) {
+                    double d = (double)xr[ch] - shift[ch];
+                    p1[ch] += d;
+                    p2[ch] += d * d;
+                }
+            } else if (s == 1) {
+                const T *restrict yr = y + i * c;
+                for (pdt_int ch = 0; ch < c; ++ch) {
+                    double g = (double)yr[ch];
+                    p1[ch] += g;
+                    p2[ch] += g * ((double)xr[ch] - shift[ch]);
+                }
+            } else {
+                for (pdt_int ch = 0; ch < c; ++ch) {
+                    double a, b;
+                    if (y == NULL) KN(norm_row_sums)(s, xr + ch * s, shift[ch], &a, &b);
+                    else KN(norm_row_dots)(s, xr + ch * s, y + (i * c + ch) * s, shift[ch], &a, &b);
+                    p1[ch] += a;
+                    p2[ch] += b;
+                }
+            }
+        }
+    }
+}
+
+// y (n, c, s) = x·a[ch] + b[ch] after subtracting sub[ch]:  y = (x − sub)·a + b, or with dy given
+// y = dy·a + (x − sub)·b + e   (the backward's form)
+static void KN(bn_apply)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *dy, const T *sub, const T *a,
+                         const T *b, const T *e, T *y) {
+    PDT_OMP_FOR(n * c * s > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; ++i) {
+        const T *xr = x + i * c * s;
+        const T *dr = dy ? dy + i * c * s : NULL;
+        T *yr = y + i * c * s;
+        if (s == 1) {
+            for (pdt_int j = 0; j < c; j += VN) {
+                pdt_int r = c - j < VN ? c - j : VN;
+                V xc = vsub(vload_tail(xr + j, r), vload_tail(sub + j, r));
+                V out = dr ? vfma(vload_tail(dr + j, r), vload_tail(a + j, r),
+                                  vfma(xc, vload_tail(b + j, r), vload_tail(e + j, r)))
+                           : vfma(xc, vload_tail(a + j, r), vload_tail(b + j, r));
+                vstore_tail(yr + j, out, r);
+            }
+        } else {
+            for (pdt_int ch = 0; ch < c; ++ch) {
+                const V vsub_ = vset1(sub[ch]), va = vset1(a[ch]), vb = vset1(b[ch]);
+                const V ve = vset1(dr ? e[ch] : (T)0);
+                const T *xs = xr + ch * s, *ds = dr ? dr + ch * s : NULL;
+                T *ys = yr + ch * s;
+                for (pdt_int j = 0; j < s; j += VN) {
+                    pdt_int r = s - j < VN ? s - j : VN;
+                    V xc = vsub(vload_tail(xs + j, r), vsub_);
+                    V out = ds ? vfma(vload_tail(ds + j, r), va, vfma(xc, vb, ve)) : vfma(xc, va, vb);
+                    vstore_tail(ys + j, out, r);
+                }
+            }
+        }
+    }
+}
+
+#ifndef PDT_NORM_SPLIT
+#define PDT_NORM_SPLIT
+/* rows per chunk and number of chunks of a fixed split of n rows */
+static inline pdt_int pdt_norm_rows(pdt_int n) { return (n + PDT_NORM_CHUNKS - 1) / PDT_NORM_CHUNKS; }
+#endif
+
+// x (n, c, s), mean/var (c)
+// μ_c = (1/m)Σx, σ²_c = (1/m)Σ(x − μ_c)², m = n·s; one pass, shifted by the channel's first value
+static pdt_status KN(batchnorm_stats)(pdt_int n, pdt_int c, pdt_int s, const T *x, T *mean, T *var) {
+    const pdt_int rows = pdt_norm_rows(n), chunks = (n + rows - 1) / rows;
+    double *buf = malloc(sizeof(double) * (size_t)(c * (2 * chunks + 1)));
+    if (!buf) return PDT_ENOMEM;
+    double *shift = buf, *p1 = buf + c, *p2 = buf + c + chunks * c;
+    for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = (double)x[ch * s];
+    KN(bn_partials)(n, c, s, x, NULL, shift, rows, chunks, p1, p2);
+    const double m = (double)n * (double)s;
+    for (pdt_int ch = 0; ch < c; ++ch) {
+        double s1 = 0.0, s2 = 0.0;
+        for (pdt_int k = 0; k < chunks; ++k) {
+            s1 += p1[k * c + ch];
+            s2 += p2[k * c + ch];
+        }
+        double d = s1 / m, v = s2 / m - d * d;
+        mean[ch] = (T)(shift[ch] + d);
+        var[ch] = (T)(v > 0.0 ? v : 0.0);
+    }
+    free(buf);
+    return PDT_OK;
+}
+
+// x, y (n, c, s), mean/var/gamma/beta (c); gamma, beta may be NULL
+// y = γ(x − μ)/√(σ² + ε) + β
+static pdt_status KN(batchnorm_normalize)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *mean, const T *var,
+                                          const T *gamma, const T *beta, double eps, T *y) {
+    T *buf = malloc(sizeof(T) * (size_t)(2 * c));
+    if (!buf) return PDT_ENOMEM;
+    T *a = buf, *b = buf + c;
+    for (pdt_int ch = 0; ch < c; ++ch) {
+        double rstd = 1.0 / sqrt((double)var[ch] + eps);
+        a[ch] = (T)(gamma ? (double)gamma[ch] * rstd : rstd);
+        b[ch] = beta ? beta[ch] : (T)0;
+    }
+    KN(bn_apply)(n, c, s, x, NULL, mean, a, b, NULL, y);
+    free(buf);
+    return PDT_OK;
+}
+
+// x, dy, dx (n, c, s), mean/var/gamma/dgamma/dbeta (c); gamma/dgamma/dbeta may be NULL
+// dγ += Σ dy·x̂, dβ += Σ dy; batch_stats: dx = γ·rstd·(dy − Σdy/m − x̂·Σdy·x̂/m), else dx = γ·rstd·dy
+static pdt_status KN(batchnorm_backward)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *dy, const T *mean,
+                                         const T *var, const T *gamma, double eps, int batch_stats, T *dx,
+                                         T *dgamma, T *dbeta) {
+    const pdt_int rows = pdt_norm_rows(n), chunks = (n + rows - 1) / rows;
+    double *buf = malloc(sizeof(double) * (size_t)(c * (2 * chunks + 1)));
+    T *coef = malloc(sizeof(T) * (size_t)(3 * c));
+    if (!buf || !coef) {
+        free(buf);
+        free(coef);
+        return PDT_ENOMEM;
+    }
+    double *shift = buf, *p1 = buf + c, *p2 = buf + c + chunks * c;
+    for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = (double)mean[ch];
+    KN(bn_partials)(n, c, s, x, dy, shift, rows, chunks, p1, p2);
+    const double m = (double)n * (double)s;
+    T *a = coef, *b = coef + c, *e = coef + 2 * c;
+    for (pdt_int ch = 0; ch < c; ++ch) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (pdt_int k = 0; k < chunks; ++k) {
+            sdy += p1[k * c + ch];
+            sdyx += p2[k * c + ch];
+        }
+        double rstd = 1.0 / sqrt((double)var[ch] + eps);
+        double sdyxhat = sdyx * rstd;
+        if (dgamma) dgamma[ch] = (T)((double)dgamma[ch] + sdyxhat);
+        if (dbeta) dbeta[ch] = (T)((double)dbeta[ch] + sdy);
+        double ga = (gamma ? (double)gamma[ch] : 1.0) * rstd;
+        a[ch] = (T)ga;
+        b[ch] = batch_stats ? (T)(-ga * rstd * sdyxhat / m) : (T)0;
+        e[ch] = batch_stats ? (T)(-ga * sdy / m) : (T)0;
+    }
+    KN(bn_apply)(n, c, s, x, dy, mean, a, b, e, dx);
+    free(buf);
+    free(coef);
+    return PDT_OK;
+}
+
+// x, y (m, d), gamma/beta (d) or NULL, mean/rstd (m)
+// μ = (1/d)Σx, rstd = 1/√((1/d)Σ(x − μ)² + ε), y = γ(x − μ)·rstd + β
+static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const T *gamma, const T *beta, double eps,
+                                        T *y, T *mean, T *rstd) {
+    PDT_OMP_FOR(m * d > PDT_PAR_MIN / 4)
+    for (pdt_int i = 0; i < m; ++i) {
+        const T *xr = x + i * d;
+        T *yr = y + i * d;
+        double s1, s2;
+        KN(norm_row_sums)(d, xr, (double)xr[0], &s1, &s2);
+        double mu_shift = s1 / (double)d, v = s2 / (double)d - mu_shift * mu_shift;
+        double mu = (double)xr[0] + mu_shift;
+        /* second pass on the row (in L1) around μ: the variance without cancellation */
+        KN(norm_row_sums)(d, xr, mu, &s1, &s2);
+        v = s2 / (double)d - (s1 / (double)d) * (s1 / (double)d);
+        double r = 1.0 / sqrt((v > 0.0 ? v : 0.0) + eps);
+        mean[i] = (T)mu;
+        rstd[i] = (T)r;
+        const V vmu = vset1((T)mu), vr = vset1((T)r);
+        for (pdt_int j = 0; j < d; j += VN) {
+            pdt_int q = d - j < VN ? d - j : VN;
+            V xh = vmul(vsub(vload_tail(xr + j, q), vmu), vr);
+            V out = gamma ? vfma(xh, vload_tail(gamma + j, q), vload_tail(beta + j, q)) : xh;
+            vstore_tail(yr + j, out, q);
+        }
+    }
+    return PDT_OK;
+}
+
+// x, dy, dx (m, d), mean/rstd (m), gamma/dgamma/dbeta (d) or NULL
+// g = γ·dy, x̂ = (x − μ)·rstd: dx = rstd·(g − Σg/d − x̂·Σg·x̂/d); dγ += Σ_rows dy·x̂, dβ += Σ_rows dy
+static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const T *dy, const T *mean,
+                                         const T *rstd, const T *gamma, T *dx, T *dgamma, T *dbeta) {
+    const pdt_int rows = pdt_norm_rows(m), chunks = (m + rows - 1) / rows;
+    double *part = NULL;
+    if (dgamma) {
+        part = calloc((size_t)(2 * chunks * d), sizeof(double));
+        if (!part) return PDT_ENOMEM;
+    }
+    PDT_OMP_FOR(m * d > PDT_PAR_MIN / 4 && chunks > 1)
+    for (pdt_int k = 0; k < chunks; ++k) {
+        double *restrict pg = part ? part + 2 * k * d : NULL, *restrict pb = part ? pg + d : NULL;
+        const pdt_int end = (k + 1) * rows < m ? (k + 1) * rows : m;
+        for (pdt_int i = k * rows; i < end; ++i) {
+            const T *restrict xr = x + i * d, *restrict dr = dy + i * d;
+            T *restrict out = dx + i * d;
+            const double mu = (double)mean[i], r = (double)rstd[i];
+            double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
+            for (pdt_int j = 0; j < d; ++j) {
+                double g = (double)dr[j] * (gamma ? (double)gamma[j] : 1.0);
+                a1[j % PDT_NORM_ACC] += g;
+                a2[j % PDT_NORM_ACC] += g * ((double)xr[j] - mu);
+            }
+            for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
+                for (int q = 0; q < w; ++q) {
+                    a1[q] += a1[q + w];
+                    a2[q] += a2[q + w];
+                }
+            const T cg = (T)(r), c0 = (T)(-r * a1[0] / (double)d), cx = (T)(-r * r * r * a2[0] / (double)d);
+            const V vcg = vset1(cg), vc0 = vset1(c0), vcx = vset1(cx), vmu = vset1((T)mu);
+            for (pdt_int j = 0; j < d; j += VN) {
+                pdt_int q = d - j < VN ? d - j : VN;
+                V g = vload_tail(dr + j, q);
+                if (gamma) g = vmul(g, vload_tail(gamma + j, q));
+                V xc = vsub(vload_tail(xr + j, q), vmu);
+                vstore_tail(out + j, vfma(vcg, g, vfma(vcx, xc, vc0)), q);
+            }
+            if (pg)
+                for (pdt_int j = 0; j < d; ++j) {
+                    double g = (double)dr[j];
+                    pg[j] += g * ((double)xr[j] - mu) * r;
+                    pb[j] += g;
+                }
+        }
+    }
+    if (part) {
+        for (pdt_int j = 0; j < d; ++j) {
+            double sg = 0.0, sb = 0.0;
+            for (pdt_int k = 0; k < chunks; ++k) {
+                sg += part[2 * k * d + j];
+                sb += part[2 * k * d + d + j];
+            }
+            dgamma[j] = (T)((double)dgamma[j] + sg);
+            if (dbeta) dbeta[j] = (T)((double)dbeta[j] + sb);
+        }
+        free(part);
+    }
+    return PDT_OK;
+}
