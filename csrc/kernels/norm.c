@@ -16,10 +16,17 @@
 
 #ifndef PDT_NORM_CHUNKS
 #define PDT_NORM_CHUNKS 32  /* fixed number of row chunks of the cross-row reductions */
-#define PDT_NORM_ACC 8      /* independent double accumulators of a row sum */
+#define PDT_NORM_ACC 32     /* independent double accumulators of a row sum (wide enough to vectorize) */
 #endif
 
-// x (len); Σ (x_j − shift) and Σ (x_j − shift)² in double, PDT_NORM_ACC accumulators combined pairwise
+// a[PDT_NORM_ACC] -> a[0]: pairwise, in a fixed order
+static inline double KN(norm_fold)(double *a) {
+    for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; ++k) a[k] += a[k + w];
+    return a[0];
+}
+
+// x (len); Σ (x_j − shift) and Σ (x_j − shift)² in double
 static inline void KN(norm_row_sums)(pdt_int len, const T *restrict x, double shift, double *s1, double *s2) {
     double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
     pdt_int j = 0;
@@ -29,43 +36,47 @@ static inline void KN(norm_row_sums)(pdt_int len, const T *restrict x, double sh
             a1[k] += d;
             a2[k] += d * d;
         }
-    for (int k = 0; j < len; ++j, ++k) {
+    for (; j < len; ++j) {
         double d = (double)x[j] - shift;
-        a1[k] += d;
-        a2[k] += d * d;
+        a1[0] += d;
+        a2[0] += d * d;
     }
-    for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
-        for (int k = 0; k < w; ++k) {
-            a1[k] += a1[k + w];
-            a2[k] += a2[k + w];
-        }
-    *s1 = a1[0];
-    *s2 = a2[0];
+    *s1 = KN(norm_fold)(a1);
+    *s2 = KN(norm_fold)(a2);
 }
 
-// x, y (len): Σ y_j and Σ y_j·(x_j − shift) in double
-static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *restrict y, double shift,
-                                     double *sy, double *syx) {
+// x, y (len), gamma (len) or NULL: with g = y (⊙ gamma), Σ g_j and Σ g_j·(x_j − shift) in double
+static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *restrict y, const T *restrict gamma,
+                                     double shift, double *sy, double *syx) {
     double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
     pdt_int j = 0;
-    for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
-        for (int k = 0; k < PDT_NORM_ACC; ++k) {
-            double g = (double)y[j + k];
-            a1[k] += g;
-            a2[k] += g * ((double)x[j + k] - shift);
+    if (gamma) {
+        for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
+            for (int k = 0; k < PDT_NORM_ACC; ++k) {
+                double g = (double)y[j + k] * (double)gamma[j + k];
+                a1[k] += g;
+                a2[k] += g * ((double)x[j + k] - shift);
+            }
+        for (; j < len; ++j) {
+            double g = (double)y[j] * (double)gamma[j];
+            a1[0] += g;
+            a2[0] += g * ((double)x[j] - shift);
         }
-    for (int k = 0; j < len; ++j, ++k) {
-        double g = (double)y[j];
-        a1[k] += g;
-        a2[k] += g * ((double)x[j] - shift);
+    } else {
+        for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
+            for (int k = 0; k < PDT_NORM_ACC; ++k) {
+                double g = (double)y[j + k];
+                a1[k] += g;
+                a2[k] += g * ((double)x[j + k] - shift);
+            }
+        for (; j < len; ++j) {
+            double g = (double)y[j];
+            a1[0] += g;
+            a2[0] += g * ((double)x[j] - shift);
+        }
     }
-    for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
-        for (int k = 0; k < w; ++k) {
-            a1[k] += a1[k + w];
-            a2[k] += a2[k + w];
-        }
-    *sy = a1[0];
-    *syx = a2[0];
+    *sy = KN(norm_fold)(a1);
+    *syx = KN(norm_fold)(a2);
 }
 
 // x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift)·w and Σ(x − shift)²
@@ -96,7 +107,7 @@ static void KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T
                 for (pdt_int ch = 0; ch < c; ++ch) {
                     double a, b;
                     if (y == NULL) KN(norm_row_sums)(s, xr + ch * s, shift[ch], &a, &b);
-                    else KN(norm_row_dots)(s, xr + ch * s, y + (i * c + ch) * s, shift[ch], &a, &b);
+                    else KN(norm_row_dots)(s, xr + ch * s, y + (i * c + ch) * s, NULL, shift[ch], &a, &b);
                     p1[ch] += a;
                     p2[ch] += b;
                 }
@@ -234,13 +245,11 @@ static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const 
     for (pdt_int i = 0; i < m; ++i) {
         const T *xr = x + i * d;
         T *yr = y + i * d;
+        /* one pass of sums shifted by the row's first value: no cancellation for any mean */
         double s1, s2;
         KN(norm_row_sums)(d, xr, (double)xr[0], &s1, &s2);
         double mu_shift = s1 / (double)d, v = s2 / (double)d - mu_shift * mu_shift;
         double mu = (double)xr[0] + mu_shift;
-        /* second pass on the row (in L1) around μ: the variance without cancellation */
-        KN(norm_row_sums)(d, xr, mu, &s1, &s2);
-        v = s2 / (double)d - (s1 / (double)d) * (s1 / (double)d);
         double r = 1.0 / sqrt((v > 0.0 ? v : 0.0) + eps);
         mean[i] = (T)mu;
         rstd[i] = (T)r;
@@ -273,18 +282,9 @@ static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const
             const T *restrict xr = x + i * d, *restrict dr = dy + i * d;
             T *restrict out = dx + i * d;
             const double mu = (double)mean[i], r = (double)rstd[i];
-            double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
-            for (pdt_int j = 0; j < d; ++j) {
-                double g = (double)dr[j] * (gamma ? (double)gamma[j] : 1.0);
-                a1[j % PDT_NORM_ACC] += g;
-                a2[j % PDT_NORM_ACC] += g * ((double)xr[j] - mu);
-            }
-            for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
-                for (int q = 0; q < w; ++q) {
-                    a1[q] += a1[q + w];
-                    a2[q] += a2[q + w];
-                }
-            const T cg = (T)(r), c0 = (T)(-r * a1[0] / (double)d), cx = (T)(-r * r * r * a2[0] / (double)d);
+            double sg, sgx;
+            KN(norm_row_dots)(d, xr, dr, gamma, mu, &sg, &sgx);
+            const T cg = (T)(r), c0 = (T)(-r * sg / (double)d), cx = (T)(-r * r * r * sgx / (double)d);
             const V vcg = vset1(cg), vc0 = vset1(c0), vcx = vset1(cx), vmu = vset1((T)mu);
             for (pdt_int j = 0; j < d; j += VN) {
                 pdt_int q = d - j < VN ? d - j : VN;
