@@ -113,26 +113,31 @@ def test_batchnorm_bit_identical_across_threads(shape):
         np.testing.assert_array_equal(a, b)
 
 
-def test_layernorm_bit_identical_across_threads_and_simd():
+def test_layernorm_bit_identical_across_threads():
+    """Bit-identical for any thread count at each SIMD level; the levels agree to rounding."""
     x = data((1000, 300), np.float32)
     dy = data((1000, 300), np.float32, seed=5)
     previous, level = pdt.get_num_threads(), _C.simd_level()
-    outs = []
+    by_level = []
     try:
         for lvl in _C.simd_supported():
             _C._set_simd(lvl)
+            outs = []
             for threads in (1, 2):
                 pdt.set_num_threads(threads)
                 y, mean, rstd = F.layernorm(x, 1, np.ones(300, np.float32), np.zeros(300, np.float32))
                 dg, db = np.zeros(300, np.float32), np.zeros(300, np.float32)
-                F.layernorm_backward(x, dy, mean, rstd, np.ones(300, np.float32), dg, db)
-                outs.append((mean, rstd, dg, db))
+                dx = F.layernorm_backward(x, dy, mean, rstd, np.ones(300, np.float32), dg, db)
+                outs.append((y, mean, rstd, dx, dg, db))
+            for a, b in zip(*outs):
+                np.testing.assert_array_equal(a, b)
+            by_level.append(outs[0])
     finally:
         pdt.set_num_threads(previous)
         _C._set_simd(level)
-    for o in outs[1:]:
-        for a, b in zip(o, outs[0]):
-            np.testing.assert_array_equal(a, b)
+    for o in by_level[1:]:
+        for a, b in zip(o, by_level[0]):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(b).max())))
 
 
 # ---- finite differences (float64) ----

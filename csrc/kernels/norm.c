@@ -264,40 +264,67 @@ static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const 
     return PDT_OK;
 }
 
+#ifndef PDT_NORM_FLUSH
+#define PDT_NORM_FLUSH 16  /* rows summed in T before a flush into the double partial sums */
+#endif
+
 // x, dy, dx (m, d), mean/rstd (m), gamma/dgamma/dbeta (d) or NULL
 // g = γ·dy, x̂ = (x − μ)·rstd: dx = rstd·(g − Σg/d − x̂·Σg·x̂/d); dγ += Σ_rows dy·x̂, dβ += Σ_rows dy
+// dγ, dβ: rows are summed in T in blocks of PDT_NORM_FLUSH (fused into the dx loop), each block
+// added into double partial sums per fixed chunk, the chunks combined in order.
 static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const T *dy, const T *mean,
                                          const T *rstd, const T *gamma, T *dx, T *dgamma, T *dbeta) {
     const pdt_int rows = pdt_norm_rows(m), chunks = (m + rows - 1) / rows;
+    const pdt_int ds = d + 16;  /* T-sum stride: dβ's row not 4 KiB after dγ's (no false store-load aliasing) */
     double *part = NULL;
+    T *tacc = NULL;
     if (dgamma) {
         part = calloc((size_t)(2 * chunks * d), sizeof(double));
-        if (!part) return PDT_ENOMEM;
+        tacc = calloc((size_t)(2 * chunks * ds), sizeof(T));
+        if (!part || !tacc) {
+            free(part);
+            free(tacc);
+            return PDT_ENOMEM;
+        }
     }
     PDT_OMP_FOR(m * d > PDT_PAR_MIN / 4 && chunks > 1)
     for (pdt_int k = 0; k < chunks; ++k) {
-        double *restrict pg = part ? part + 2 * k * d : NULL, *restrict pb = part ? pg + d : NULL;
-        const pdt_int end = (k + 1) * rows < m ? (k + 1) * rows : m;
-        for (pdt_int i = k * rows; i < end; ++i) {
+        double *restrict pg = part ? part + 2 * k * d : NULL;
+        T *restrict ag = tacc ? tacc + 2 * k * ds : NULL;
+        const pdt_int begin = k * rows, end = (k + 1) * rows < m ? (k + 1) * rows : m;
+        for (pdt_int i = begin; i < end; ++i) {
             const T *restrict xr = x + i * d, *restrict dr = dy + i * d;
             T *restrict out = dx + i * d;
             const double mu = (double)mean[i], r = (double)rstd[i];
             double sg, sgx;
             KN(norm_row_dots)(d, xr, dr, gamma, mu, &sg, &sgx);
-            const T cg = (T)(r), c0 = (T)(-r * sg / (double)d), cx = (T)(-r * r * r * sgx / (double)d);
-            const V vcg = vset1(cg), vc0 = vset1(c0), vcx = vset1(cx), vmu = vset1((T)mu);
+            const V vr = vset1((T)r), vc0 = vset1((T)(-sg / (double)d)), vcx = vset1((T)(-r * sgx / (double)d));
+            const V vmu = vset1((T)mu), one = vset1((T)1);
             for (pdt_int j = 0; j < d; j += VN) {
-                pdt_int q = d - j < VN ? d - j : VN;
-                V g = vload_tail(dr + j, q);
-                if (gamma) g = vmul(g, vload_tail(gamma + j, q));
-                V xc = vsub(vload_tail(xr + j, q), vmu);
-                vstore_tail(out + j, vfma(vcg, g, vfma(vcx, xc, vc0)), q);
+                const pdt_int q = d - j < VN ? d - j : VN;
+                const V dyv = q == VN ? vload(dr + j) : vload_tail(dr + j, q);
+                const V xv = q == VN ? vload(xr + j) : vload_tail(xr + j, q);
+                const V gv = gamma ? (q == VN ? vload(gamma + j) : vload_tail(gamma + j, q)) : one;
+                const V xh = vmul(vsub(xv, vmu), vr);
+                const V dxv = vmul(vr, vfma(dyv, gv, vfma(vcx, xh, vc0)));
+                if (q == VN) vstore(out + j, dxv);
+                else vstore_tail(out + j, dxv, q);
+                if (ag) {
+                    T *a1 = ag + j, *a2 = ag + ds + j;
+                    if (q == VN) {
+                        vstore(a1, vfma(dyv, xh, vload(a1)));
+                        vstore(a2, vadd(dyv, vload(a2)));
+                    } else {
+                        vstore_tail(a1, vfma(dyv, xh, vload_tail(a1, q)), q);
+                        vstore_tail(a2, vadd(dyv, vload_tail(a2, q)), q);
+                    }
+                }
             }
-            if (pg)
+            if (ag && ((i - begin + 1) % PDT_NORM_FLUSH == 0 || i + 1 == end))
                 for (pdt_int j = 0; j < d; ++j) {
-                    double g = (double)dr[j];
-                    pg[j] += g * ((double)xr[j] - mu) * r;
-                    pb[j] += g;
+                    pg[j] += (double)ag[j];
+                    pg[d + j] += (double)ag[ds + j];
+                    ag[j] = ag[ds + j] = (T)0;
                 }
         }
     }
@@ -312,6 +339,7 @@ static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const
             if (dbeta) dbeta[j] = (T)((double)dbeta[j] + sb);
         }
         free(part);
+        free(tacc);
     }
     return PDT_OK;
 }
