@@ -21,36 +21,44 @@
                                  independent lanes to hide the multiply latency */
 #endif
 
-// w[4][LANES]: the four words of blocks first .. first + LANES − 1 of stream seed (Philox4x32-10, rng.h)
+#ifndef PDT_DROPOUT_NV
+#define PDT_DROPOUT_NV (PDT_DROPOUT_LANES / vu32_N)  /* vectors of 32-bit lanes per chunk */
+#endif
+
+// w[4][LANES]: the four words of blocks first .. first + LANES − 1 of stream seed
+// (Philox4x32-10 as in rng.h, computed PDT_DROPOUT_NV vectors at a time)
 static inline void KN(dropout_philox_lanes)(uint64_t seed, uint64_t first, uint32_t w[4][PDT_DROPOUT_LANES]) {
-    uint32_t c0[PDT_DROPOUT_LANES], c1[PDT_DROPOUT_LANES], c2[PDT_DROPOUT_LANES], c3[PDT_DROPOUT_LANES];
     for (int b = 0; b < PDT_DROPOUT_LANES; ++b) {
         uint64_t ctr = first + (uint64_t)b;
-        c0[b] = (uint32_t)ctr;
-        c1[b] = (uint32_t)(ctr >> 32);
-        c2[b] = 0u;
-        c3[b] = 0u;
+        w[0][b] = (uint32_t)ctr;
+        w[1][b] = (uint32_t)(ctr >> 32);
+    }
+    vu32_t c0[PDT_DROPOUT_NV], c1[PDT_DROPOUT_NV], c2[PDT_DROPOUT_NV], c3[PDT_DROPOUT_NV];
+    for (int v = 0; v < PDT_DROPOUT_NV; ++v) {
+        c0[v] = vu32_load(&w[0][v * vu32_N]);
+        c1[v] = vu32_load(&w[1][v * vu32_N]);
+        c2[v] = c3[v] = vu32_set1(0u);
     }
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
     for (int round = 0; round < 10; ++round) {
-        for (int b = 0; b < PDT_DROPOUT_LANES; ++b) {
-            uint64_t p0 = (uint64_t)0xD2511F53u * c0[b];
-            uint64_t p1 = (uint64_t)0xCD9E8D57u * c2[b];
-            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[b] ^ k0;
-            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[b] ^ k1;
-            c1[b] = (uint32_t)p1;
-            c3[b] = (uint32_t)p0;
-            c0[b] = n0;
-            c2[b] = n2;
+        const vu32_t vk0 = vu32_set1(k0), vk1 = vu32_set1(k1);
+        for (int v = 0; v < PDT_DROPOUT_NV; ++v) {
+            vu32_t hi0, hi1;
+            vu32_t lo0 = vu32_mulhilo(c0[v], 0xD2511F53u, &hi0);
+            vu32_t lo1 = vu32_mulhilo(c2[v], 0xCD9E8D57u, &hi1);
+            c0[v] = vu32_xor(vu32_xor(hi1, c1[v]), vk0);
+            c2[v] = vu32_xor(vu32_xor(hi0, c3[v]), vk1);
+            c1[v] = lo1;
+            c3[v] = lo0;
         }
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    for (int b = 0; b < PDT_DROPOUT_LANES; ++b) {
-        w[0][b] = c0[b];
-        w[1][b] = c1[b];
-        w[2][b] = c2[b];
-        w[3][b] = c3[b];
+    for (int v = 0; v < PDT_DROPOUT_NV; ++v) {
+        vu32_store(&w[0][v * vu32_N], c0[v]);
+        vu32_store(&w[1][v * vu32_N], c1[v]);
+        vu32_store(&w[2][v * vu32_N], c2[v]);
+        vu32_store(&w[3][v * vu32_N], c3[v]);
     }
 }
 
