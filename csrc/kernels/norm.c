@@ -17,6 +17,7 @@
 #ifndef PDT_NORM_CHUNKS
 #define PDT_NORM_CHUNKS 32  /* fixed number of row chunks of the cross-row reductions */
 #define PDT_NORM_ACC 32     /* independent double accumulators of a row sum (wide enough to vectorize) */
+#define PDT_NORM_FLUSH 16   /* rows summed in T before a flush into the double partial sums */
 #endif
 
 // a[PDT_NORM_ACC] -> a[0]: pairwise, in a fixed order
@@ -79,31 +80,54 @@ static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *
     *syx = KN(norm_fold)(a2);
 }
 
-// x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift)·w and Σ(x − shift)²
-// (mode 0) or, with y given, Σy and Σy·(x − shift) (mode 1). Chunk k covers rows [k·rows, (k+1)·rows).
-static void KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *y, const double *shift,
-                            pdt_int rows, pdt_int chunks, double *part1, double *part2) {
+// x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift) and Σ(x − shift)²
+// (y NULL) or Σy and Σy·(x − shift) (y given). Chunk k covers rows [k·rows, (k+1)·rows).
+// (n, c) inputs (s = 1) are summed as T vectors over blocks of PDT_NORM_FLUSH rows, each block
+// then added into the double sums; longer rows (s > 1) are summed in double directly.
+static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *y, const double *shift,
+                                  pdt_int rows, pdt_int chunks, double *part1, double *part2) {
+    const pdt_int cs = c + 16;  /* T-sum stride: the second sum not 4 KiB after the first (no false aliasing) */
+    T *scratch = NULL;
+    if (s == 1) {
+        scratch = calloc((size_t)((2 * chunks + 1) * cs), sizeof(T));
+        if (!scratch) return PDT_ENOMEM;
+        for (pdt_int ch = 0; ch < c; ++ch) scratch[2 * chunks * cs + ch] = (T)shift[ch];
+    }
     PDT_OMP_FOR(n * c * s > PDT_PAR_MIN && chunks > 1)
     for (pdt_int k = 0; k < chunks; ++k) {
         double *restrict p1 = part1 + k * c, *restrict p2 = part2 + k * c;
         for (pdt_int ch = 0; ch < c; ++ch) p1[ch] = p2[ch] = 0.0;
-        const pdt_int end = (k + 1) * rows < n ? (k + 1) * rows : n;
-        for (pdt_int i = k * rows; i < end; ++i) {
-            const T *restrict xr = x + i * c * s;
-            if (s == 1 && y == NULL) {
-                for (pdt_int ch = 0; ch < c; ++ch) {
-                    double d = (double)xr[ch] - shift[ch];
-                    p1[ch] += d;
-                    p2[ch] += d * d;
+        const pdt_int begin = k * rows, end = (k + 1) * rows < n ? (k + 1) * rows : n;
+        if (s == 1) {
+            T *restrict a1 = scratch + 2 * k * cs, *restrict a2 = a1 + cs;
+            const T *restrict tshift = scratch + 2 * chunks * cs;
+            for (pdt_int i = begin; i < end; ++i) {
+                const T *xr = x + i * c, *yr = y ? y + i * c : NULL;
+                for (pdt_int j = 0; j < c; j += VN) {
+                    const pdt_int q = c - j < VN ? c - j : VN;
+                    const V xc = q == VN ? vsub(vload(xr + j), vload(tshift + j))
+                                         : vsub(vload_tail(xr + j, q), vload_tail(tshift + j, q));
+                    const V g = yr ? (q == VN ? vload(yr + j) : vload_tail(yr + j, q)) : xc;
+                    const V s1 = q == VN ? vload(a1 + j) : vload_tail(a1 + j, q);
+                    const V s2 = q == VN ? vload(a2 + j) : vload_tail(a2 + j, q);
+                    if (q == VN) {
+                        vstore(a1 + j, vadd(s1, g));
+                        vstore(a2 + j, vfma(g, xc, s2));
+                    } else {
+                        vstore_tail(a1 + j, vadd(s1, g), q);
+                        vstore_tail(a2 + j, vfma(g, xc, s2), q);
+                    }
                 }
-            } else if (s == 1) {
-                const T *restrict yr = y + i * c;
-                for (pdt_int ch = 0; ch < c; ++ch) {
-                    double g = (double)yr[ch];
-                    p1[ch] += g;
-                    p2[ch] += g * ((double)xr[ch] - shift[ch]);
-                }
-            } else {
+                if ((i - begin + 1) % PDT_NORM_FLUSH == 0 || i + 1 == end)
+                    for (pdt_int ch = 0; ch < c; ++ch) {
+                        p1[ch] += (double)a1[ch];
+                        p2[ch] += (double)a2[ch];
+                        a1[ch] = a2[ch] = (T)0;
+                    }
+            }
+        } else {
+            for (pdt_int i = begin; i < end; ++i) {
+                const T *xr = x + i * c * s;
                 for (pdt_int ch = 0; ch < c; ++ch) {
                     double a, b;
                     if (y == NULL) KN(norm_row_sums)(s, xr + ch * s, shift[ch], &a, &b);
@@ -114,6 +138,8 @@ static void KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T
             }
         }
     }
+    free(scratch);
+    return PDT_OK;
 }
 
 // y (n, c, s) = x·a[ch] + b[ch] after subtracting sub[ch]:  y = (x − sub)·a + b, or with dy given
@@ -127,12 +153,18 @@ static void KN(bn_apply)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *d
         T *yr = y + i * c * s;
         if (s == 1) {
             for (pdt_int j = 0; j < c; j += VN) {
-                pdt_int r = c - j < VN ? c - j : VN;
-                V xc = vsub(vload_tail(xr + j, r), vload_tail(sub + j, r));
-                V out = dr ? vfma(vload_tail(dr + j, r), vload_tail(a + j, r),
-                                  vfma(xc, vload_tail(b + j, r), vload_tail(e + j, r)))
-                           : vfma(xc, vload_tail(a + j, r), vload_tail(b + j, r));
-                vstore_tail(yr + j, out, r);
+                const pdt_int r = c - j < VN ? c - j : VN;
+                if (r == VN) {
+                    V xc = vsub(vload(xr + j), vload(sub + j));
+                    vstore(yr + j, dr ? vfma(vload(dr + j), vload(a + j), vfma(xc, vload(b + j), vload(e + j)))
+                                      : vfma(xc, vload(a + j), vload(b + j)));
+                } else {
+                    V xc = vsub(vload_tail(xr + j, r), vload_tail(sub + j, r));
+                    V out = dr ? vfma(vload_tail(dr + j, r), vload_tail(a + j, r),
+                                      vfma(xc, vload_tail(b + j, r), vload_tail(e + j, r)))
+                               : vfma(xc, vload_tail(a + j, r), vload_tail(b + j, r));
+                    vstore_tail(yr + j, out, r);
+                }
             }
         } else {
             for (pdt_int ch = 0; ch < c; ++ch) {
@@ -140,11 +172,15 @@ static void KN(bn_apply)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *d
                 const V ve = vset1(dr ? e[ch] : (T)0);
                 const T *xs = xr + ch * s, *ds = dr ? dr + ch * s : NULL;
                 T *ys = yr + ch * s;
-                for (pdt_int j = 0; j < s; j += VN) {
-                    pdt_int r = s - j < VN ? s - j : VN;
+                pdt_int j = 0;
+                for (; j + VN <= s; j += VN) {
+                    V xc = vsub(vload(xs + j), vsub_);
+                    vstore(ys + j, ds ? vfma(vload(ds + j), va, vfma(xc, vb, ve)) : vfma(xc, va, vb));
+                }
+                if (j < s) {
+                    const pdt_int r = s - j;
                     V xc = vsub(vload_tail(xs + j, r), vsub_);
-                    V out = ds ? vfma(vload_tail(ds + j, r), va, vfma(xc, vb, ve)) : vfma(xc, va, vb);
-                    vstore_tail(ys + j, out, r);
+                    vstore_tail(ys + j, ds ? vfma(vload_tail(ds + j, r), va, vfma(xc, vb, ve)) : vfma(xc, va, vb), r);
                 }
             }
         }
@@ -161,11 +197,14 @@ static inline pdt_int pdt_norm_rows(pdt_int n) { return (n + PDT_NORM_CHUNKS - 1
 // μ_c = (1/m)Σx, σ²_c = (1/m)Σ(x − μ_c)², m = n·s; one pass, shifted by the channel's first value
 static pdt_status KN(batchnorm_stats)(pdt_int n, pdt_int c, pdt_int s, const T *x, T *mean, T *var) {
     const pdt_int rows = pdt_norm_rows(n), chunks = (n + rows - 1) / rows;
-    double *buf = malloc(sizeof(double) * (size_t)(c * (2 * chunks + 1)));
+    double *buf = calloc((size_t)(c * (2 * chunks + 1)), sizeof(double));
     if (!buf) return PDT_ENOMEM;
     double *shift = buf, *p1 = buf + c, *p2 = buf + c + chunks * c;
     for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = (double)x[ch * s];
-    KN(bn_partials)(n, c, s, x, NULL, shift, rows, chunks, p1, p2);
+    if (KN(bn_partials)(n, c, s, x, NULL, shift, rows, chunks, p1, p2) != PDT_OK) {
+        free(buf);
+        return PDT_ENOMEM;
+    }
     const double m = (double)n * (double)s;
     for (pdt_int ch = 0; ch < c; ++ch) {
         double s1 = 0.0, s2 = 0.0;
@@ -204,7 +243,7 @@ static pdt_status KN(batchnorm_backward)(pdt_int n, pdt_int c, pdt_int s, const 
                                          const T *var, const T *gamma, double eps, int batch_stats, T *dx,
                                          T *dgamma, T *dbeta) {
     const pdt_int rows = pdt_norm_rows(n), chunks = (n + rows - 1) / rows;
-    double *buf = malloc(sizeof(double) * (size_t)(c * (2 * chunks + 1)));
+    double *buf = calloc((size_t)(c * (2 * chunks + 1)), sizeof(double));
     T *coef = malloc(sizeof(T) * (size_t)(3 * c));
     if (!buf || !coef) {
         free(buf);
@@ -213,7 +252,11 @@ static pdt_status KN(batchnorm_backward)(pdt_int n, pdt_int c, pdt_int s, const 
     }
     double *shift = buf, *p1 = buf + c, *p2 = buf + c + chunks * c;
     for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = (double)mean[ch];
-    KN(bn_partials)(n, c, s, x, dy, shift, rows, chunks, p1, p2);
+    if (KN(bn_partials)(n, c, s, x, dy, shift, rows, chunks, p1, p2) != PDT_OK) {
+        free(buf);
+        free(coef);
+        return PDT_ENOMEM;
+    }
     const double m = (double)n * (double)s;
     T *a = coef, *b = coef + c, *e = coef + 2 * c;
     for (pdt_int ch = 0; ch < c; ++ch) {
@@ -254,19 +297,19 @@ static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const 
         mean[i] = (T)mu;
         rstd[i] = (T)r;
         const V vmu = vset1((T)mu), vr = vset1((T)r);
-        for (pdt_int j = 0; j < d; j += VN) {
-            pdt_int q = d - j < VN ? d - j : VN;
+        pdt_int j = 0;
+        for (; j + VN <= d; j += VN) {
+            V xh = vmul(vsub(vload(xr + j), vmu), vr);
+            vstore(yr + j, gamma ? vfma(xh, vload(gamma + j), vload(beta + j)) : xh);
+        }
+        if (j < d) {
+            const pdt_int q = d - j;
             V xh = vmul(vsub(vload_tail(xr + j, q), vmu), vr);
-            V out = gamma ? vfma(xh, vload_tail(gamma + j, q), vload_tail(beta + j, q)) : xh;
-            vstore_tail(yr + j, out, q);
+            vstore_tail(yr + j, gamma ? vfma(xh, vload_tail(gamma + j, q), vload_tail(beta + j, q)) : xh, q);
         }
     }
     return PDT_OK;
 }
-
-#ifndef PDT_NORM_FLUSH
-#define PDT_NORM_FLUSH 16  /* rows summed in T before a flush into the double partial sums */
-#endif
 
 // x, dy, dx (m, d), mean/rstd (m), gamma/dgamma/dbeta (d) or NULL
 // g = γ·dy, x̂ = (x − μ)·rstd: dx = rstd·(g − Σg/d − x̂·Σg·x̂/d); dγ += Σ_rows dy·x̂, dβ += Σ_rows dy
