@@ -117,7 +117,7 @@ def dropout(x: Array, keep_prob: float, scale: Optional[float] = None, seed: Opt
     mask as uint8 0/1, for ``dropout_backward``.
     """
     if scale is None:
-        scale = 1.0 / keep_prob
+        scale = 1.0 / keep_prob if keep_prob > 0 else 1.0  # keep_prob ≤ 0 is rejected by the kernel
     if seed is None or offset is None:
         from . import _random
 

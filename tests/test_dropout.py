@@ -225,6 +225,10 @@ def test_dropout_kernel_bad_inputs():
         _C.dropout_backward(x, np.ones(10, np.float32), 2.0)
     with pytest.raises(ValueError, match="mask"):
         _C.dropout_backward(x, np.ones(9, np.uint8), 2.0)
+    with pytest.raises(ValueError, match="keep_prob"):
+        F.dropout(x, 0.0)
+    _, mask = F.dropout(x, 0.5, scale=0.0, seed=1, offset=0)  # the mask does not depend on the scale
+    np.testing.assert_array_equal(mask, R.dropout_mask(10, 1, 0, 0.5))
     layer = nn.Dropout(keep_prob=0.5)
     with pytest.raises(RuntimeError, match="before forward"):
         layer.backward(x)

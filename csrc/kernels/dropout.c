@@ -7,14 +7,17 @@
  * (threshold round(p_keep·2³²)), a pure function of (seed, offset, i): the
  * elements of chunk k = i/256 read the 64 blocks offset + 64k .. offset + 64k + 63,
  * element i word (i%256)/64 of block offset + 64k + i%64. So one call uses
- * 64·⌈n/256⌉ counters, and a chunk's 64 blocks are computed side by side
- * (the lane loop below vectorizes), whatever the SIMD level or thread count.
+ * 64·⌈n/256⌉ counters, and a chunk's 64 blocks are computed side by side in
+ * 32-bit integer vectors (vu32_* of simd/), whatever the SIMD level or thread count.
  *
  * The mask is stored as uint8 bytes (0/1) rather than regenerated in the
- * backward: one byte per element costs less memory traffic than a 4-byte
- * float mask, backward is a pure stream, and the mask can be inspected or
- * reused (the finite-difference check holds it fixed).
+ * backward from the saved counter: regenerating would save 2 bytes of
+ * traffic per element but repeat the Philox rounds, which cost more than those
+ * bytes (the forward is bound by them); the backward stays a pure stream, and
+ * the mask can be inspected or held fixed (the finite-difference check does).
  */
+
+#include <string.h>
 
 #ifndef PDT_DROPOUT_LANES
 #define PDT_DROPOUT_LANES 64  /* Philox blocks per chunk (4 words each: 256 elements); enough
@@ -67,6 +70,8 @@ static inline void KN(dropout_philox_lanes)(uint64_t seed, uint64_t first, uint3
 static pdt_status KN(dropout_forward)(pdt_rng rng, pdt_int n, double keep_prob, double scale, const T *x, T *y,
                                       uint8_t *mask) {
     const uint64_t thr = (uint64_t)llround(keep_prob * 4294967296.0); /* keep ⇔ word < thr; 2³² keeps all */
+    const uint8_t keep_all = thr > UINT32_MAX;
+    const uint32_t thr32 = (uint32_t)thr; /* 32-bit compares vectorize twice as wide */
     const T s = (T)scale;
     const pdt_int chunk = 4 * PDT_DROPOUT_LANES;
     const pdt_int nchunks = (n + chunk - 1) / chunk;
@@ -77,9 +82,12 @@ static pdt_status KN(dropout_forward)(pdt_rng rng, pdt_int n, double keep_prob, 
         const uint32_t *words = &w[0][0];
         const pdt_int base = k * chunk, len = n - base < chunk ? n - base : chunk;
         T factor[4 * PDT_DROPOUT_LANES];
-        uint8_t *ms = mask + base;
-        for (pdt_int j = 0; j < chunk; ++j) factor[j] = (uint64_t)words[j] < thr ? s : (T)0;
-        for (pdt_int j = 0; j < len; ++j) ms[j] = factor[j] != (T)0;
+        uint8_t keep[4 * PDT_DROPOUT_LANES];
+        for (pdt_int j = 0; j < chunk; ++j) {
+            keep[j] = keep_all | (uint8_t)(words[j] < thr32);
+            factor[j] = keep[j] ? s : (T)0;
+        }
+        memcpy(mask + base, keep, (size_t)len);
         for (pdt_int j = 0; j < len; j += VN) {
             pdt_int r = len - j < VN ? len - j : VN;
             vstore_tail(y + base + j, vmul(vload_tail(x + base + j, r), vload(factor + j)), r);

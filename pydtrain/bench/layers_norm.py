@@ -75,7 +75,6 @@ def run(args) -> None:
     table = common.Table("layers_norm: Dropout(keep 0.9) / BatchNorm / LayerNorm, float32, forward + backward")
     for threads in args.threads:
         common.set_threads(threads)
-        triad = common.stream_triad()
         for rows, cols in sizes:
             rng = np.random.default_rng(0)
             x = rng.standard_normal((rows, cols), dtype=np.float32)
@@ -102,6 +101,7 @@ def run(args) -> None:
                 if torch_make is not None:
                     module = torch_make().train()
                     t_th = common.median_time(_torch_step(module, xt, dyt))
+                triad = common.stream_triad()  # next to each row: the machine may be shared and noisy
                 gbs = bytes_per_elem * x.size / t_pdt
                 table.row(f"{name} {rows}x{cols} fwd+bwd, {threads} thr", t_pdt, t_np, t_th,
                           f"GB/s {gbs / 1e9:.1f} = {100 * gbs / triad:.0f}% of triad ({triad / 1e9:.1f})")
