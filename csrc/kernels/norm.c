@@ -6,11 +6,15 @@
  *     dx = γ/√(σ² + ε)·(dy − (1/m)Σdy − x̂·(1/m)Σdy·x̂).
  *   LayerNorm, per row over its d units: the same formulas with the roles of
  *   rows and columns exchanged, identical in training and inference.
- * Every reduction accumulates in double. Reductions across rows use a fixed
- * split into PDT_NORM_CHUNKS chunks (a function of the shape only), each summed
- * in order by one thread and combined in chunk order afterwards, so results
- * are bit-identical for any thread count; within a chunk the arithmetic is
- * plain C, so every SIMD level produces the same sums too.
+ * Every reduction ends in double. Reductions across rows use a fixed split
+ * into PDT_NORM_CHUNKS chunks (a function of the shape only), each summed in
+ * order by one thread and combined in chunk order afterwards, so results are
+ * bit-identical for any thread count. Within a chunk, sums along a row use
+ * PDT_NORM_ACC double accumulators; sums down the rows of an (n, c) array or
+ * of LayerNorm's dγ, dβ add PDT_NORM_FLUSH rows in T vectors (a few roundings
+ * of T, fused into the data pass) before each block goes into the double sums.
+ * One-pass statistics are shifted (by a value of the data, or the mean) so the
+ * variance never cancels catastrophically.
  */
 #include <stdlib.h>
 
@@ -142,7 +146,7 @@ static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, c
     return PDT_OK;
 }
 
-// y (n, c, s) = x·a[ch] + b[ch] after subtracting sub[ch]:  y = (x − sub)·a + b, or with dy given
+// x, dy, y (n, c, s), sub/a/b/e (c): y = (x − sub)·a + b per channel, or with dy given
 // y = dy·a + (x − sub)·b + e   (the backward's form)
 static void KN(bn_apply)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *dy, const T *sub, const T *a,
                          const T *b, const T *e, T *y) {
