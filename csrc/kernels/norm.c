@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 #ifndef PDT_NORM_CHUNKS
-#define PDT_NORM_CHUNKS 32  /* fixed number of row chunks of the cross-row reductions */
+#define PDT_NORM_CHUNKS 32  /* most row chunks of the cross-row reductions */
 #define PDT_NORM_ACC 32     /* independent double accumulators of a row sum (wide enough to vectorize) */
 #define PDT_NORM_FLUSH 16   /* rows summed in T before a flush into the double partial sums */
 #endif
@@ -93,7 +93,7 @@ static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, c
     const pdt_int cs = c + 16;  /* T-sum stride: the second sum not 4 KiB after the first (no false aliasing) */
     T *scratch = NULL;
     if (s == 1) {
-        scratch = calloc((size_t)((2 * chunks + 1) * cs), sizeof(T));
+        scratch = calloc((size_t)((2 * chunks + 1) * cs), sizeof(T));  /* T sums start at 0 */
         if (!scratch) return PDT_ENOMEM;
         for (pdt_int ch = 0; ch < c; ++ch) scratch[2 * chunks * cs + ch] = (T)shift[ch];
     }
@@ -193,30 +193,42 @@ static void KN(bn_apply)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *d
 
 #ifndef PDT_NORM_SPLIT
 #define PDT_NORM_SPLIT
-/* rows per chunk and number of chunks of a fixed split of n rows */
-static inline pdt_int pdt_norm_rows(pdt_int n) { return (n + PDT_NORM_CHUNKS - 1) / PDT_NORM_CHUNKS; }
+/* rows per chunk of the fixed split of n rows: at most PDT_NORM_CHUNKS chunks, none shorter than
+ * 4·PDT_NORM_FLUSH rows (short chunks would cost more in partial sums than they save) */
+static inline pdt_int pdt_norm_rows(pdt_int n) {
+    pdt_int rows = (n + PDT_NORM_CHUNKS - 1) / PDT_NORM_CHUNKS;
+    return rows > 4 * PDT_NORM_FLUSH ? rows : 4 * PDT_NORM_FLUSH;
+}
 #endif
+
+// part1/part2 (chunks, c) -> s1/s2 (c): chunk sums added in chunk order (k outer: unit stride)
+static void KN(bn_combine)(pdt_int c, pdt_int chunks, const double *part1, const double *part2, double *s1,
+                           double *s2) {
+    for (pdt_int ch = 0; ch < c; ++ch) s1[ch] = s2[ch] = 0.0;
+    for (pdt_int k = 0; k < chunks; ++k)
+        for (pdt_int ch = 0; ch < c; ++ch) {
+            s1[ch] += part1[k * c + ch];
+            s2[ch] += part2[k * c + ch];
+        }
+}
 
 // x (n, c, s), mean/var (c)
 // μ_c = (1/m)Σx, σ²_c = (1/m)Σ(x − μ_c)², m = n·s; one pass, shifted by the channel's first value
 static pdt_status KN(batchnorm_stats)(pdt_int n, pdt_int c, pdt_int s, const T *x, T *mean, T *var) {
+    if (n < 1 || c < 1 || s < 1) return PDT_EINVAL; /* no value to average (the binding rejects this) */
     const pdt_int rows = pdt_norm_rows(n), chunks = (n + rows - 1) / rows;
-    double *buf = calloc((size_t)(c * (2 * chunks + 1)), sizeof(double));
+    double *buf = malloc(sizeof(double) * (size_t)(c * (2 * chunks + 3)));  /* every chunk zeroes its sums */
     if (!buf) return PDT_ENOMEM;
-    double *shift = buf, *p1 = buf + c, *p2 = buf + c + chunks * c;
+    double *shift = buf, *s1 = buf + c, *s2 = buf + 2 * c, *p1 = buf + 3 * c, *p2 = p1 + chunks * c;
     for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = (double)x[ch * s];
     if (KN(bn_partials)(n, c, s, x, NULL, shift, rows, chunks, p1, p2) != PDT_OK) {
         free(buf);
         return PDT_ENOMEM;
     }
+    KN(bn_combine)(c, chunks, p1, p2, s1, s2);
     const double m = (double)n * (double)s;
     for (pdt_int ch = 0; ch < c; ++ch) {
-        double s1 = 0.0, s2 = 0.0;
-        for (pdt_int k = 0; k < chunks; ++k) {
-            s1 += p1[k * c + ch];
-            s2 += p2[k * c + ch];
-        }
-        double d = s1 / m, v = s2 / m - d * d;
+        double d = s1[ch] / m, v = s2[ch] / m - d * d;
         mean[ch] = (T)(shift[ch] + d);
         var[ch] = (T)(v > 0.0 ? v : 0.0);
     }
@@ -246,29 +258,27 @@ static pdt_status KN(batchnorm_normalize)(pdt_int n, pdt_int c, pdt_int s, const
 static pdt_status KN(batchnorm_backward)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *dy, const T *mean,
                                          const T *var, const T *gamma, double eps, int batch_stats, T *dx,
                                          T *dgamma, T *dbeta) {
+    if (n < 1 || c < 1 || s < 1) return PDT_OK; /* an empty batch: no gradient */
     const pdt_int rows = pdt_norm_rows(n), chunks = (n + rows - 1) / rows;
-    double *buf = calloc((size_t)(c * (2 * chunks + 1)), sizeof(double));
+    double *buf = malloc(sizeof(double) * (size_t)(c * (2 * chunks + 3)));  /* every chunk zeroes its sums */
     T *coef = malloc(sizeof(T) * (size_t)(3 * c));
     if (!buf || !coef) {
         free(buf);
         free(coef);
         return PDT_ENOMEM;
     }
-    double *shift = buf, *p1 = buf + c, *p2 = buf + c + chunks * c;
+    double *shift = buf, *s1 = buf + c, *s2 = buf + 2 * c, *p1 = buf + 3 * c, *p2 = p1 + chunks * c;
     for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = (double)mean[ch];
     if (KN(bn_partials)(n, c, s, x, dy, shift, rows, chunks, p1, p2) != PDT_OK) {
         free(buf);
         free(coef);
         return PDT_ENOMEM;
     }
+    KN(bn_combine)(c, chunks, p1, p2, s1, s2);
     const double m = (double)n * (double)s;
     T *a = coef, *b = coef + c, *e = coef + 2 * c;
     for (pdt_int ch = 0; ch < c; ++ch) {
-        double sdy = 0.0, sdyx = 0.0;
-        for (pdt_int k = 0; k < chunks; ++k) {
-            sdy += p1[k * c + ch];
-            sdyx += p2[k * c + ch];
-        }
+        const double sdy = s1[ch], sdyx = s2[ch];
         double rstd = 1.0 / sqrt((double)var[ch] + eps);
         double sdyxhat = sdyx * rstd;
         if (dgamma) dgamma[ch] = (T)((double)dgamma[ch] + sdyxhat);
