@@ -9,10 +9,10 @@
  * Every reduction ends in double. Reductions across rows use a fixed split
  * into PDT_NORM_CHUNKS chunks (a function of the shape only), each summed in
  * order by one thread and combined in chunk order afterwards, so results are
- * bit-identical for any thread count. Within a chunk, sums along a row use
- * PDT_NORM_ACC double accumulators; sums down the rows of an (n, c) array or
- * of LayerNorm's dγ, dβ add PDT_NORM_FLUSH rows in T vectors (a few roundings
- * of T, fused into the data pass) before each block goes into the double sums.
+ * bit-identical for any thread count. Sums add PDT_NORM_FLUSH vectors (along a
+ * row) or rows (down an (n, c) array, LayerNorm's dγ, dβ) in T, fused into the
+ * data pass, before each block goes into the double sums: a few roundings of T
+ * per value, then double.
  * One-pass statistics are shifted (by a value of the data, or the mean) so the
  * variance never cancels catastrophically.
  */
@@ -20,68 +20,61 @@
 
 #ifndef PDT_NORM_CHUNKS
 #define PDT_NORM_CHUNKS 32  /* most row chunks of the cross-row reductions */
-#define PDT_NORM_ACC 32     /* independent double accumulators of a row sum (wide enough to vectorize) */
 #define PDT_NORM_FLUSH 16   /* rows summed in T before a flush into the double partial sums */
 #endif
 
-// a[PDT_NORM_ACC] -> a[0]: pairwise, in a fixed order
-static inline double KN(norm_fold)(double *a) {
-    for (int w = PDT_NORM_ACC / 2; w >= 1; w /= 2)
-        for (int k = 0; k < w; ++k) a[k] += a[k + w];
-    return a[0];
-}
-
-// x (len); Σ (x_j − shift) and Σ (x_j − shift)² in double
+// x (len); Σ (x_j − shift) and Σ (x_j − shift)²: T vectors over blocks of PDT_NORM_FLUSH vectors,
+// each block's lanes then added into double; the last len % VN values in double (shift is a T value)
 static inline void KN(norm_row_sums)(pdt_int len, const T *restrict x, double shift, double *s1, double *s2) {
-    double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
+    const V vs = vset1((T)shift);
+    const pdt_int full = len - len % VN;
+    double t1 = 0.0, t2 = 0.0;
     pdt_int j = 0;
-    for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
-        for (int k = 0; k < PDT_NORM_ACC; ++k) {
-            double d = (double)x[j + k] - shift;
-            a1[k] += d;
-            a2[k] += d * d;
+    while (j < full) {
+        const pdt_int end = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
+        V a1 = vzero(), a2 = vzero();
+        for (; j < end; j += VN) {
+            const V d = vsub(vload(x + j), vs);
+            a1 = vadd(a1, d);
+            a2 = vfma(d, d, a2);
         }
-    for (; j < len; ++j) {
-        double d = (double)x[j] - shift;
-        a1[0] += d;
-        a2[0] += d * d;
+        t1 += (double)vreduce_add(a1);
+        t2 += (double)vreduce_add(a2);
     }
-    *s1 = KN(norm_fold)(a1);
-    *s2 = KN(norm_fold)(a2);
+    for (; j < len; ++j) {
+        const double d = (double)x[j] - shift;
+        t1 += d;
+        t2 += d * d;
+    }
+    *s1 = t1;
+    *s2 = t2;
 }
 
-// x, y (len), gamma (len) or NULL: with g = y (⊙ gamma), Σ g_j and Σ g_j·(x_j − shift) in double
+// x, y (len), gamma (len) or NULL: with g = y (⊙ gamma), Σ g_j and Σ g_j·(x_j − shift), blocked as above
 static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *restrict y, const T *restrict gamma,
                                      double shift, double *sy, double *syx) {
-    double a1[PDT_NORM_ACC] = {0}, a2[PDT_NORM_ACC] = {0};
+    const V vs = vset1((T)shift);
+    const pdt_int full = len - len % VN;
+    double t1 = 0.0, t2 = 0.0;
     pdt_int j = 0;
-    if (gamma) {
-        for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
-            for (int k = 0; k < PDT_NORM_ACC; ++k) {
-                double g = (double)y[j + k] * (double)gamma[j + k];
-                a1[k] += g;
-                a2[k] += g * ((double)x[j + k] - shift);
-            }
-        for (; j < len; ++j) {
-            double g = (double)y[j] * (double)gamma[j];
-            a1[0] += g;
-            a2[0] += g * ((double)x[j] - shift);
+    while (j < full) {
+        const pdt_int end = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
+        V a1 = vzero(), a2 = vzero();
+        for (; j < end; j += VN) {
+            const V g = gamma ? vmul(vload(y + j), vload(gamma + j)) : vload(y + j);
+            a1 = vadd(a1, g);
+            a2 = vfma(g, vsub(vload(x + j), vs), a2);
         }
-    } else {
-        for (; j + PDT_NORM_ACC <= len; j += PDT_NORM_ACC)
-            for (int k = 0; k < PDT_NORM_ACC; ++k) {
-                double g = (double)y[j + k];
-                a1[k] += g;
-                a2[k] += g * ((double)x[j + k] - shift);
-            }
-        for (; j < len; ++j) {
-            double g = (double)y[j];
-            a1[0] += g;
-            a2[0] += g * ((double)x[j] - shift);
-        }
+        t1 += (double)vreduce_add(a1);
+        t2 += (double)vreduce_add(a2);
     }
-    *sy = KN(norm_fold)(a1);
-    *syx = KN(norm_fold)(a2);
+    for (; j < len; ++j) {
+        const double g = gamma ? (double)y[j] * (double)gamma[j] : (double)y[j];
+        t1 += g;
+        t2 += g * ((double)x[j] - shift);
+    }
+    *sy = t1;
+    *syx = t2;
 }
 
 // x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift) and Σ(x − shift)²
