@@ -305,3 +305,141 @@ def average_copy(avg: Array, scale: float = 1.0, out: Optional[Array] = None) ->
 def ema_series(series: Array, beta: float, bias_correction: bool = True, out: Optional[Array] = None) -> Array:
     """``e[t+1] = βe[t] + (1−β)s[t]`` from 0; element t of the result is e[t+1] (over 1−β^(t+1) if bias-corrected)."""
     return _C.ema_series(series, beta, bias_correction, out)
+
+
+# ---- dropout ----
+
+
+def dropout_counters(n: int) -> int:
+    """Counters of the random stream one dropout call over ``n`` elements uses (64 per 256 elements)."""
+    return 64 * ((int(n) + 255) // 256)
+
+
+def dropout(x: Array, keep_prob: float, scale: Optional[float] = None, seed: Optional[int] = None,
+            offset: Optional[int] = None, out: Optional[Array] = None,
+            mask: Optional[Array] = None) -> tuple[Array, Array]:
+    """Dropout in training: ``r_i ~ Bernoulli(keep_prob)``, ``y = scale·r ⊙ x``.
+
+    ``scale`` defaults to ``1/keep_prob`` (inverted dropout); pass ``1.0`` for the
+    lecture's scheme (Srivastava et al. 2014), which scales by ``keep_prob`` at
+    inference instead (``dropout_scale``). The keep decision of element i depends
+    only on (seed, offset, i); without ``seed``/``offset`` the counters are taken
+    from the global generator (``pydtrain.seed``). Returns ``(y, mask)`` with the
+    mask as uint8 0/1, for ``dropout_backward``.
+    """
+    if scale is None:
+        scale = 1.0 / keep_prob if keep_prob > 0 else 1.0  # keep_prob ≤ 0 is rejected by the kernel
+    if seed is None or offset is None:
+        from . import _random
+
+        seed, offset = _random.take(dropout_counters(np.size(x)))
+    return _C.dropout_forward(x, seed, offset, keep_prob, scale, out, mask)
+
+
+def dropout_backward(dy: Array, mask: Array, scale: float, out: Optional[Array] = None) -> Array:
+    """``dx = scale·mask ⊙ dy`` with the forward's uint8 mask and scale; ``out`` may be ``dy``."""
+    return _C.dropout_backward(dy, mask, scale, out)
+
+
+def dropout_scale(x: Array, scale: float, out: Optional[Array] = None) -> Array:
+    """``y = scale·x``: inference under the lecture's scheme (``scale = keep_prob``)."""
+    return _C.dropout_scale(x, scale, out)
+
+
+# ---- noise ----
+
+
+def gaussian_noise(x: Array, std: float, seed: Optional[int] = None, offset: Optional[int] = None,
+                   out: Optional[Array] = None) -> Array:
+    """``y = x + std·z``, ``z ~ N(0, 1)`` drawn from counters ``offset + i`` (one per element)."""
+    if seed is None or offset is None:
+        from . import _random
+
+        seed, offset = _random.take(np.size(x))
+    return _C.gaussian_noise_forward(x, seed, offset, std, out)
+
+
+# ---- norm ----
+
+
+def _view(a: Optional[Array], shape: tuple, name: str) -> Optional[Array]:
+    """``a`` reshaped without copying (None stays None); non-arrays and non-contiguous arrays raise."""
+    if a is None:
+        return None
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray)")
+    if int(np.prod(shape, dtype=np.int64)) != a.size and -1 not in shape:
+        raise ValueError(f"{name} has shape {a.shape}, expected {a.size} elements to fit {shape}")
+    return a.reshape(shape)
+
+
+def _channels_view(x: Optional[Array], name: str, like: Optional[Array] = None) -> Optional[Array]:
+    """(N, C, ...) as an (N, C, S) view (no copy); ``like`` gives the shape an output must have."""
+    if x is None:
+        return None
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+    ref = x if like is None else like
+    if ref.ndim < 2:
+        raise ValueError(f"{name} must have shape (N, C) or (N, C, ...), got {ref.shape}")
+    if like is not None and x.shape != like.shape:
+        raise ValueError(f"{name} must have the shape of x {like.shape}, got {x.shape}")
+    return _view(x, (ref.shape[0], ref.shape[1], -1), name)
+
+
+def batchnorm_stats(x: Array) -> tuple[Array, Array]:
+    """Per-channel batch mean ``μ = (1/m)Σx`` and biased variance ``σ² = (1/m)Σ(x − μ)²`` of x (N, C, ...)."""
+    return _C.batchnorm_stats(_channels_view(x, "x"))
+
+
+def batchnorm(x: Array, mean: Array, var: Array, gamma: Optional[Array] = None, beta: Optional[Array] = None,
+              eps: float = 1e-5, out: Optional[Array] = None) -> Array:
+    """``y = γ(x − μ)/√(σ² + ε) + β`` per channel of x (N, C, ...) (Ioffe & Szegedy 2015)."""
+    y = _C.batchnorm_normalize(_channels_view(x, "x"), mean, var, gamma, beta, eps, _channels_view(out, "out", x))
+    return out if out is not None else y.reshape(x.shape)
+
+
+def batchnorm_backward(x: Array, dy: Array, mean: Array, var: Array, gamma: Optional[Array] = None,
+                       eps: float = 1e-5, batch_stats: bool = True, dgamma: Optional[Array] = None,
+                       dbeta: Optional[Array] = None, out: Optional[Array] = None) -> Array:
+    """BatchNorm backward; ``dgamma += Σ dy·x̂`` and ``dbeta += Σ dy`` in place when given.
+
+    With ``batch_stats`` (training) ``dx = γ/√(σ²+ε)·(dy − mean(dy) − x̂·mean(dy·x̂))``,
+    the gradient through μ and σ² of the batch; otherwise (fixed statistics)
+    ``dx = γ/√(σ²+ε)·dy``.
+    """
+    dx = _C.batchnorm_backward(_channels_view(x, "x"), _channels_view(dy, "dy", x), mean, var, gamma, eps,
+                               batch_stats, dgamma, dbeta, _channels_view(out, "out", x))
+    return out if out is not None else dx.reshape(x.shape)
+
+
+def layernorm(x: Array, normalized_ndim: int = 1, gamma: Optional[Array] = None, beta: Optional[Array] = None,
+              eps: float = 1e-5, out: Optional[Array] = None) -> tuple[Array, Array, Array]:
+    """``y = γ(x − μ)/√(σ² + ε) + β`` with μ, σ² over the last ``normalized_ndim`` dims of each example.
+
+    Returns ``(y, mean, rstd)``, mean and rstd = 1/√(σ² + ε) one per example, for the backward.
+    """
+    if not isinstance(x, np.ndarray) or not 1 <= normalized_ndim <= x.ndim:
+        raise ValueError(f"x must be an ndarray with at least normalized_ndim={normalized_ndim} dims")
+    rows = int(np.prod(x.shape[:x.ndim - normalized_ndim], dtype=np.int64))
+    d = int(np.prod(x.shape[x.ndim - normalized_ndim:], dtype=np.int64))
+    y, mean, rstd = _C.layernorm_forward(_view(x, (rows, d), "x"), _view(gamma, (d,), "gamma"),
+                                         _view(beta, (d,), "beta"), eps, _view(out, (rows, d), "out"))
+    return (out if out is not None else y.reshape(x.shape)), mean, rstd
+
+
+def layernorm_backward(x: Array, dy: Array, mean: Array, rstd: Array, gamma: Optional[Array] = None,
+                       dgamma: Optional[Array] = None, dbeta: Optional[Array] = None,
+                       out: Optional[Array] = None) -> Array:
+    """LayerNorm backward: ``dx = rstd·(g − mean(g) − x̂·mean(g·x̂))``, g = γ ⊙ dy, per example;
+    ``dgamma += Σ dy·x̂`` and ``dbeta += Σ dy`` over examples, in place when given."""
+    rows = int(np.shape(mean)[0]) if np.ndim(mean) == 1 else -1
+    if rows < 1 or np.size(x) % rows:
+        raise ValueError(f"mean must be the (rows,) array layernorm returned, got shape {np.shape(mean)}")
+    d = np.size(x) // rows
+    dx = _C.layernorm_backward(_view(x, (rows, d), "x"), _view(dy, (rows, d), "dy"), mean, rstd,
+                               _view(gamma, (d,), "gamma"), _view(dgamma, (d,), "dgamma"),
+                               _view(dbeta, (d,), "dbeta"), _view(out, (rows, d), "out"))
+    return out if out is not None else dx.reshape(x.shape)

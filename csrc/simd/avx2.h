@@ -9,6 +9,21 @@
 
 #define PDT_TARGET_NAME avx2
 
+/* 32-bit unsigned lanes, for counter-based random numbers (dtype-independent). */
+typedef __m256i vu32_t;
+enum { vu32_N = 8 };
+static inline __m256i vu32_load(const uint32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline void vu32_store(uint32_t *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
+static inline __m256i vu32_set1(uint32_t s) { return _mm256_set1_epi32((int)s); }
+static inline __m256i vu32_xor(__m256i a, __m256i b) { return _mm256_xor_si256(a, b); }
+/* a·m as a 64-bit product per lane: returns the low 32 bits, *hi gets the high 32 bits */
+static inline __m256i vu32_mulhilo(__m256i a, uint32_t m, __m256i *hi) {
+    const __m256i vm = _mm256_set1_epi64x(m);
+    __m256i even = _mm256_mul_epu32(a, vm), odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), vm);
+    *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+}
+
 typedef __m256 vf32_t;
 typedef __m256 vf32_mask;
 enum { vf32_N = 8 };

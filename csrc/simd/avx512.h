@@ -9,6 +9,21 @@
 
 #define PDT_TARGET_NAME avx512
 
+/* 32-bit unsigned lanes, for counter-based random numbers (dtype-independent). */
+typedef __m512i vu32_t;
+enum { vu32_N = 16 };
+static inline __m512i vu32_load(const uint32_t *p) { return _mm512_loadu_si512((const void *)p); }
+static inline void vu32_store(uint32_t *p, __m512i v) { _mm512_storeu_si512((void *)p, v); }
+static inline __m512i vu32_set1(uint32_t s) { return _mm512_set1_epi32((int)s); }
+static inline __m512i vu32_xor(__m512i a, __m512i b) { return _mm512_xor_si512(a, b); }
+/* a·m as a 64-bit product per lane: returns the low 32 bits, *hi gets the high 32 bits */
+static inline __m512i vu32_mulhilo(__m512i a, uint32_t m, __m512i *hi) {
+    const __m512i vm = _mm512_set1_epi64(m);
+    __m512i even = _mm512_mul_epu32(a, vm), odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), vm);
+    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+    return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
 typedef __m512 vf32_t;
 typedef __mmask16 vf32_mask;
 enum { vf32_N = 16 };

@@ -16,6 +16,9 @@
 #define V PDT_CAT(VP, _t)         /* vector of T */
 #define VMASK PDT_CAT(VP, _mask)  /* lane mask of a comparison */
 #define VN PDT_CAT(VP, _N)        /* lanes per vector */
+/* Unsigned 32-bit lanes (counter-based RNG), the same for both dtypes, named directly:
+ * vu32_t, vu32_N, vu32_load, vu32_store, vu32_set1, vu32_xor,
+ * vu32_mulhilo(a, m, &hi) -> low 32 bits of a·m, hi = high 32 bits (per lane). */
 
 #define vload PDT_CAT(VP, _load)            /* (const T *p) -> V, unaligned */
 #define vstore PDT_CAT(VP, _store)          /* (T *p, V v) */

@@ -11,6 +11,22 @@
 
 #define PDT_TARGET_NAME neon
 
+/* 32-bit unsigned lanes, for counter-based random numbers (dtype-independent). */
+typedef uint32x4_t vu32_t;
+enum { vu32_N = 4 };
+static inline uint32x4_t vu32_load(const uint32_t *p) { return vld1q_u32(p); }
+static inline void vu32_store(uint32_t *p, uint32x4_t v) { vst1q_u32(p, v); }
+static inline uint32x4_t vu32_set1(uint32_t s) { return vdupq_n_u32(s); }
+static inline uint32x4_t vu32_xor(uint32x4_t a, uint32x4_t b) { return veorq_u32(a, b); }
+/* a·m as a 64-bit product per lane: returns the low 32 bits, *hi gets the high 32 bits
+ * (the high words are the odd 32-bit halves of the two widening products) */
+static inline uint32x4_t vu32_mulhilo(uint32x4_t a, uint32_t m, uint32x4_t *hi) {
+    uint64x2_t lo_pair = vmull_u32(vget_low_u32(a), vdup_n_u32(m));
+    uint64x2_t hi_pair = vmull_high_u32(a, vdupq_n_u32(m));
+    *hi = vuzp2q_u32(vreinterpretq_u32_u64(lo_pair), vreinterpretq_u32_u64(hi_pair));
+    return vmulq_u32(a, vdupq_n_u32(m));
+}
+
 typedef float32x4_t vf32_t;
 typedef uint32x4_t vf32_mask;
 enum { vf32_N = 4 };

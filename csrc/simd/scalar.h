@@ -10,6 +10,20 @@
 
 #define PDT_TARGET_NAME scalar
 
+/* 32-bit unsigned lanes, for counter-based random numbers (dtype-independent). */
+typedef uint32_t vu32_t;
+enum { vu32_N = 1 };
+static inline uint32_t vu32_load(const uint32_t *p) { return *p; }
+static inline void vu32_store(uint32_t *p, uint32_t v) { *p = v; }
+static inline uint32_t vu32_set1(uint32_t s) { return s; }
+static inline uint32_t vu32_xor(uint32_t a, uint32_t b) { return a ^ b; }
+/* a·m as a 64-bit product per lane: returns the low 32 bits, *hi gets the high 32 bits */
+static inline uint32_t vu32_mulhilo(uint32_t a, uint32_t m, uint32_t *hi) {
+    uint64_t p = (uint64_t)a * m;
+    *hi = (uint32_t)(p >> 32);
+    return (uint32_t)p;
+}
+
 #define PDT_SCALAR_API(P, T)                                                            \
     typedef T P##_t;                                                                    \
     typedef int P##_mask;                                                               \

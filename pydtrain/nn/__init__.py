@@ -1,13 +1,17 @@
 """Layers, activations, containers and losses (``pydtrain.nn``)."""
 from .module import Module, Parameter
 from .linear import Linear
-from .activation import ReLU
-from .containers import Sequential
-from .loss import CrossEntropyLoss
+from .activation import ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus
+from .containers import Sequential, ModuleList, Residual, MultiTask, Ensemble, Flatten
+from .dropout import Dropout
+from .noise import GaussianNoise
+from .norm import BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm, recompute_bn_stats
+from .loss import CrossEntropyLoss, BCEWithLogitsLoss, MSELoss
 
-__all__ = ["Module", "Parameter", "Linear", "ReLU", "Sequential", "CrossEntropyLoss"]
-from .activation import Sigmoid, Tanh, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus
-from .loss import BCEWithLogitsLoss, MSELoss
-
-__all__ += ["Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
-            "BCEWithLogitsLoss", "MSELoss"]
+__all__ = [
+    "Module", "Parameter", "Linear",
+    "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
+    "Sequential", "ModuleList", "Residual", "MultiTask", "Ensemble", "Flatten",
+    "Dropout", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
+    "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss",
+]
