@@ -82,16 +82,24 @@ class _Averager:
 
         ``with ema.applied(model): evaluate(model, ...)``. After SWA, recompute the
         batch-norm statistics for the averaged weights inside the block
-        (``nn.recompute_bn_stats(model, batches)``).
+        (``nn.recompute_bn_stats(model, batches)``): when ``model`` is a Module its
+        buffers (running statistics) are restored on exit too, so the live model
+        keeps its own.
         """
         targets = self.params if model is None else _param_list(model, type(self).__name__)
         saved = [t.data.copy() for t in targets]
+        buffers = []
+        if isinstance(model, Module):
+            buffers = [(arr, arr.copy()) for m in model.modules() for arr in m._buffers.values()
+                       if isinstance(arr, np.ndarray)]
         self.copy_to(targets)
         try:
             yield
         finally:
             for t, s in zip(targets, saved):
                 np.copyto(t.data, s)
+            for arr, s in buffers:
+                np.copyto(arr, s)
 
 
 class EMA(_Averager):
