@@ -146,6 +146,16 @@ def softplus_backward(x: Array, dy: Array, beta: float = 1.0, threshold: float =
     return _C.softplus_backward(x, dy, beta, threshold, out)
 
 
+def bias_relu(x: Array, bias: Array, out: Optional[Array] = None) -> Array:
+    """``y = max(x + b, 0)`` in one pass, x (N, M), b (M,); ``out`` may be ``x``."""
+    return _C.bias_relu_forward(x, bias, out)
+
+
+def bias_relu_backward(y: Array, dy: Array, dbias: Array, out: Optional[Array] = None) -> Array:
+    """``dx = dy ⊙ [y > 0]`` and ``dbias += Σ_rows dx`` in one pass, from the forward output y."""
+    return _C.bias_relu_backward(y, dy, dbias, out)
+
+
 # ---- linear ----
 
 

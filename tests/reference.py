@@ -133,6 +133,16 @@ def softplus_backward(x, dy, beta, threshold):
     return np.where(z > threshold, dy, dy * sigmoid_forward(z))
 
 
+def bias_relu_forward(x, bias):
+    return np.maximum(np.asarray(x, np.float64) + np.asarray(bias, np.float64), 0.0)
+
+
+def bias_relu_backward(y, dy):
+    """(dx, dbias increment)."""
+    dx = np.where(np.asarray(y) > 0, np.asarray(dy, np.float64), 0.0)
+    return dx, dx.sum(axis=0)
+
+
 # ---- linear ----
 
 

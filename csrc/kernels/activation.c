@@ -35,6 +35,69 @@ static pdt_status KN(relu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     return PDT_OK;
 }
 
+/* Rows per task of the fused bias backward: each chunk sums its rows into its own partial
+ * dbias, and the partials are added in chunk order, so any thread count gives the same bits. */
+#define PDT_BIAS_ROW_CHUNK 64
+
+// x, y (rows, cols), bias (cols); y may be x
+// y = max(x + b, 0)   (one pass: the bias add and the ReLU fused)
+static pdt_status KN(bias_relu_forward)(pdt_int rows, pdt_int cols, const T *x, const T *bias, T *y) {
+    const V zero = vzero();
+    PDT_OMP_FOR(rows * cols > PDT_PAR_MIN && rows > 1)
+    for (pdt_int i = 0; i < rows; ++i) {
+        const T *xi = x + i * cols;
+        T *yi = y + i * cols;
+        pdt_int j = 0;
+        for (; j + VN <= cols; j += VN) vstore(yi + j, vmax(vadd(vload(xi + j), vload(bias + j)), zero));
+        if (j < cols)
+            vstore_tail(yi + j, vmax(vadd(vload_tail(xi + j, cols - j), vload_tail(bias + j, cols - j)), zero), cols - j);
+    }
+    return PDT_OK;
+}
+
+// dy, dx, acc over one row: dx = dy ⊙ [y > 0]; acc += dx
+static inline void KN(relu_grad_row_acc)(pdt_int cols, const T *y, const T *dy, T *dx, T *acc) {
+    const V zero = vzero();
+    pdt_int j = 0;
+    for (; j + VN <= cols; j += VN) {
+        V d = vselect(vgt(vload(y + j), zero), vload(dy + j), zero);
+        vstore(dx + j, d);
+        vstore(acc + j, vadd(vload(acc + j), d));
+    }
+    if (j < cols) {
+        pdt_int r = cols - j;
+        V d = vselect(vgt(vload_tail(y + j, r), zero), vload_tail(dy + j, r), zero);
+        vstore_tail(dx + j, d, r);
+        vstore_tail(acc + j, vadd(vload_tail(acc + j, r), d), r);
+    }
+}
+
+// y, dy, dx (rows, cols), dbias (cols); dx may be dy
+// dx = dy ⊙ [y > 0];  dbias += Σ_rows dx   (one pass over the rows, in chunks of PDT_BIAS_ROW_CHUNK)
+static pdt_status KN(bias_relu_backward)(pdt_int rows, pdt_int cols, const T *y, const T *dy, T *dx, T *dbias) {
+    const pdt_int chunks = (rows + PDT_BIAS_ROW_CHUNK - 1) / PDT_BIAS_ROW_CHUNK;
+    if (chunks <= 1) {
+        for (pdt_int i = 0; i < rows; ++i) KN(relu_grad_row_acc)(cols, y + i * cols, dy + i * cols, dx + i * cols, dbias);
+        return PDT_OK;
+    }
+    T *partial = calloc((size_t)(chunks * cols), sizeof(T));
+    if (!partial) return PDT_ENOMEM;
+    PDT_OMP_FOR(rows * cols > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < chunks; ++c) {
+        const pdt_int end = (c + 1) * PDT_BIAS_ROW_CHUNK < rows ? (c + 1) * PDT_BIAS_ROW_CHUNK : rows;
+        for (pdt_int i = c * PDT_BIAS_ROW_CHUNK; i < end; ++i)
+            KN(relu_grad_row_acc)(cols, y + i * cols, dy + i * cols, dx + i * cols, partial + c * cols);
+    }
+    for (pdt_int c = 0; c < chunks; ++c) {
+        const T *p = partial + c * cols;
+        pdt_int j = 0;
+        for (; j + VN <= cols; j += VN) vstore(dbias + j, vadd(vload(dbias + j), vload(p + j)));
+        if (j < cols) vstore_tail(dbias + j, vadd(vload_tail(dbias + j, cols - j), vload_tail(p + j, cols - j)), cols - j);
+    }
+    free(partial);
+    return PDT_OK;
+}
+
 /* The loop every kernel below shares: for each vector of n elements (the last
  * one partial, through masked loads and stores) load x (and dy) into `xv`
  * (`dyv`), run the statements given last, which set `out`, and store it. */

@@ -185,7 +185,42 @@ static PyObject *py_softplus_backward(PyObject *self, PyObject *args) {
     return pdt_args_outputs(&a);
 }
 
+/* bias_relu_forward(x (N, M), bias (M), out=None) -> y = max(x + bias, 0) */
+static PyObject *py_bias_relu_forward(PyObject *self, PyObject *args) {
+    PyObject *x_o, *b_o, *out_o = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O:bias_relu_forward", &x_o, &b_o, &out_o)) return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "bias_relu_forward");
+    const void *x = pdt_arg_in(&a, "x", x_o, "N,M");
+    const void *b = pdt_arg_in(&a, "bias", b_o, "M");
+    void *y = pdt_arg_out(&a, "out", out_o, "N,M", PDT_ALIAS_OK);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    PDT_RUN(&a, st, bias_relu_forward, pdt_dim(&a, 'N'), pdt_dim(&a, 'M'), x, b, y);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
+/* bias_relu_backward(y (N, M), dy (N, M), dbias (M), out=None) -> dx; dbias += dx.sum(0) */
+static PyObject *py_bias_relu_backward(PyObject *self, PyObject *args) {
+    PyObject *y_o, *dy_o, *db_o, *out_o = Py_None;
+    if (!PyArg_ParseTuple(args, "OOO|O:bias_relu_backward", &y_o, &dy_o, &db_o, &out_o)) return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "bias_relu_backward");
+    const void *y = pdt_arg_in(&a, "y", y_o, "N,M");
+    const void *dy = pdt_arg_in(&a, "dy", dy_o, "N,M");
+    void *db = pdt_arg_inout(&a, "dbias", db_o, "M");
+    void *dx = pdt_arg_out(&a, "out", out_o, "N,M", PDT_ALIAS_OK);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    PDT_RUN(&a, st, bias_relu_backward, pdt_dim(&a, 'N'), pdt_dim(&a, 'M'), y, dy, dx, db);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
 PyMethodDef pdt_activation_methods[] = {
+    {"bias_relu_forward", py_bias_relu_forward, METH_VARARGS, "y = max(x + bias, 0), fused."},
+    {"bias_relu_backward", py_bias_relu_backward, METH_VARARGS, "dx = dy * (y > 0) and dbias += dx.sum(0), fused."},
     {"relu_forward", py_relu_forward, METH_VARARGS, "y = max(x, 0)."},
     {"relu_backward", py_relu_backward, METH_VARARGS, "dx = dy * (x > 0)."},
     {"exp_forward", py_exp_forward, METH_VARARGS, "y = exp(x) (the vectorized exp the activations use)."},

@@ -31,11 +31,9 @@ def _bias_relu(x, b, dy, rows, cols):
     db = np.zeros(cols, np.float32)
 
     def pdt():
-        np.add(x, b, out=z)
-        _C.relu_forward(z, z)
-        _C.relu_backward(z, dy, dx)
+        F.bias_relu(x, b, out=z)
         db.fill(0.0)
-        F.bias_grad(dx, db)
+        F.bias_relu_backward(z, dy, db, out=dx)
 
     def numpy():
         np.add(x, b, out=z)
