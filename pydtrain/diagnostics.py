@@ -15,13 +15,17 @@ def gradient_errors(module, x: np.ndarray, eps: float = 1e-6, dy: Optional[np.nd
     its gradient w.r.t. x is what ``module.backward(dy)`` returns, and w.r.t.
     each parameter what backward accumulates in ``p.grad``. The random
     generator is rewound before every forward, so layers that draw (dropout,
-    noise) use the same draws each time. Work in float64.
+    noise) use the same draws each time, and buffers (running statistics) are
+    restored at the end. Work in float64.
 
     Returns:
         ``{name: (max_abs_error, max_abs_reference)}`` for ``"input"`` and each parameter.
     """
     x = np.array(x, dtype=np.float64, copy=True)
     state = _random.get_state()
+    # the many forwards below must leave running statistics (BatchNorm buffers) as they were
+    buffers = [(arr, arr.copy()) for m in (module.modules() if hasattr(module, "modules") else [])
+               for arr in m._buffers.values() if isinstance(arr, np.ndarray)]
 
     def forward(inp):
         _random.set_state(state)
@@ -59,6 +63,8 @@ def gradient_errors(module, x: np.ndarray, eps: float = 1e-6, dy: Optional[np.nd
     for name, p in params:
         numeric[name] = numeric_grad(p.data, lambda: loss(x))
     _random.set_state(state)
+    for arr, saved in buffers:
+        np.copyto(arr, saved)
     return {k: (float(np.max(np.abs(analytic[k] - numeric[k]), initial=0.0)),
                 float(np.max(np.abs(numeric[k]), initial=0.0))) for k in numeric}
 

@@ -2,7 +2,7 @@
 
 One training step, in the order the lecture derives it::
 
-    model.zero_grad()
+    optimizer.zero_grad()
     out = model(xb); loss = loss_fn(out, yb)          # forward
     model.backward(loss_fn.backward())                # backpropagation fills p.grad
     loss += Σ r.penalty(params)                       # regularizers add their gradients
@@ -239,7 +239,7 @@ def _train_epoch(
     sums = dict.fromkeys(["loss", *metric_fns], 0.0)
     seen = 0
     for batch, (xb, yb) in enumerate(loader):
-        model.zero_grad()
+        optimizer.zero_grad()  # one fill over the optimizer's flat gradient buffer
         out = model(xb)
         loss = float(loss_fn(out, yb))
         logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}

@@ -221,10 +221,13 @@ def test_dropout_kernel_bad_inputs():
         _C.dropout_forward(np.ones(10, np.int32), 1, 0, 0.5, 2.0)
     with pytest.raises((TypeError, ValueError)):
         _C.dropout_forward(np.ones((10, 10), np.float32)[:, ::2], 1, 0, 0.5, 2.0)
-    with pytest.raises(ValueError, match="mask"):
+    with pytest.raises(TypeError, match="argument 'mask' must be uint8; got float32"):
         _C.dropout_backward(x, np.ones(10, np.float32), 2.0)
-    with pytest.raises(ValueError, match="mask"):
+    with pytest.raises(ValueError, match="argument 'mask' must have the shape of 'dy'"):
         _C.dropout_backward(x, np.ones(9, np.uint8), 2.0)
+    buf = np.ones(40, np.uint8)  # a uint8 mask and a float32 output over the same bytes
+    with pytest.raises(ValueError, match="argument 'out' shares memory with 'mask'"):
+        _C.dropout_backward(x, buf[:10], 2.0, buf.view(np.float32))
     with pytest.raises(ValueError, match="keep_prob"):
         F.dropout(x, 0.0)
     _, mask = F.dropout(x, 0.5, scale=0.0, seed=1, offset=0)  # the mask does not depend on the scale

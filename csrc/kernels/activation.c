@@ -13,8 +13,8 @@ static pdt_status KN(relu_forward)(pdt_int n, const T *x, T *y) {
     const V zero = vzero();
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        if (i + VN <= n) vstore(y + i, vmax(vload(x + i), zero));
-        else vstore_tail(y + i, vmax(vload_tail(x + i, n - i), zero), n - i);
+        if (i + VN <= n) vstore(y + i, vmax(zero, vload(x + i)));
+        else vstore_tail(y + i, vmax(zero, vload_tail(x + i, n - i)), n - i);
     }
     return PDT_OK;
 }
@@ -48,9 +48,9 @@ static pdt_status KN(bias_relu_forward)(pdt_int rows, pdt_int cols, const T *x, 
         const T *xi = x + i * cols;
         T *yi = y + i * cols;
         pdt_int j = 0;
-        for (; j + VN <= cols; j += VN) vstore(yi + j, vmax(vadd(vload(xi + j), vload(bias + j)), zero));
+        for (; j + VN <= cols; j += VN) vstore(yi + j, vmax(zero, vadd(vload(xi + j), vload(bias + j))));
         if (j < cols)
-            vstore_tail(yi + j, vmax(vadd(vload_tail(xi + j, cols - j), vload_tail(bias + j, cols - j)), zero), cols - j);
+            vstore_tail(yi + j, vmax(zero, vadd(vload_tail(xi + j, cols - j), vload_tail(bias + j, cols - j))), cols - j);
     }
     return PDT_OK;
 }

@@ -12,8 +12,12 @@ static inline double KN(softmax_row)(pdt_int k, const T *z, T *p) {
     double mx = (double)z[0];
     for (pdt_int j = 1; j < k; ++j) mx = (double)z[j] > mx ? (double)z[j] : mx;
     double s = 0.0;
-    for (pdt_int j = 0; j < k; ++j) s += exp((double)z[j] - mx);
-    for (pdt_int j = 0; j < k; ++j) p[j] = (T)(exp((double)z[j] - mx) / s);
+    for (pdt_int j = 0; j < k; ++j) {
+        p[j] = (T)exp((double)z[j] - mx); /* each exp once; the sum uses the stored values */
+        s += (double)p[j];
+    }
+    const double inv = 1.0 / s;
+    for (pdt_int j = 0; j < k; ++j) p[j] = (T)((double)p[j] * inv);
     return mx + log(s);
 }
 

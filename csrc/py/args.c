@@ -285,17 +285,22 @@ void *pdt_arg_out_typed(pdt_args *a, const char *name, PyObject *obj, const char
     return out_common(a, name, obj, shape, 0, typenum);
 }
 
-const int64_t *pdt_arg_labels(pdt_args *a, const char *name, PyObject *obj, const char *shape, pdt_int k) {
+const void *pdt_arg_in_typed(pdt_args *a, const char *name, PyObject *obj, const char *shape, int typenum) {
     if (a->failed) return NULL;
     PyArrayObject *arr = as_array(a, name, obj);
     if (!arr) return NULL;
-    if (PyArray_TYPE(arr) != NPY_INT64) {
-        fail(a, PyExc_TypeError, "argument '%s' must hold int64 class indices; got %s", name, arr_dtype(arr));
+    if (PyArray_TYPE(arr) != typenum) {
+        fail(a, PyExc_TypeError, "argument '%s' must be %s; got %s", name, dtype_name(typenum), arr_dtype(arr));
         return NULL;
     }
-    if (check_shape(a, name, arr, shape) || record(a, name, arr, 0)) return NULL;
-    const int64_t *v = (const int64_t *)PyArray_DATA(arr);
-    npy_intp n = PyArray_SIZE(arr);
+    if (check_shape(a, name, arr, shape) || check_alias(a, name, arr, 0, 0) || record(a, name, arr, 0)) return NULL;
+    return PyArray_DATA(arr);
+}
+
+const int64_t *pdt_arg_labels(pdt_args *a, const char *name, PyObject *obj, const char *shape, pdt_int k) {
+    const int64_t *v = pdt_arg_in_typed(a, name, obj, shape, NPY_INT64);
+    if (!v) return NULL;
+    npy_intp n = PyArray_SIZE(a->arrays[a->narrays - 1]);
     for (npy_intp i = 0; i < n; ++i)
         if (v[i] < 0 || v[i] >= k) {
             fail(a, PyExc_ValueError, "argument '%s' holds class %lld at position %lld; classes must be in [0, %lld)",

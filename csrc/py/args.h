@@ -54,6 +54,8 @@ const void *pdt_arg_in(pdt_args *a, const char *name, PyObject *obj, const char 
 void *pdt_arg_inout(pdt_args *a, const char *name, PyObject *obj, const char *shape);
 /* An output: a new array when obj is NULL or None, else obj checked and written. */
 void *pdt_arg_out(pdt_args *a, const char *name, PyObject *obj, const char *shape, int flags);
+/* An input of a given non-float dtype (uint8 masks, int64 indices). */
+const void *pdt_arg_in_typed(pdt_args *a, const char *name, PyObject *obj, const char *shape, int typenum);
 /* Integer class labels: int64, values in [0, k). */
 const int64_t *pdt_arg_labels(pdt_args *a, const char *name, PyObject *obj, const char *shape, pdt_int k);
 /* An output of a given dtype other than the call's float dtype (e.g. uint8 masks, int64). */

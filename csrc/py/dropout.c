@@ -30,14 +30,7 @@ static PyObject *py_dropout_backward(PyObject *self, PyObject *args) {
     pdt_args a;
     pdt_args_init(&a, "dropout_backward");
     const void *dy = pdt_arg_in(&a, "dy", dy_o, "...");
-    if (a.failed) return pdt_args_fail(&a);
-    if (!PyArray_Check(mask_o) || PyArray_TYPE((PyArrayObject *)mask_o) != NPY_UINT8 ||
-        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)mask_o) ||
-        !PyArray_SAMESHAPE((PyArrayObject *)mask_o, a.arrays[0])) {
-        pdt_require(&a, 0, "mask must be a C-contiguous uint8 array with the shape of dy (as dropout_forward returns)");
-        return pdt_args_fail(&a);
-    }
-    const uint8_t *mask = PyArray_DATA((PyArrayObject *)mask_o);
+    const uint8_t *mask = pdt_arg_in_typed(&a, "mask", mask_o, "...", NPY_UINT8);
     void *dx = pdt_arg_out(&a, "out", out_o, "...", PDT_ALIAS_OK);
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;

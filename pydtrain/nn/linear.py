@@ -40,6 +40,7 @@ class Linear(Module):
         else:
             _init.init_weight(self.weight, init)
         self._x = None
+        self._out_shape: tuple = ()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(self, x, self.weight.dtype)
@@ -47,17 +48,19 @@ class Linear(Module):
             raise ValueError(f"Linear: input must have shape (..., {self.in_features}); got {x.shape}")
         x2 = x.reshape(-1, self.in_features)
         self._x = x2
+        self._out_shape = x.shape[:-1] + (self.out_features,)
         y = _C.gemm(x2, self.weight.data, None, False, True, 1.0, 0.0,
                     None if self.bias is None else self.bias.data)
-        return y.reshape(x.shape[:-1] + (self.out_features,))
+        return y.reshape(self._out_shape)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._x is None:
             raise RuntimeError("Linear: backward called before forward")
         x2 = self._x
-        dy2 = check_input(self, dy, self.weight.dtype).reshape(-1, self.out_features)
-        if dy2.shape[0] != x2.shape[0]:
-            raise ValueError(f"Linear: dy has {dy2.shape[0]} rows, the forward input had {x2.shape[0]}")
+        dy = check_input(self, dy, self.weight.dtype)
+        if dy.shape != self._out_shape:
+            raise ValueError(f"Linear: dy must have the shape of the forward output {self._out_shape}; got {dy.shape}")
+        dy2 = dy.reshape(-1, self.out_features)
         _C.gemm(dy2, x2, self.weight.grad, True, False, 1.0, 1.0)
         if self.bias is not None:
             _C.bias_grad(dy2, self.bias.grad)

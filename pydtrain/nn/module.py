@@ -8,6 +8,7 @@ backpropagation.
 """
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from typing import Any, Iterator, Optional
 
@@ -24,36 +25,81 @@ class Parameter:
         grad: the gradient, same shape and dtype, starting at zeros.
         name: an optional label (set by the module that owns it).
 
-    Hold the Parameter, not its arrays: an optimizer may move ``data`` and
-    ``grad`` into one flat buffer and leave views here.
+    Hold the Parameter, not its arrays: an optimizer moves ``data`` and
+    ``grad`` into one flat buffer and leaves views here. From then on,
+    assigning ``p.data = values`` copies the values into that view (same shape
+    required), so the optimizer keeps updating what the model uses.
     """
 
-    __slots__ = ("data", "grad", "name")
+    __slots__ = ("_data", "_grad", "name", "_owners")
 
     def __init__(self, data: np.ndarray, name: Optional[str] = None) -> None:
-        if not isinstance(data, np.ndarray):
-            raise TypeError(f"Parameter data must be a numpy.ndarray, got {type(data).__name__}")
-        if data.dtype not in _FLOAT_DTYPES:
-            raise TypeError(f"Parameter data must be float32 or float64, got {data.dtype}")
-        self.data = np.ascontiguousarray(data)
-        self.grad = np.zeros_like(self.data)
+        self._owners: Optional[weakref.WeakSet] = None
+        self._data = self._checked(data, "data")
+        self._grad = np.zeros_like(self._data)
         self.name = name
+
+    @staticmethod
+    def _checked(value: Any, what: str) -> np.ndarray:
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"Parameter {what} must be a numpy.ndarray, got {type(value).__name__}")
+        if value.dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"Parameter {what} must be float32 or float64, got {value.dtype}")
+        return np.ascontiguousarray(value)
+
+    def _assign(self, attr: str, value: Any) -> None:
+        current = getattr(self, attr)
+        if self.in_arena():
+            value = np.asarray(value)
+            if value.shape != current.shape:
+                raise ValueError(
+                    f"Parameter {self.name!r} lives in an optimizer's flat buffer: assign an array of its shape "
+                    f"{current.shape} (got {value.shape}) — its values are copied in place"
+                )
+            np.copyto(current, value, casting="same_kind")
+        else:
+            object.__setattr__(self, attr, self._checked(value, attr[1:]))
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        self._assign("_data", value)
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._assign("_grad", value)
+
+    def in_arena(self) -> bool:
+        """Whether a live optimizer holds this parameter's values in its flat buffer."""
+        return bool(self._owners)
+
+    def _bind(self, data: np.ndarray, grad: np.ndarray, owner: Any) -> None:
+        """Point at views of an optimizer's flat buffers (the optimizer's side of the arena)."""
+        self._data, self._grad = data, grad
+        self._owners = weakref.WeakSet([owner])
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
-        return f"Parameter{label}(shape={self.data.shape}, dtype={self.data.dtype})"
+        return f"Parameter{label}(shape={self._data.shape}, dtype={self._data.dtype})"
 
 
 class Module:

@@ -151,8 +151,10 @@ class BatchNorm2d(BatchNorm):
 def recompute_bn_stats(model: Module, batches: Iterable[np.ndarray]) -> Module:
     """Exact population statistics for every BatchNorm of ``model`` (Ioffe & Szegedy 2015, Alg. 2).
 
-    Runs ``model`` in training mode over ``batches`` (arrays of inputs, or tuples whose
-    first item is the input) and sets each BatchNorm's
+    Runs ``model`` over ``batches`` (arrays of inputs, or tuples whose first item is
+    the input) with its BatchNorm layers collecting batch statistics and every other
+    layer in inference mode (dropout and noise off, as in the inference network of
+    Alg. 2; PyTorch's ``update_bn`` leaves them in training mode), and sets each BatchNorm's
     ``running_mean = E_B[μ_B]`` (mean of the batch means) and
     ``running_var = m/(m−1)·E_B[σ²_B]`` (mean of the batch variances made unbiased,
     m = values per channel of a batch), ``num_batches_tracked`` = number of batches.
@@ -168,7 +170,9 @@ def recompute_bn_stats(model: Module, batches: Iterable[np.ndarray]) -> Module:
     for bn in bns:
         bn._collect = []
     try:
-        model.train()
+        model.eval()
+        for bn in bns:
+            bn.train()
         for batch in batches:
             x = batch[0] if isinstance(batch, (tuple, list)) else batch
             model(x)

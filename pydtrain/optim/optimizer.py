@@ -65,14 +65,17 @@ def flat_segments(arrays: Sequence[np.ndarray], cache: Optional[dict] = None) ->
     return segments
 
 
-def flatten_parameters(params: Sequence[Parameter], who: str) -> tuple[np.ndarray, np.ndarray]:
+def flatten_parameters(params: Sequence[Parameter], who: str, owner: Any) -> tuple[np.ndarray, np.ndarray]:
     """Move the parameters' data and grads into two contiguous buffers; return (data, grad).
 
     Parameters that already tile one buffer in this order (an earlier optimizer
     built them) keep it, so several optimizers and averagers can share an arena.
+    Parameters held in another live optimizer's buffer in another arrangement are
+    not moved (that optimizer would go on updating a stale copy): that raises.
 
     Raises:
         TypeError: the parameters do not share one dtype.
+        ValueError: a parameter belongs to another live optimizer's buffer in another layout.
     """
     dtypes = {p.data.dtype for p in params}
     if len(dtypes) > 1:
@@ -83,7 +86,19 @@ def flatten_parameters(params: Sequence[Parameter], who: str) -> tuple[np.ndarra
     data = flat_segments([p.data for p in params])
     grad = flat_segments([p.grad for p in params])
     if len(data) == 1 and len(grad) == 1 and data[0].size == n and data[0].base is not None:
+        for p in params:
+            if p._owners is None:
+                p._bind(p.data, p.grad, owner)
+            else:
+                p._owners.add(owner)
         return data[0], grad[0]
+    for p in params:
+        if p.in_arena():
+            raise ValueError(
+                f"{who}: parameter {p.name!r} already lives in another optimizer's flat buffer, arranged "
+                f"differently; moving it would leave that optimizer updating a stale copy. Build one optimizer "
+                f"with parameter groups, or drop the other optimizer first (del opt)"
+            )
     dtype = params[0].data.dtype
     data = _aligned_empty(n, dtype)
     grad = _aligned_empty(n, dtype)
@@ -92,8 +107,7 @@ def flatten_parameters(params: Sequence[Parameter], who: str) -> tuple[np.ndarra
         k = p.data.size
         data[offset:offset + k] = p.data.reshape(-1)
         grad[offset:offset + k] = p.grad.reshape(-1)
-        p.data = data[offset:offset + k].reshape(p.data.shape)
-        p.grad = grad[offset:offset + k].reshape(p.data.shape)
+        p._bind(data[offset:offset + k].reshape(p.data.shape), grad[offset:offset + k].reshape(p.data.shape), owner)
         offset += k
     return data, grad
 
@@ -153,7 +167,7 @@ class Optimizer:
         self._fresh: list[set[str]] = []  # per group: buffers not yet written by a step (PyTorch's "None" state)
         self._new_buffers: set[str] = set()  # the fresh buffers of the group being stepped
         for group in self.param_groups:
-            data, grad = flatten_parameters(group["params"], who)
+            data, grad = flatten_parameters(group["params"], who, self)
             self._arenas.append((data, grad))
             state = {"step": 0}
             self._fresh.append(set())

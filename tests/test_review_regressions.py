@@ -1,0 +1,78 @@
+"""Behaviour that an independent review found missing: NaN through ReLU, the arena's ownership, shape checks."""
+import numpy as np
+import pytest
+
+import pydtrain as pdt
+from pydtrain import functional as F, nn, optim
+from pydtrain.diagnostics import gradcheck
+
+
+def test_relu_and_bias_relu_propagate_nan(simd, dtype):
+    x = np.array([np.nan, -1.0, 2.0, np.nan, 0.0, 3.0, -np.inf, np.inf, np.nan], dtype)
+    y = F.relu(x)
+    assert np.isnan(y[[0, 3, 8]]).all()
+    np.testing.assert_array_equal(y[[1, 2, 4, 5, 6, 7]], np.array([0, 2, 0, 3, 0, np.inf], dtype))
+    yb = F.bias_relu(x.reshape(1, -1), np.zeros(9, dtype))
+    assert np.isnan(yb[0, [0, 3, 8]]).all()
+
+
+def test_nan_weights_make_a_nan_loss():
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    model[0].weight.data[...] = np.nan
+    loss = nn.CrossEntropyLoss()(model(np.ones((2, 4), np.float32)), np.array([0, 1]))
+    assert np.isnan(loss)
+
+
+def test_assigning_data_after_an_optimizer_copies_into_the_arena():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    w = model[0].weight
+    view = w.data
+    w.data = np.ones((3, 4), np.float32)
+    assert w.data is view and np.all(view == 1.0)
+    w.grad[...] = 1.0
+    opt.step()
+    np.testing.assert_allclose(model[0].weight.data, 0.5)
+    with pytest.raises(ValueError, match=r"assign an array of its shape \(3, 4\)"):
+        w.data = np.ones((2, 2), np.float32)
+
+
+def test_a_second_optimizer_cannot_orphan_the_first():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    opt1 = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="already lives in another optimizer's flat buffer"):
+        optim.SGD([model[0].weight, model[2].weight], lr=0.1)
+    same = optim.Adam(model.parameters(), lr=0.1)  # the same layout shares the buffer
+    assert model[0].weight.in_arena() and same.param_groups[0]["params"][0] is model[0].weight
+    del opt1, same
+    opt3 = optim.SGD([model[0].weight, model[2].weight], lr=0.1)  # nobody else holds them now
+    model[0].weight.grad[...] = 1.0
+    before = model[0].weight.data.copy()
+    opt3.step()
+    np.testing.assert_allclose(model[0].weight.data, before - 0.1)
+
+
+def test_linear_backward_checks_dy_before_touching_grads():
+    layer = nn.Linear(3, 4, dtype=np.float64)
+    layer(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"dy must have the shape of the forward output \(4, 4\); got \(2, 8\)"):
+        layer.backward(np.ones((2, 8)))
+    assert not layer.weight.grad.any()
+
+
+def test_gradcheck_leaves_running_statistics_alone():
+    bn = nn.BatchNorm(3, dtype=np.float64)
+    before = {k: v.copy() for k, v in bn.state_dict().items()}
+    assert gradcheck(bn, np.random.default_rng(0).standard_normal((5, 3)))
+    for k, v in bn.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_recompute_bn_stats_runs_dropout_in_inference_mode():
+    pdt.seed(0)
+    model = nn.Sequential(nn.Linear(4, 6, dtype=np.float64), nn.Dropout(keep_prob=0.5), nn.BatchNorm(6, dtype=np.float64))
+    X = np.random.default_rng(1).standard_normal((32, 4))
+    nn.recompute_bn_stats(model, [X[:16], X[16:]])
+    h = [xb @ model[0].weight.data.T + model[0].bias.data for xb in (X[:16], X[16:])]
+    np.testing.assert_allclose(model[2].running_mean, np.mean([hb.mean(0) for hb in h], axis=0), rtol=1e-12)
+    assert model.training
