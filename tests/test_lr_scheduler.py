@@ -123,8 +123,8 @@ def test_lr_at_is_pure_and_state_dict_round_trips():
 
 
 @pytest.mark.parametrize("make,match", [
-    (lambda o: S.StepLR(o, step_size=0), "step_size must be an integer >= 1"),
-    (lambda o: S.ExponentialLR(o, gamma=-1.0), "gamma must be a number > 0"),
+    (lambda o: S.StepLR(o, step_size=0), "step_size must be a positive integer, got 0"),
+    (lambda o: S.ExponentialLR(o, gamma=-1.0), "gamma must be > 0.0, got -1.0"),
     (lambda o: S.LinearLR(o, start_factor=0.0), "start_factor"),
     (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=0), "T_0"),
     (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), "T_mult"),

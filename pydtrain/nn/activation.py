@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _checks
 from .. import functional as F
 from .module import Module, check_input
 
@@ -41,14 +41,6 @@ class _Elementwise(Module):
         if self._x is None:
             raise RuntimeError(f"{type(self).__name__}: backward called before forward")
         return self._backward(self._x, check_input(self, dy, self._x.dtype), *self._hyper(), None)
-
-
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
 
 
 class ReLU(_Elementwise):
@@ -88,7 +80,7 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = _finite("negative_slope", negative_slope)
+        self.negative_slope = _checks.number(type(self).__name__, "negative_slope", negative_slope)
 
     def _hyper(self) -> tuple:
         return (self.negative_slope,)
@@ -109,7 +101,7 @@ class ELU(_Elementwise):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        alpha = _finite("alpha", alpha)
+        alpha = _checks.number(type(self).__name__, "alpha", alpha)
         if alpha < 0:
             raise ValueError(f"alpha must be >= 0 (ELU saturates to -alpha), got {alpha}")
         self.alpha = alpha
@@ -176,8 +168,8 @@ class Softplus(_Elementwise):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
-        beta = _finite("beta", beta)
-        threshold = _finite("threshold", threshold)
+        beta = _checks.number(type(self).__name__, "beta", beta)
+        threshold = _checks.number(type(self).__name__, "threshold", threshold)
         if beta <= 0:
             raise ValueError(f"beta must be > 0, got {beta}")
         if threshold <= 0:

@@ -15,15 +15,11 @@ from typing import Optional
 
 import numpy as np
 
-from .. import _C, _random
+from .. import _C, _checks, _random
 from ..functional import dropout_counters
 from .module import Module, check_input
 
 _SCALINGS = ("inverted", "inference")
-
-
-def _is_number(v) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
 
 
 class Dropout(Module):
@@ -49,10 +45,10 @@ class Dropout(Module):
             raise ValueError("Dropout: give exactly one of rate= (probability of dropping a unit) "
                              f"or keep_prob= (probability of keeping it); got rate={rate!r}, keep_prob={keep_prob!r}")
         if rate is not None:
-            if not _is_number(rate) or not 0.0 <= float(rate) < 1.0:
+            if not _checks.is_number(rate) or not 0.0 <= float(rate) < 1.0:
                 raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
             keep_prob = 1.0 - float(rate)
-        elif not _is_number(keep_prob) or not 0.0 < float(keep_prob) <= 1.0:
+        elif not _checks.is_number(keep_prob) or not 0.0 < float(keep_prob) <= 1.0:
             raise ValueError(f"Dropout: keep_prob must be in (0, 1], got {keep_prob!r}")
         if scaling not in _SCALINGS:
             raise ValueError(f"Dropout: scaling must be 'inverted' or 'inference', got {scaling!r}")

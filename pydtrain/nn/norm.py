@@ -11,28 +11,8 @@ from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _checks
 from .module import Module, Parameter, check_input
-
-
-def _positive_int(layer: str, label: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{layer}: {label} must be a positive integer, got {v!r}")
-    return int(v)
-
-
-def _positive_float(layer: str, label: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0 \
-            or not np.isfinite(v):
-        raise ValueError(f"{layer}: {label} must be a positive number, got {v!r}")
-    return float(v)
-
-
-def _float_dtype(layer: str, dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype}")
-    return dtype
 
 
 class BatchNorm(Module):
@@ -60,8 +40,8 @@ class BatchNorm(Module):
                  affine: bool = True, dtype=np.float32) -> None:
         super().__init__()
         name = type(self).__name__
-        self.num_features = _positive_int(name, "num_features", num_features)
-        self.eps = _positive_float(name, "eps", eps)
+        self.num_features = _checks.integer(name, "num_features", num_features)
+        self.eps = _checks.number(name, "eps", eps, low=0.0, low_open=True)
         if momentum is not None:
             if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
                     or not 0.0 <= momentum <= 1.0:
@@ -69,7 +49,7 @@ class BatchNorm(Module):
             momentum = float(momentum)
         self.momentum = momentum
         self.affine = bool(affine)
-        dtype = _float_dtype(name, dtype)
+        dtype = _checks.float_dtype(name, dtype)
         c = self.num_features
         self.weight = Parameter(np.ones(c, dtype)) if self.affine else None
         self.bias = Parameter(np.zeros(c, dtype)) if self.affine else None
@@ -212,10 +192,10 @@ class LayerNorm(Module):
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
         if not shape:
             raise ValueError("LayerNorm: normalized_shape must name at least one dim, got ()")
-        self.normalized_shape = tuple(_positive_int("LayerNorm", "normalized_shape entries", d) for d in shape)
-        self.eps = _positive_float("LayerNorm", "eps", eps)
+        self.normalized_shape = tuple(_checks.integer("LayerNorm", "normalized_shape entries", d) for d in shape)
+        self.eps = _checks.number("LayerNorm", "eps", eps, low=0.0, low_open=True)
         self.elementwise_affine = bool(elementwise_affine)
-        dtype = _float_dtype("LayerNorm", dtype)
+        dtype = _checks.float_dtype("LayerNorm", dtype)
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if self.elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if self.elementwise_affine else None
         self._dtype = dtype

@@ -12,19 +12,8 @@ import math
 from bisect import bisect_right
 from typing import Any, Callable, Optional, Sequence, Union
 
+from .. import _checks
 from .optimizer import Optimizer
-
-
-def _positive_int(who: str, name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
-    return value
-
-
-def _positive(who: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{who}: {name} must be a number > 0, got {value!r}")
-    return float(value)
 
 
 def _per_group(who: str, name: str, optimizer: Optimizer, value: Union[float, Sequence[float]]) -> list[float]:
@@ -95,8 +84,8 @@ class StepLR(LRScheduler):
     """``α_k = α₀·γ^⌊k/step_size⌋``: constant by periods."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        self.step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = _positive("StepLR", "gamma", gamma)
+        self.step_size = _checks.integer("StepLR", "step_size", step_size)
+        self.gamma = _checks.number("StepLR", "gamma", gamma, low=0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def _lrs(self, k: int) -> list[float]:
@@ -108,8 +97,8 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.milestones = sorted(_positive_int("MultiStepLR", "each milestone", m, 0) for m in milestones)
-        self.gamma = _positive("MultiStepLR", "gamma", gamma)
+        self.milestones = sorted(_checks.integer("MultiStepLR", "each milestone", m, 0) for m in milestones)
+        self.gamma = _checks.number("MultiStepLR", "gamma", gamma, low=0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def _lrs(self, k: int) -> list[float]:
@@ -120,7 +109,7 @@ class ExponentialLR(LRScheduler):
     """``α_k = α₀·γᵏ``: exponential decay."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = _positive("ExponentialLR", "gamma", gamma)
+        self.gamma = _checks.number("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def _lrs(self, k: int) -> list[float]:
@@ -131,8 +120,8 @@ class PolynomialLR(LRScheduler):
     """``α_k = α₀·(1 − min(k, T)/T)^power``: polynomial decay to 0 in T steps."""
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
-        self.total_iters = _positive_int("PolynomialLR", "total_iters", total_iters)
-        self.power = _positive("PolynomialLR", "power", power)
+        self.total_iters = _checks.integer("PolynomialLR", "total_iters", total_iters)
+        self.power = _checks.number("PolynomialLR", "power", power, low=0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def _lrs(self, k: int) -> list[float]:
@@ -150,7 +139,7 @@ class LinearLR(LRScheduler):
         if not 0 <= end_factor <= 1:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
         self.start_factor, self.end_factor = float(start_factor), float(end_factor)
-        self.total_iters = _positive_int("LinearLR", "total_iters", total_iters)
+        self.total_iters = _checks.integer("LinearLR", "total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def _lrs(self, k: int) -> list[float]:
@@ -167,8 +156,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        self.T_0 = _positive_int("CosineAnnealingWarmRestarts", "T_0", T_0)
-        self.T_mult = _positive_int("CosineAnnealingWarmRestarts", "T_mult", T_mult)
+        self.T_0 = _checks.integer("CosineAnnealingWarmRestarts", "T_0", T_0)
+        self.T_mult = _checks.integer("CosineAnnealingWarmRestarts", "T_mult", T_mult)
         if not eta_min >= 0:
             raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be >= 0, got {eta_min!r}")
         self.eta_min = float(eta_min)
@@ -207,15 +196,15 @@ class CyclicLR(LRScheduler):
                 group["lr"] = lr
         self.cyclic_base_lrs = base_lrs
         self.max_lrs = _per_group(who, "max_lr", optimizer, max_lr)
-        up = float(_positive_int(who, "step_size_up", step_size_up))
-        down = float(_positive_int(who, "step_size_down", step_size_down)) if step_size_down is not None else up
+        up = float(_checks.integer(who, "step_size_up", step_size_up))
+        down = float(_checks.integer(who, "step_size_down", step_size_down)) if step_size_down is not None else up
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
             raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range', got {mode!r}")
         if scale_mode not in ("cycle", "iterations"):
             raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
-        self.mode, self.gamma = mode, _positive(who, "gamma", gamma)
+        self.mode, self.gamma = mode, _checks.number(who, "gamma", gamma, low=0.0, low_open=True)
         if scale_fn is not None:
             self.scale_fn, self.scale_mode = scale_fn, scale_mode
         elif mode == "triangular":
@@ -274,7 +263,7 @@ class SWACyclicLR(LRScheduler):
         if not 0 <= lr_min <= lr_max:
             raise ValueError(f"SWACyclicLR: need 0 <= lr_min <= lr_max, got lr_min={lr_min!r}, lr_max={lr_max!r}")
         self.lr_max, self.lr_min = float(lr_max), float(lr_min)
-        self.cycle = _positive_int("SWACyclicLR", "cycle", cycle)
+        self.cycle = _checks.integer("SWACyclicLR", "cycle", cycle)
         super().__init__(optimizer, last_epoch)
 
     def _lrs(self, k: int) -> list[float]:
@@ -298,7 +287,7 @@ class SequentialLR(LRScheduler):
         if list(milestones) != sorted(milestones):
             raise ValueError(f"SequentialLR: milestones must be increasing, got {list(milestones)}")
         self.schedulers = list(schedulers)
-        self.milestones = [_positive_int("SequentialLR", "each milestone", m) for m in milestones]
+        self.milestones = [_checks.integer("SequentialLR", "each milestone", m) for m in milestones]
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"]
         super().__init__(optimizer, last_epoch)

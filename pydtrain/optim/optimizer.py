@@ -7,11 +7,11 @@ C call per group, and ``zero_grad()`` one fill (DESIGN.md, decision 3).
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
+from .. import _checks
 from ..nn.module import Parameter
 
 _ALIGN = 64  # bytes: arena buffers start on a cache line
@@ -115,15 +115,7 @@ def flatten_parameters(params: Sequence[Parameter], who: str, owner: Any) -> tup
 def check_number(who: str, name: str, value: Any, low: float = 0.0, high: Optional[float] = None,
                  high_open: bool = False) -> float:
     """``value`` as a float, checked to lie in [low, high] (or [low, high) with high_open)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    ok = v >= low and (high is None or (v < high if high_open else v <= high))
-    if not ok:
-        upper = "" if high is None else (f", {high})" if high_open else f", {high}]")
-        interval = f"[{low}{upper}" if high is not None else f">= {low}"
-        raise ValueError(f"{who}: {name} must be {'in ' if high is not None else ''}{interval}, got {value!r}")
-    return v
+    return _checks.number(who, name, value, low=low, high=high, high_open=high_open)
 
 
 class Optimizer:

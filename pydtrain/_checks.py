@@ -1,0 +1,57 @@
+"""Validation of hyper-parameters, one place for every constructor, with messages for students."""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional
+
+import numpy as np
+
+
+def is_number(value: Any) -> bool:
+    """A real number (Python or NumPy), not a bool."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
+def number(who: str, name: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,
+           low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a finite float in the interval given by low/high (open ends when asked).
+
+    Raises:
+        TypeError: not a number. ValueError: outside the interval, NaN or infinite.
+    """
+    if not is_number(value):
+        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__}")
+    v = float(value)
+    ok = math.isfinite(v)
+    if low is not None:
+        ok = ok and (v > low if low_open else v >= low)
+    if high is not None:
+        ok = ok and (v < high if high_open else v <= high)
+    if not ok:
+        if low is not None and high is not None:
+            want = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        elif low is not None:
+            want = f"{'>' if low_open else '>='} {low}"
+        elif high is not None:
+            want = f"{'<' if high_open else '<='} {high}"
+        else:
+            want = "finite"
+        raise ValueError(f"{who}: {name} must be {want}, got {value!r}")
+    return v
+
+
+def integer(who: str, name: str, value: Any, low: int = 1) -> int:
+    """``value`` as an int >= low (Python or NumPy integer, not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        want = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{who}: {name} must be {want}, got {value!r}")
+    return int(value)
+
+
+def float_dtype(who: str, dtype: Any) -> np.dtype:
+    """float32 or float64 as a NumPy dtype."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{who}: dtype must be float32 or float64, got {dtype}")
+    return dtype
