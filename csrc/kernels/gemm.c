@@ -4,61 +4,192 @@
  * op(A) (m, k), op(B) (k, n), C (m, n); op transposes when trans_* != 0.
  * β = 0 writes C without reading it; β = 1 accumulates (gradients).
  *
- * This is the straightforward version: one output row per task, vectorized
- * over n (op(B) rows contiguous) or over k (dot products when B is
- * transposed). Each element is summed over k in order by one thread, so the
- * result does not depend on the thread count.
+ * BLIS's five loops around the micro-kernel of gemm_ukernel.c (Van Zee & van
+ * de Geijn, ACM TOMS 2015; Goto & van de Geijn, ACM TOMS 2008):
+ *   jc: NC columns of C   → pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L3)
+ *    pc: KC of the depth
+ *     ic: MC rows of C    → pack op(A)[ic:ic+MC, pc:pc+KC] into MR-high panels (L2)
+ *      jr: NR columns     (the B micro-panel stays in L1)
+ *       ir: MR rows       → micro-kernel, MR × NR accumulators in registers
+ * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
+ * Edge tiles use the same micro-kernel with masked stores; operands that are not
+ * packed have their edge panels copied into a small zero-padded buffer.
+ *
+ * Threads: C is cut into one slab per thread (columns when n ≥ m, else rows),
+ * aligned to the register tile; each slab runs the loops above with its own
+ * buffers. Every element is then summed by one thread, over the same KC blocks
+ * in the same k order, so results are bit-identical for any thread count.
  */
 
-// c[0:n] = β·c (β = 0 writes zeros, so NaN/Inf already in C never leak in)
-static inline void KN(gemm_scale_row)(pdt_int n, double beta, T *c) {
-    if (beta == 1.0) return;
-    const V vb = vset1((T)beta);
-    for (pdt_int j = 0; j < n; j += VN) {
-        pdt_int r = n - j < VN ? n - j : VN;
-        vstore_tail(c + j, beta == 0.0 ? vzero() : vmul(vb, vload_tail(c + j, r)), r);
+#ifndef PDT_GEMM_HELPERS
+#define PDT_GEMM_HELPERS
+#include <stdlib.h>
+static inline pdt_int pdt_gemm_min(pdt_int a, pdt_int b) { return a < b ? a : b; }
+static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 1) / b * b; }
+/* Below this many multiply-adds a second thread costs more than it saves (measured). */
+#define PDT_GEMM_PAR_MIN 32768
+/* Unpacked ("sup") path: an operand is read in place unless it is transposed the
+ * wrong way (op(B) needs contiguous rows) or reused often enough for packing to pay. */
+#define PDT_GEMM_SUP_M 96
+#endif
+
+// the operands of one call: element (i, p) of op(A) at a[i·rsa + p·csa], (p, j) of op(B) at b[p·rsb + j·csb]
+typedef struct {
+    pdt_int m, n, k;
+    const T *a;
+    pdt_int rsa, csa;
+    const T *b;
+    pdt_int rsb, csb;
+    T *c;
+    pdt_int ldc;
+    const T *bias;
+    T alpha, beta;
+    int pack_a, pack_b;
+} KN(gemm_problem);
+
+// op(A)[0:mc, 0:kc] → MR-row micro-panels, pa[(i/MR)·MR·kc + p·MR + i%MR]; rows past mc are zero
+static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int rsa, pdt_int csa, T *restrict pa) {
+    for (pdt_int i0 = 0; i0 < mc; i0 += GEMM_MR) {
+        const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - i0);
+        const T *src = a + i0 * rsa;
+        T *dst = pa + i0 * kc;
+        if (mr < GEMM_MR)
+            for (pdt_int p = 0; p < kc; ++p)
+                for (pdt_int i = mr; i < GEMM_MR; ++i) dst[p * GEMM_MR + i] = 0;
+        if (rsa == 1) {
+            for (pdt_int p = 0; p < kc; ++p)
+                for (pdt_int i = 0; i < mr; ++i) dst[p * GEMM_MR + i] = src[p * csa + i];
+        } else {
+            for (pdt_int i = 0; i < mr; ++i)
+                for (pdt_int p = 0; p < kc; ++p) dst[p * GEMM_MR + i] = src[i * rsa + p * csa];
+        }
     }
 }
 
-// c[0:n] += s·b[0:n]
-static inline void KN(gemm_axpy_row)(pdt_int n, T s, const T *b, T *c) {
-    const V vs = vset1(s);
-    pdt_int j = 0;
-    for (; j + VN <= n; j += VN) vstore(c + j, vfma(vs, vload(b + j), vload(c + j)));
-    if (j < n) vstore_tail(c + j, vfma(vs, vload_tail(b + j, n - j), vload_tail(c + j, n - j)), n - j);
+// op(B)[0:kc, 0:nc] → NR-wide micro-panels, pb[(j/NR)·NR·kc + p·NR + j%NR]; columns past nc are zero
+static void KN(gemm_pack_b)(pdt_int kc, pdt_int nc, const T *restrict b, pdt_int rsb, pdt_int csb, T *restrict pb) {
+    for (pdt_int j0 = 0; j0 < nc; j0 += GEMM_NR) {
+        const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - j0);
+        const T *src = b + j0 * csb;
+        T *dst = pb + j0 * kc;
+        if (csb == 1) {
+            for (pdt_int p = 0; p < kc; ++p)
+                for (pdt_int j = 0; j < GEMM_NR; j += VN) {
+                    const pdt_int left = nr - j;
+                    vstore(dst + p * GEMM_NR + j, left >= VN ? vload(src + p * rsb + j)
+                                                  : left > 0 ? vload_tail(src + p * rsb + j, left) : vzero());
+                }
+        } else {
+            if (nr < GEMM_NR)
+                for (pdt_int p = 0; p < kc; ++p)
+                    for (pdt_int j = nr; j < GEMM_NR; ++j) dst[p * GEMM_NR + j] = 0;
+            for (pdt_int j = 0; j < nr; ++j)
+                for (pdt_int p = 0; p < kc; ++p) dst[p * GEMM_NR + j] = src[j * csb + p * rsb];
+        }
+    }
 }
 
-// Σ_p x[p]·y[p] over k, in VN-lane partial sums then a fixed-order reduction
-static inline T KN(gemm_dot)(pdt_int k, const T *x, const T *y) {
-    V acc = vzero();
-    pdt_int p = 0;
-    for (; p + VN <= k; p += VN) acc = vfma(vload(x + p), vload(y + p), acc);
-    if (p < k) acc = vfma(vload_tail(x + p, k - p), vload_tail(y + p, k - p), acc);
-    return vreduce_add(acc);
+// c[0:m, 0:n] ← β·c + bias, the whole product when k = 0
+static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pdt_int ldc) {
+    const V vb = vset1(beta);
+    for (pdt_int i = 0; i < m; ++i)
+        for (pdt_int j = 0; j < n; j += VN) {
+            const pdt_int r = pdt_gemm_min(VN, n - j);
+            V x = beta != 0 ? vmul(vb, vload_tail(c + i * ldc + j, r)) : vzero();
+            if (bias) x = vadd(x, vload_tail(bias + j, r));
+            vstore_tail(c + i * ldc + j, x, r);
+        }
+}
+
+// buffer elements one slab needs: A block, B block, and the two edge panels of the unpacked path
+static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt_int cols) {
+    const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k);
+    const pdt_int a = g->pack_a ? pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc : 0;
+    const pdt_int b = g->pack_b ? pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR) * kc : 0;
+    const pdt_int edges = (g->pack_a ? 0 : GEMM_MR * kc) + (g->pack_b ? 0 : GEMM_NR * kc);
+    return pdt_gemm_round_up(a + b + edges, 64);
+}
+
+// C[m0:m1, n0:n1] by the five loops, with the slab's own buffer
+static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+    const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
+    T *pa = buf, *pb = buf, *ea = buf, *eb = buf;
+    if (g->pack_a) pb = ea = pa + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
+    if (g->pack_b) ea = pb + pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, n1 - n0), GEMM_NR) * kcmax;
+    eb = g->pack_a ? ea : ea + GEMM_MR * kcmax;
+    for (pdt_int jc = n0; jc < n1; jc += GEMM_NC) {
+        const pdt_int nc = pdt_gemm_min(GEMM_NC, n1 - jc);
+        for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
+            const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
+            const T beta = pc == 0 ? g->beta : (T)1;
+            const T *bias = pc + kc == g->k ? g->bias : NULL;
+            const T *bblk = g->b + pc * g->rsb + jc * g->csb;
+            if (g->pack_b) KN(gemm_pack_b)(kc, nc, bblk, g->rsb, g->csb, pb);
+            for (pdt_int ic = m0; ic < m1; ic += GEMM_MC) {
+                const pdt_int mc = pdt_gemm_min(GEMM_MC, m1 - ic);
+                const T *ablk = g->a + ic * g->rsa + pc * g->csa;
+                const pdt_int medge = mc / GEMM_MR * GEMM_MR;
+                if (g->pack_a) KN(gemm_pack_a)(mc, kc, ablk, g->rsa, g->csa, pa);
+                else if (medge < mc) KN(gemm_pack_a)(mc - medge, kc, ablk + medge * g->rsa, g->rsa, g->csa, ea);
+                for (pdt_int jr = 0; jr < nc; jr += GEMM_NR) {
+                    const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - jr);
+                    const T *bp = g->pack_b ? pb + jr * kc : bblk + jr;
+                    pdt_int rsb = g->pack_b ? GEMM_NR : g->rsb;
+                    if (!g->pack_b && nr < GEMM_NR) {
+                        KN(gemm_pack_b)(kc, nr, bp, g->rsb, 1, eb);
+                        bp = eb;
+                        rsb = GEMM_NR;
+                    }
+                    T *cp = g->c + ic * g->ldc + jc + jr;
+                    const T *biasp = bias ? bias + jc + jr : NULL;
+                    for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
+                        const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - ir);
+                        if (g->pack_a)
+                            KN(gemm_ukernel_packed)(kc, pa + ir * kc, bp, rsb, g->alpha, beta, cp + ir * g->ldc,
+                                                    g->ldc, mr, nr, biasp);
+                        else if (mr < GEMM_MR)
+                            KN(gemm_ukernel_strided)(kc, ea, 1, GEMM_MR, bp, rsb, g->alpha, beta, cp + ir * g->ldc,
+                                                     g->ldc, mr, nr, biasp);
+                        else
+                            KN(gemm_ukernel_strided)(kc, ablk + ir * g->rsa, g->rsa, g->csa, bp, rsb, g->alpha, beta,
+                                                     cp + ir * g->ldc, g->ldc, mr, nr, biasp);
+                    }
+                }
+            }
+        }
+    }
 }
 
 static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_int k, double alpha,
                            const T *a, pdt_int lda, const T *b, pdt_int ldb, double beta,
                            T *c, pdt_int ldc, const T *bias) {
-    PDT_OMP_FOR(m > 1 && m * n * k > 32768)
-    for (pdt_int i = 0; i < m; ++i) {
-        T *ci = c + i * ldc;
-        KN(gemm_scale_row)(n, beta, ci);
-        if (!trans_b) {
-            for (pdt_int p = 0; p < k; ++p) {
-                T aip = trans_a ? a[p * lda + i] : a[i * lda + p];
-                KN(gemm_axpy_row)(n, (T)(alpha * aip), b + p * ldb, ci);
-            }
-        } else if (!trans_a) {
-            for (pdt_int j = 0; j < n; ++j) ci[j] += (T)alpha * KN(gemm_dot)(k, a + i * lda, b + j * ldb);
-        } else {
-            for (pdt_int j = 0; j < n; ++j) {
-                T s = 0;
-                for (pdt_int p = 0; p < k; ++p) s += a[p * lda + i] * b[j * ldb + p];
-                ci[j] += (T)alpha * s;
-            }
-        }
-        if (bias) KN(gemm_axpy_row)(n, (T)1, bias, ci);
+    if (m <= 0 || n <= 0) return PDT_OK;
+    if (k <= 0) {
+        KN(gemm_scale)(m, n, (T)beta, bias, c, ldc);
+        return PDT_OK;
     }
+    KN(gemm_problem) g = {
+        .m = m, .n = n, .k = k, .a = a, .rsa = trans_a ? 1 : lda, .csa = trans_a ? lda : 1,
+        .b = b, .rsb = trans_b ? 1 : ldb, .csb = trans_b ? ldb : 1, .c = c, .ldc = ldc, .bias = bias,
+        .alpha = (T)alpha, .beta = (T)beta,
+        .pack_a = m > PDT_GEMM_SUP_M, .pack_b = trans_b || m > PDT_GEMM_SUP_M,
+    };
+    // one slab per thread: columns when C is wide, else rows, aligned to the register tile
+    const int threads = pdt_get_num_threads();
+    pdt_int parts = (double)m * (double)n * (double)k >= PDT_GEMM_PAR_MIN ? threads : 1;
+    const int by_cols = n >= m;
+    const pdt_int tile = by_cols ? GEMM_NR : GEMM_MR, extent = by_cols ? n : m;
+    const pdt_int step = pdt_gemm_round_up((extent + parts - 1) / parts, tile);
+    parts = (extent + step - 1) / step;
+    const pdt_int per = KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
+    T *buf = aligned_alloc(64, (size_t)(per * parts) * sizeof(T));
+    if (!buf) return PDT_ENOMEM;
+    PDT_OMP_FOR(parts > 1)
+    for (pdt_int s = 0; s < parts; ++s) {
+        const pdt_int lo = s * step, hi = pdt_gemm_min(extent, lo + step);
+        if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, buf + s * per);
+        else KN(gemm_slab)(&g, lo, hi, 0, n, buf + s * per);
+    }
+    free(buf);
     return PDT_OK;
 }
