@@ -31,6 +31,13 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 /* Unpacked ("sup") path: an operand is read in place unless it is transposed the
  * wrong way (op(B) needs contiguous rows) or reused often enough for packing to pay. */
 #define PDT_GEMM_SUP_M 96
+/* x·Wᵀ at batch sizes runs as dot products along k (gemm_dot_tile), so W (N, K) is never
+ * transposed into packed panels. Measured on AVX-512 against the packed path: dot products win
+ * once k ≥ 192 for m ≤ 64 (packing W would cost as much as the product) and for narrow outputs
+ * (n ≤ 128) with k ≥ 512; for short k the final reductions dominate and packing wins. */
+static inline int pdt_gemm_use_dot(pdt_int m, pdt_int n, pdt_int k) {
+    return k >= 192 && (m <= 64 || (n <= 128 && k >= 512 && m <= 512));
+}
 #endif
 
 // the operands of one call: element (i, p) of op(A) at a[i·rsa + p·csa], (p, j) of op(B) at b[p·rsb + j·csb]
@@ -44,7 +51,7 @@ typedef struct {
     pdt_int ldc;
     const T *bias;
     T alpha, beta;
-    int pack_a, pack_b;
+    int pack_a, pack_b, dot;
 } KN(gemm_problem);
 
 // op(A)[0:mc, 0:kc] → MR-row micro-panels, pa[(i/MR)·MR·kc + p·MR + i%MR]; rows past mc are zero
@@ -110,8 +117,23 @@ static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt
     return pdt_gemm_round_up(a + b + edges, 64);
 }
 
+// C[m0:m1, n0:n1] of A·Bᵀ by dot-product tiles; a DN-row strip of B stays in L1 while the rows of A pass
+static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1) {
+    for (pdt_int j0 = n0; j0 < n1; j0 += GEMM_DN) {
+        const pdt_int nr = pdt_gemm_min(GEMM_DN, n1 - j0);
+        for (pdt_int i0 = m0; i0 < m1; i0 += GEMM_DM)
+            KN(gemm_dot_tile)(g->k, g->a + i0 * g->rsa, g->rsa, g->b + j0 * g->csb, g->csb, g->alpha, g->beta,
+                              g->c + i0 * g->ldc + j0, g->ldc, pdt_gemm_min(GEMM_DM, m1 - i0), nr,
+                              g->bias ? g->bias + j0 : NULL);
+    }
+}
+
 // C[m0:m1, n0:n1] by the five loops, with the slab's own buffer
 static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+    if (g->dot) {
+        KN(gemm_dot_slab)(g, m0, m1, n0, n1);
+        return;
+    }
     const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
     T *pa = buf, *pb = buf, *ea = buf, *eb = buf;
     if (g->pack_a) pb = ea = pa + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
@@ -173,22 +195,25 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .b = b, .rsb = trans_b ? 1 : ldb, .csb = trans_b ? ldb : 1, .c = c, .ldc = ldc, .bias = bias,
         .alpha = (T)alpha, .beta = (T)beta,
         .pack_a = m > PDT_GEMM_SUP_M, .pack_b = trans_b || m > PDT_GEMM_SUP_M,
+        .dot = trans_b && !trans_a && pdt_gemm_use_dot(m, n, k),
     };
     // one slab per thread: columns when C is wide, else rows, aligned to the register tile
     const int threads = pdt_get_num_threads();
     pdt_int parts = (double)m * (double)n * (double)k >= PDT_GEMM_PAR_MIN ? threads : 1;
     const int by_cols = n >= m;
-    const pdt_int tile = by_cols ? GEMM_NR : GEMM_MR, extent = by_cols ? n : m;
+    const pdt_int tile = g.dot ? (by_cols ? GEMM_DN : GEMM_DM) : (by_cols ? GEMM_NR : GEMM_MR);
+    const pdt_int extent = by_cols ? n : m;
     const pdt_int step = pdt_gemm_round_up((extent + parts - 1) / parts, tile);
     parts = (extent + step - 1) / step;
-    const pdt_int per = KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
-    T *buf = aligned_alloc(64, (size_t)(per * parts) * sizeof(T));
-    if (!buf) return PDT_ENOMEM;
+    const pdt_int per = g.dot ? 0 : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
+    T *buf = NULL;
+    if (per > 0 && !(buf = aligned_alloc(64, (size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
     PDT_OMP_FOR(parts > 1)
     for (pdt_int s = 0; s < parts; ++s) {
         const pdt_int lo = s * step, hi = pdt_gemm_min(extent, lo + step);
-        if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, buf + s * per);
-        else KN(gemm_slab)(&g, lo, hi, 0, n, buf + s * per);
+        T *own = buf ? buf + s * per : NULL;
+        if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, own);
+        else KN(gemm_slab)(&g, lo, hi, 0, n, own);
     }
     free(buf);
     return PDT_OK;

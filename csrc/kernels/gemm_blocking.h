@@ -7,6 +7,8 @@
  *   KC  depth of one packed block: the B micro-panel (KC × NR) stays in L1
  *   MC  rows of the packed A block (MC × KC, in L2); a multiple of MR
  *   NC  columns of the packed B block (KC × NC, in L3); a multiple of NR
+ *   DM, DN  the dot-product tile of the unpacked x·Wᵀ path (gemm_dot_tile):
+ *       DM rows of A × DN rows of B, DM·DN accumulators along k
  *
  * MR·NV accumulators + NV vectors of B + 1 broadcast must fit the register file
  * (16 vector registers on AVX2, 32 on AVX-512 and NEON). Chosen by measurement on
@@ -16,21 +18,23 @@
 #ifndef PDT_GEMM_BLOCKING_H
 #define PDT_GEMM_BLOCKING_H
 
-/*                               MR  NV   KC   MC    NC */
-#define PDT_GEMM_scalar_f32     ( 4,  4, 256,  64, 1024)
-#define PDT_GEMM_scalar_f64     ( 4,  4, 256,  64, 1024)
-#define PDT_GEMM_avx2_f32       ( 6,  2, 256, 168, 4080)
-#define PDT_GEMM_avx2_f64       ( 6,  2, 256,  72, 4080)
-#define PDT_GEMM_avx512_f32     (12,  2, 256, 480, 4096)
-#define PDT_GEMM_avx512_f64     (12,  2, 256, 240, 2048)
-#define PDT_GEMM_neon_f32       ( 8,  3, 256, 128, 2040)
-#define PDT_GEMM_neon_f64       ( 8,  3, 256,  64, 1020)
+/*                               MR  NV   KC   MC    NC  DM  DN */
+#define PDT_GEMM_scalar_f32     ( 4,  4, 256,  64, 1024,  2,  2)
+#define PDT_GEMM_scalar_f64     ( 4,  4, 256,  64, 1024,  2,  2)
+#define PDT_GEMM_avx2_f32       ( 6,  2, 256, 168, 4080,  3,  4)
+#define PDT_GEMM_avx2_f64       ( 6,  2, 256,  72, 4080,  3,  4)
+#define PDT_GEMM_avx512_f32     (12,  2, 256, 480, 4096,  4,  6)
+#define PDT_GEMM_avx512_f64     (12,  2, 256, 240, 2048,  4,  6)
+#define PDT_GEMM_neon_f32       ( 8,  3, 256, 128, 2040,  4,  6)
+#define PDT_GEMM_neon_f64       ( 8,  3, 256,  64, 1020,  4,  6)
 
-#define PDT_GEMM_MR_(mr, nv, kc, mc, nc) mr
-#define PDT_GEMM_NV_(mr, nv, kc, mc, nc) nv
-#define PDT_GEMM_KC_(mr, nv, kc, mc, nc) kc
-#define PDT_GEMM_MC_(mr, nv, kc, mc, nc) mc
-#define PDT_GEMM_NC_(mr, nv, kc, mc, nc) nc
+#define PDT_GEMM_MR_(mr, nv, kc, mc, nc, dm, dn) mr
+#define PDT_GEMM_NV_(mr, nv, kc, mc, nc, dm, dn) nv
+#define PDT_GEMM_KC_(mr, nv, kc, mc, nc, dm, dn) kc
+#define PDT_GEMM_MC_(mr, nv, kc, mc, nc, dm, dn) mc
+#define PDT_GEMM_NC_(mr, nv, kc, mc, nc, dm, dn) nc
+#define PDT_GEMM_DM_(mr, nv, kc, mc, nc, dm, dn) dm
+#define PDT_GEMM_DN_(mr, nv, kc, mc, nc, dm, dn) dn
 #define PDT_GEMM_APPLY_(f, row) f row
 /* the row of the target and dtype being compiled (PDT_TARGET_NAME and SFX are set by targets/) */
 #define PDT_GEMM_ROW_ PDT_CAT(PDT_GEMM_, PDT_CAT(PDT_TARGET_NAME, PDT_CAT(_, SFX)))
@@ -41,5 +45,7 @@
 #define GEMM_KC PDT_GEMM_APPLY_(PDT_GEMM_KC_, PDT_GEMM_ROW_)
 #define GEMM_MC PDT_GEMM_APPLY_(PDT_GEMM_MC_, PDT_GEMM_ROW_)
 #define GEMM_NC PDT_GEMM_APPLY_(PDT_GEMM_NC_, PDT_GEMM_ROW_)
+#define GEMM_DM PDT_GEMM_APPLY_(PDT_GEMM_DM_, PDT_GEMM_ROW_)
+#define GEMM_DN PDT_GEMM_APPLY_(PDT_GEMM_DN_, PDT_GEMM_ROW_)
 
 #endif

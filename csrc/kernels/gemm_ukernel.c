@@ -97,6 +97,60 @@ static void KN(gemm_ukernel_strided)(pdt_int kc, const T *restrict a, pdt_int rs
     KN(gemm_ukernel_body)(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, nr, bias);
 }
 
+// a (mr, k) rows lda apart, b (nr, k) rows ldb apart: c[i, j] ← α·Σ_p a[i, p]·b[j, p] + β·c[i, j] (+ bias[j])
+// Dot products along k for op(B) = Bᵀ without packing B: DM·DN vector accumulators of lane-wise
+// partial sums, reduced in a fixed order at the end. Rows past mr/nr re-read row 0 and are discarded.
+static void KN(gemm_dot_tile)(pdt_int k, const T *restrict a, pdt_int lda, const T *restrict b, pdt_int ldb,
+                              T alpha, T beta, T *restrict c, pdt_int ldc, pdt_int mr, pdt_int nr,
+                              const T *restrict bias) {
+    const T *ar[GEMM_DM], *br[GEMM_DN];
+    V acc[GEMM_DM][GEMM_DN];
+    PDT_GEMM_UNROLL
+    for (int i = 0; i < GEMM_DM; ++i) ar[i] = a + (i < mr ? i : 0) * lda;
+    PDT_GEMM_UNROLL
+    for (int j = 0; j < GEMM_DN; ++j) br[j] = b + (j < nr ? j : 0) * ldb;
+    PDT_GEMM_UNROLL
+    for (int i = 0; i < GEMM_DM; ++i) {
+        PDT_GEMM_UNROLL
+        for (int j = 0; j < GEMM_DN; ++j) acc[i][j] = vzero();
+    }
+    pdt_int p = 0;
+    for (; p + VN <= k; p += VN) {
+        V av[GEMM_DM];
+        PDT_GEMM_UNROLL
+        for (int i = 0; i < GEMM_DM; ++i) av[i] = vload(ar[i] + p);
+        PDT_GEMM_UNROLL
+        for (int j = 0; j < GEMM_DN; ++j) {
+            const V bv = vload(br[j] + p);
+            PDT_GEMM_UNROLL
+            for (int i = 0; i < GEMM_DM; ++i) acc[i][j] = vfma(av[i], bv, acc[i][j]);
+        }
+    }
+    if (p < k) {
+        V av[GEMM_DM];
+        PDT_GEMM_UNROLL
+        for (int i = 0; i < GEMM_DM; ++i) av[i] = vload_tail(ar[i] + p, k - p);
+        PDT_GEMM_UNROLL
+        for (int j = 0; j < GEMM_DN; ++j) {
+            const V bv = vload_tail(br[j] + p, k - p);
+            PDT_GEMM_UNROLL
+            for (int i = 0; i < GEMM_DM; ++i) acc[i][j] = vfma(av[i], bv, acc[i][j]);
+        }
+    }
+    PDT_GEMM_UNROLL
+    for (int i = 0; i < GEMM_DM; ++i) {
+        if (i >= mr) break;
+        PDT_GEMM_UNROLL
+        for (int j = 0; j < GEMM_DN; ++j) {
+            if (j >= nr) break;
+            T r = alpha * vreduce_add(acc[i][j]);
+            if (beta != 0) r += beta * c[i * ldc + j];
+            if (bias) r += bias[j];
+            c[i * ldc + j] = r;
+        }
+    }
+}
+
 /* Independent FMA chains: as many as the micro-kernel has accumulators, so the
  * loop is bound by FMA throughput, not latency. */
 #define PDT_FMA_PEAK_CHAINS (GEMM_MR * GEMM_NV)
