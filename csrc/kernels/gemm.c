@@ -54,21 +54,40 @@ typedef struct {
     int pack_a, pack_b, dot;
 } KN(gemm_problem);
 
+// rows[0:nrows] (each `ld` apart, contiguous along p) at p0..p0+pk → dst[q·width + 0:lanes] for q < pk,
+// i.e. a transposed VN × VN block: rows past nrows read as zero, lanes ≤ VN are stored
+static inline void KN(gemm_pack_block_t)(const T *restrict rows, pdt_int ld, pdt_int nrows, pdt_int pk, T *restrict dst,
+                                          pdt_int width, pdt_int lanes) {
+    V r[VN];
+    for (pdt_int q = 0; q < VN; ++q)
+        r[q] = q >= nrows ? vzero() : pk == VN ? vload(rows + q * ld) : vload_tail(rows + q * ld, pk);
+    vtranspose(r);
+    for (pdt_int q = 0; q < pk; ++q) {
+        if (lanes == VN) vstore(dst + q * width, r[q]);
+        else vstore_tail(dst + q * width, r[q], lanes);
+    }
+}
+
 // op(A)[0:mc, 0:kc] → MR-row micro-panels, pa[(i/MR)·MR·kc + p·MR + i%MR]; rows past mc are zero
 static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int rsa, pdt_int csa, T *restrict pa) {
     for (pdt_int i0 = 0; i0 < mc; i0 += GEMM_MR) {
         const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - i0);
         const T *src = a + i0 * rsa;
         T *dst = pa + i0 * kc;
-        if (mr < GEMM_MR)
+        if (rsa == 1) {  // op(A) columns contiguous: copy MR-wide
             for (pdt_int p = 0; p < kc; ++p)
-                for (pdt_int i = mr; i < GEMM_MR; ++i) dst[p * GEMM_MR + i] = 0;
-        if (rsa == 1) {
-            for (pdt_int p = 0; p < kc; ++p)
-                for (pdt_int i = 0; i < mr; ++i) dst[p * GEMM_MR + i] = src[p * csa + i];
-        } else {
-            for (pdt_int i = 0; i < mr; ++i)
-                for (pdt_int p = 0; p < kc; ++p) dst[p * GEMM_MR + i] = src[i * rsa + p * csa];
+                for (pdt_int i = 0; i < GEMM_MR; i += VN) {
+                    const pdt_int take = pdt_gemm_min(VN, GEMM_MR - i), left = mr - i;
+                    const V x = left >= take ? (take == VN ? vload(src + p * csa + i) : vload_tail(src + p * csa + i, take))
+                              : left > 0 ? vload_tail(src + p * csa + i, left) : vzero();
+                    if (take == VN) vstore(dst + p * GEMM_MR + i, x);
+                    else vstore_tail(dst + p * GEMM_MR + i, x, take);
+                }
+        } else {  // op(A) rows contiguous (csa = 1): transpose VN × VN blocks in registers
+            for (pdt_int p0 = 0; p0 < kc; p0 += VN)
+                for (pdt_int i = 0; i < GEMM_MR; i += VN)
+                    KN(gemm_pack_block_t)(src + i * rsa + p0, rsa, mr - i, pdt_gemm_min(VN, kc - p0),
+                                          dst + p0 * GEMM_MR + i, GEMM_MR, pdt_gemm_min(VN, GEMM_MR - i));
         }
     }
 }
@@ -86,12 +105,11 @@ static void KN(gemm_pack_b)(pdt_int kc, pdt_int nc, const T *restrict b, pdt_int
                     vstore(dst + p * GEMM_NR + j, left >= VN ? vload(src + p * rsb + j)
                                                   : left > 0 ? vload_tail(src + p * rsb + j, left) : vzero());
                 }
-        } else {
-            if (nr < GEMM_NR)
-                for (pdt_int p = 0; p < kc; ++p)
-                    for (pdt_int j = nr; j < GEMM_NR; ++j) dst[p * GEMM_NR + j] = 0;
-            for (pdt_int j = 0; j < nr; ++j)
-                for (pdt_int p = 0; p < kc; ++p) dst[p * GEMM_NR + j] = src[j * csb + p * rsb];
+        } else {  // op(B) columns contiguous (rsb = 1): transpose VN × VN blocks in registers
+            for (pdt_int p0 = 0; p0 < kc; p0 += VN)
+                for (pdt_int j = 0; j < GEMM_NR; j += VN)
+                    KN(gemm_pack_block_t)(src + j * csb + p0, csb, nr - j, pdt_gemm_min(VN, kc - p0),
+                                          dst + p0 * GEMM_NR + j, GEMM_NR, VN);
         }
     }
 }

@@ -38,5 +38,6 @@
 #define vselect PDT_CAT(VP, _select)        /* (mask, a, b) -> mask ? a : b */
 #define vreduce_add PDT_CAT(VP, _reduce_add)/* (V) -> T, sum of lanes in a fixed order */
 #define vreduce_max PDT_CAT(VP, _reduce_max)
+#define vtranspose PDT_CAT(VP, _transpose)  /* (V r[VN]) in place: lane j of r[i] ↔ lane i of r[j] */
 
 #endif

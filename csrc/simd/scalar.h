@@ -39,4 +39,8 @@ PDT_SCALAR_API(vf64, double)
 static inline float vf32_sqrt(float a) { return sqrtf(a); }
 static inline double vf64_sqrt(double a) { return sqrt(a); }
 
+/* transpose of a VN × VN block held as VN vectors (r[i] lane j ↔ r[j] lane i): one lane, nothing moves */
+static inline void vf32_transpose(float *r) { (void)r; }
+static inline void vf64_transpose(double *r) { (void)r; }
+
 #endif
