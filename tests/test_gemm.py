@@ -17,12 +17,13 @@ RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 TRANS = list(itertools.product([False, True], [False, True]))
 
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
-# the unpacked/packed switch (m = 96), the KC = 256 and MC = 480 block edges, wide NC edges
+# the unpacked/packed switch (m = 96), the KC = 256 and MC = 480 block edges, wide NC edges,
+# the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 64)
 SHAPES = [
     (1, 1, 1), (1, 1100, 1), (1100, 1, 3), (7, 13, 1), (2, 3, 5), (11, 13, 17), (23, 47, 97),
     (6, 16, 8), (5, 15, 7), (7, 17, 9), (12, 32, 64), (11, 31, 63), (13, 33, 65),
     (12, 16, 256), (13, 17, 257), (4, 4, 255), (96, 64, 129), (97, 65, 131), (95, 130, 64),
-    (101, 103, 107), (241, 37, 600), (481, 33, 70), (3, 4097, 2), (32, 1024, 64),
+    (101, 103, 107), (241, 37, 600), (481, 33, 70), (3, 4097, 2), (32, 1024, 64), (5, 7, 515), (61, 33, 600),
 ]
 
 

@@ -31,12 +31,12 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 /* Unpacked ("sup") path: an operand is read in place unless it is transposed the
  * wrong way (op(B) needs contiguous rows) or reused often enough for packing to pay. */
 #define PDT_GEMM_SUP_M 96
-/* x·Wᵀ at batch sizes runs as dot products along k (gemm_dot_tile), so W (N, K) is never
- * transposed into packed panels. Measured on AVX-512 against the packed path: dot products win
- * once k ≥ 192 for m ≤ 64 (packing W would cost as much as the product) and for narrow outputs
- * (n ≤ 128) with k ≥ 512; for short k the final reductions dominate and packing wins. */
+/* x·Wᵀ at batch sizes with a long k runs as dot products along k (gemm_dot_tile), so W (N, K)
+ * is not transposed into packed panels. Measured on AVX-512 against the packed path (whose
+ * transposing pack of W costs about K·N/VN register shuffles): dot products win for k ≥ 512 at
+ * m ≤ 64, and at m ≤ 128 for n ≤ 256; for short k their final reductions dominate. */
 static inline int pdt_gemm_use_dot(pdt_int m, pdt_int n, pdt_int k) {
-    return k >= 192 && (m <= 64 || (n <= 128 && k >= 512 && m <= 512));
+    return k >= 512 && (m <= 64 || (m <= 128 && n <= 256));
 }
 #endif
 

@@ -15,7 +15,11 @@ Rows (each at every thread count of ``--threads``):
 
 NumPy's BLAS threads follow ``--threads`` through threadpoolctl when installed,
 else through OpenBLAS's own ``openblas_set_num_threads`` (found in the loaded
-library), so that 1-thread rows compare one thread with one thread.
+library), so that 1-thread rows compare one thread with one thread. Each
+library's timing starts after a short pause: OpenBLAS, OpenMP and PyTorch
+threads spin for a while after a call, and on two cores they would steal the
+next library's time. The peak is the best of all measurements taken in the run
+(the machine is shared; a busy neighbour lowers a single measurement).
 """
 from __future__ import annotations
 
@@ -48,12 +52,18 @@ def _set_blas_threads(n: int) -> str:
     return "BLAS threads not controlled"
 
 
+def _timed(fn, repeats: int) -> float:
+    """median_time after letting the previous library's spinning threads go to sleep."""
+    time.sleep(0.1)
+    return median_time(fn, repeats=repeats)
+
+
 def _threads(n: int) -> None:
     set_threads(n)
     _set_blas_threads(n)
 
 
-def fma_peak(dtype, threads: int, seconds: float = 0.2) -> float:
+def fma_peak(dtype, threads: int, seconds: float = 0.1) -> float:
     """Measured FMA peak in flop/s for `dtype` with `threads` threads (best of three)."""
     sink = np.zeros(threads, dtype)
     reps = 1 << 16
@@ -80,14 +90,14 @@ def _square_rows(table: Table, threads: int, quick: bool, peaks: dict) -> None:
             a, b = rng.standard_normal((s, s)).astype(dtype), rng.standard_normal((s, s)).astype(dtype)
             c = np.empty((s, s), dtype)
             repeats = 3 if quick or s >= 1024 else 5
-            t_pdt = median_time(lambda: _C.gemm(a, b, c), repeats=repeats)
-            t_np = median_time(lambda: np.matmul(a, b, out=c), repeats=repeats)
+            t_pdt = _timed(lambda: _C.gemm(a, b, c), repeats)
+            t_np = _timed(lambda: np.matmul(a, b, out=c), repeats)
             t_th = None
             if torch is not None:
                 ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(c)
-                t_th = median_time(lambda: torch.matmul(ta, tb, out=tc), repeats=repeats)
+                t_th = _timed(lambda: torch.matmul(ta, tb, out=tc), repeats)
             flops = 2.0 * s ** 3
-            peak = peaks[dtype.name]
+            peaks[dtype.name] = peak = max(peaks[dtype.name], fma_peak(dtype, threads))
             note = (f"GF/s pdt {flops / t_pdt / 1e9:.0f} ({100 * flops / t_pdt / peak:.0f}% of peak)"
                     f" numpy {flops / t_np / 1e9:.0f} ({100 * flops / t_np / peak:.0f}%)")
             if t_th is not None:
@@ -127,8 +137,8 @@ def _mlp_rows(table: Table, threads: int, quick: bool) -> list:
                     np.add(db, dy.sum(axis=0), out=db)
                     return dy @ w
 
-                t = {"fwd": [median_time(pdt_fwd, repeats=repeats), median_time(np_fwd, repeats=repeats), None],
-                     "bwd": [median_time(pdt_bwd, repeats=repeats), median_time(np_bwd, repeats=repeats), None]}
+                t = {"fwd": [_timed(pdt_fwd, repeats), _timed(np_fwd, repeats), None],
+                     "bwd": [_timed(pdt_bwd, repeats), _timed(np_bwd, repeats), None]}
                 if torch is not None:
                     tx = torch.from_numpy(x).requires_grad_(True)
                     tw = torch.from_numpy(w.copy()).requires_grad_(True)
@@ -136,9 +146,9 @@ def _mlp_rows(table: Table, threads: int, quick: bool) -> list:
                     tdy = torch.from_numpy(dy)
                     F = torch.nn.functional
                     with torch.no_grad():
-                        t["fwd"][2] = median_time(lambda: F.linear(tx, tw, tbias), repeats=repeats)
+                        t["fwd"][2] = _timed(lambda: F.linear(tx, tw, tbias), repeats)
                     ty = F.linear(tx, tw, tbias)
-                    t["bwd"][2] = median_time(lambda: ty.backward(tdy, retain_graph=True), repeats=repeats)
+                    t["bwd"][2] = _timed(lambda: ty.backward(tdy, retain_graph=True), repeats)
                 flops = 2.0 * m * n * k
                 for direction, (tp, tn, tt) in t.items():
                     f = flops if direction == "fwd" else 2 * flops
@@ -175,6 +185,8 @@ def run(args) -> None:
             table.row(f"fma peak {name} {threads}t", 1.0 / p * 1e9, None, None,
                       f"{p / 1e9:.0f} GFLOP/s (time column: per GFLOP)")
         _square_rows(table, threads, args.quick, peaks)
+        for name, p in peaks.items():
+            print(f"best fma peak {name} {threads}t over the run: {p / 1e9:.0f} GFLOP/s")
         mlp = Table(f"gemm: Linear layer shapes (float32), {threads} thread(s)")
         ratios = _mlp_rows(mlp, threads, args.quick)
         print(f"summary, {threads} thread(s) (ratio > 1: pydtrain faster):")
