@@ -17,7 +17,7 @@ RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 TRANS = list(itertools.product([False, True], [False, True]))
 
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
-# the unpacked/packed switch (m = 96), the KC = 256 and MC = 480 block edges, wide NC edges,
+# the unpacked/packed switch (m = 96), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
 # the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 64)
 SHAPES = [
     (1, 1, 1), (1, 1100, 1), (1100, 1, 3), (7, 13, 1), (2, 3, 5), (11, 13, 17), (23, 47, 97),

@@ -6,11 +6,13 @@
  *
  * BLIS's five loops around the micro-kernel of gemm_ukernel.c (Van Zee & van
  * de Geijn, ACM TOMS 2015; Goto & van de Geijn, ACM TOMS 2008):
- *   jc: NC columns of C   → pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L3)
- *    pc: KC of the depth
- *     ic: MC rows of C    → pack op(A)[ic:ic+MC, pc:pc+KC] into MR-high panels (L2)
- *      jr: NR columns     (the B micro-panel stays in L1)
- *       ir: MR rows       → micro-kernel, MR × NR accumulators in registers
+ *   jc: NC columns of C
+ *    pc: KC of the depth  → pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L2)
+ *     ic: MC rows of C    → pack op(A)[ic:ic+MC, pc:pc+KC] into MR-high panels (L3)
+ *      ir: MR rows        (the A micro-panel stays in L1)
+ *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
+ * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
+ * L1, the vector operand streamed from L2).
  * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
  * Edge tiles use the same micro-kernel with masked stores; operands that are not
  * packed have their edge panels copied into a small zero-padded buffer.
@@ -166,34 +168,30 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
             const T *bias = pc + kc == g->k ? g->bias : NULL;
             const T *bblk = g->b + pc * g->rsb + jc * g->csb;
             if (g->pack_b) KN(gemm_pack_b)(kc, nc, bblk, g->rsb, g->csb, pb);
+            else if (nc % GEMM_NR) KN(gemm_pack_b)(kc, nc % GEMM_NR, bblk + nc / GEMM_NR * GEMM_NR, g->rsb, 1, eb);
             for (pdt_int ic = m0; ic < m1; ic += GEMM_MC) {
                 const pdt_int mc = pdt_gemm_min(GEMM_MC, m1 - ic);
                 const T *ablk = g->a + ic * g->rsa + pc * g->csa;
                 const pdt_int medge = mc / GEMM_MR * GEMM_MR;
                 if (g->pack_a) KN(gemm_pack_a)(mc, kc, ablk, g->rsa, g->csa, pa);
                 else if (medge < mc) KN(gemm_pack_a)(mc - medge, kc, ablk + medge * g->rsa, g->rsa, g->csa, ea);
-                for (pdt_int jr = 0; jr < nc; jr += GEMM_NR) {
-                    const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - jr);
-                    const T *bp = g->pack_b ? pb + jr * kc : bblk + jr;
-                    pdt_int rsb = g->pack_b ? GEMM_NR : g->rsb;
-                    if (!g->pack_b && nr < GEMM_NR) {
-                        KN(gemm_pack_b)(kc, nr, bp, g->rsb, 1, eb);
-                        bp = eb;
-                        rsb = GEMM_NR;
-                    }
-                    T *cp = g->c + ic * g->ldc + jc + jr;
-                    const T *biasp = bias ? bias + jc + jr : NULL;
-                    for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
-                        const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - ir);
-                        if (g->pack_a)
-                            KN(gemm_ukernel_packed)(kc, pa + ir * kc, bp, rsb, g->alpha, beta, cp + ir * g->ldc,
-                                                    g->ldc, mr, nr, biasp);
-                        else if (mr < GEMM_MR)
-                            KN(gemm_ukernel_strided)(kc, ea, 1, GEMM_MR, bp, rsb, g->alpha, beta, cp + ir * g->ldc,
-                                                     g->ldc, mr, nr, biasp);
+                for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
+                    const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - ir);
+                    const T *ap = g->pack_a ? pa + ir * kc : mr < GEMM_MR ? ea : ablk + ir * g->rsa;
+                    const pdt_int rsa = g->pack_a || mr < GEMM_MR ? 1 : g->rsa;
+                    const pdt_int csa = g->pack_a || mr < GEMM_MR ? GEMM_MR : g->csa;
+                    T *cp = g->c + (ic + ir) * g->ldc + jc;
+                    for (pdt_int jr = 0; jr < nc; jr += GEMM_NR) {
+                        const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - jr);
+                        const int edge = !g->pack_b && nr < GEMM_NR;
+                        const T *bp = g->pack_b ? pb + jr * kc : edge ? eb : bblk + jr;
+                        const pdt_int rsb = g->pack_b || edge ? GEMM_NR : g->rsb;
+                        const T *biasp = bias ? bias + jc + jr : NULL;
+                        if (rsa == 1 && csa == GEMM_MR)
+                            KN(gemm_ukernel_packed)(kc, ap, bp, rsb, g->alpha, beta, cp + jr, g->ldc, mr, nr, biasp);
                         else
-                            KN(gemm_ukernel_strided)(kc, ablk + ir * g->rsa, g->rsa, g->csa, bp, rsb, g->alpha, beta,
-                                                     cp + ir * g->ldc, g->ldc, mr, nr, biasp);
+                            KN(gemm_ukernel_strided)(kc, ap, rsa, csa, bp, rsb, g->alpha, beta, cp + jr, g->ldc, mr,
+                                                     nr, biasp);
                     }
                 }
             }
