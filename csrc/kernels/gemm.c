@@ -57,7 +57,7 @@ typedef struct {
     pdt_int ldc;
     const T *bias;
     T alpha, beta;
-    int pack_a, pack_b, dot;
+    int packed, dot;
 } KN(gemm_problem);
 
 // rows[0:nrows] (each `ld` apart, contiguous along p) at p0..p0+pk → dst[q·width + 0:lanes] for q < pk,
@@ -132,13 +132,13 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
         }
 }
 
-// buffer elements one slab needs: A block, B block, and the two edge panels of the unpacked path
+// buffer elements one slab needs: the packed A and B blocks, or the two edge panels of the unpacked path
 static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt_int cols) {
     const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k);
-    const pdt_int a = g->pack_a ? pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc : 0;
-    const pdt_int b = g->pack_b ? pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR) * kc : 0;
-    const pdt_int edges = (g->pack_a ? 0 : GEMM_MR * kc) + (g->pack_b ? 0 : GEMM_NR * kc);
-    return pdt_gemm_round_up(a + b + edges, 64);
+    if (!g->packed) return pdt_gemm_round_up((GEMM_MR + GEMM_NR) * kc, 64);
+    const pdt_int a = pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc;
+    const pdt_int b = pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR) * kc;
+    return pdt_gemm_round_up(a + b, 64);
 }
 
 // C[m0:m1, n0:n1] of A·Bᵀ by dot-product tiles; a DN-row strip of B stays in L1 while the rows of A pass
@@ -152,50 +152,69 @@ static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
     }
 }
 
-// C[m0:m1, n0:n1] by the five loops, with the slab's own buffer
+// C[m0:m1, n0:n1] for batch-sized m without block packing: for each NR-wide panel of op(B), every
+// MR-row tile of A in turn. A is read in place (its edge rows packed once per KC block into ea);
+// a panel of op(B) is read in place, or packed into the L1-sized eb just before use when op(B) is
+// transposed or the panel is an edge, so no packed copy of B ever travels through L2.
+static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *ea,
+                              T *eb) {
+    const pdt_int mc = m1 - m0, medge = mc / GEMM_MR * GEMM_MR;
+    for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
+        const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
+        const T beta = pc == 0 ? g->beta : (T)1;
+        const T *bias = pc + kc == g->k ? g->bias : NULL;
+        const T *ablk = g->a + m0 * g->rsa + pc * g->csa;
+        if (medge < mc) KN(gemm_pack_a)(mc - medge, kc, ablk + medge * g->rsa, g->rsa, g->csa, ea);
+        for (pdt_int jr = n0; jr < n1; jr += GEMM_NR) {
+            const pdt_int nr = pdt_gemm_min(GEMM_NR, n1 - jr);
+            const T *bp = g->b + pc * g->rsb + jr * g->csb;
+            pdt_int rsb = g->rsb;
+            if (g->csb != 1 || nr < GEMM_NR) {
+                KN(gemm_pack_b)(kc, nr, bp, g->rsb, g->csb, eb);
+                bp = eb;
+                rsb = GEMM_NR;
+            }
+            const T *biasp = bias ? bias + jr : NULL;
+            for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
+                T *cp = g->c + (m0 + ir) * g->ldc + jr;
+                if (ir < medge)
+                    KN(gemm_ukernel_strided)(kc, ablk + ir * g->rsa, g->rsa, g->csa, bp, rsb, g->alpha, beta, cp,
+                                             g->ldc, GEMM_MR, nr, biasp);
+                else
+                    KN(gemm_ukernel_packed)(kc, ea, bp, rsb, g->alpha, beta, cp, g->ldc, mc - ir, nr, biasp);
+            }
+        }
+    }
+}
+
+// C[m0:m1, n0:n1] by the five loops (or the unpacked / dot-product paths), with the slab's own buffer
 static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+    const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
     if (g->dot) {
         KN(gemm_dot_slab)(g, m0, m1, n0, n1);
         return;
     }
-    const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
-    T *pa = buf, *pb = buf, *ea = buf, *eb = buf;
-    if (g->pack_a) pb = ea = pa + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
-    if (g->pack_b) ea = pb + pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, n1 - n0), GEMM_NR) * kcmax;
-    eb = g->pack_a ? ea : ea + GEMM_MR * kcmax;
+    if (!g->packed) {
+        KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
+        return;
+    }
+    T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
     for (pdt_int jc = n0; jc < n1; jc += GEMM_NC) {
         const pdt_int nc = pdt_gemm_min(GEMM_NC, n1 - jc);
         for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
             const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
             const T beta = pc == 0 ? g->beta : (T)1;
-            const T *bias = pc + kc == g->k ? g->bias : NULL;
-            const T *bblk = g->b + pc * g->rsb + jc * g->csb;
-            if (g->pack_b) KN(gemm_pack_b)(kc, nc, bblk, g->rsb, g->csb, pb);
-            else if (nc % GEMM_NR) KN(gemm_pack_b)(kc, nc % GEMM_NR, bblk + nc / GEMM_NR * GEMM_NR, g->rsb, 1, eb);
+            const T *bias = pc + kc == g->k && g->bias ? g->bias + jc : NULL;
+            KN(gemm_pack_b)(kc, nc, g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, pb);
             for (pdt_int ic = m0; ic < m1; ic += GEMM_MC) {
                 const pdt_int mc = pdt_gemm_min(GEMM_MC, m1 - ic);
-                const T *ablk = g->a + ic * g->rsa + pc * g->csa;
-                const pdt_int medge = mc / GEMM_MR * GEMM_MR;
-                if (g->pack_a) KN(gemm_pack_a)(mc, kc, ablk, g->rsa, g->csa, pa);
-                else if (medge < mc) KN(gemm_pack_a)(mc - medge, kc, ablk + medge * g->rsa, g->rsa, g->csa, ea);
+                KN(gemm_pack_a)(mc, kc, g->a + ic * g->rsa + pc * g->csa, g->rsa, g->csa, pa);
                 for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
-                    const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - ir);
-                    const T *ap = g->pack_a ? pa + ir * kc : mr < GEMM_MR ? ea : ablk + ir * g->rsa;
-                    const pdt_int rsa = g->pack_a || mr < GEMM_MR ? 1 : g->rsa;
-                    const pdt_int csa = g->pack_a || mr < GEMM_MR ? GEMM_MR : g->csa;
                     T *cp = g->c + (ic + ir) * g->ldc + jc;
-                    for (pdt_int jr = 0; jr < nc; jr += GEMM_NR) {
-                        const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - jr);
-                        const int edge = !g->pack_b && nr < GEMM_NR;
-                        const T *bp = g->pack_b ? pb + jr * kc : edge ? eb : bblk + jr;
-                        const pdt_int rsb = g->pack_b || edge ? GEMM_NR : g->rsb;
-                        const T *biasp = bias ? bias + jc + jr : NULL;
-                        if (rsa == 1 && csa == GEMM_MR)
-                            KN(gemm_ukernel_packed)(kc, ap, bp, rsb, g->alpha, beta, cp + jr, g->ldc, mr, nr, biasp);
-                        else
-                            KN(gemm_ukernel_strided)(kc, ap, rsa, csa, bp, rsb, g->alpha, beta, cp + jr, g->ldc, mr,
-                                                     nr, biasp);
-                    }
+                    for (pdt_int jr = 0; jr < nc; jr += GEMM_NR)
+                        KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb + jr * kc, GEMM_NR, g->alpha, beta, cp + jr,
+                                                g->ldc, pdt_gemm_min(GEMM_MR, mc - ir),
+                                                pdt_gemm_min(GEMM_NR, nc - jr), bias ? bias + jr : NULL);
                 }
             }
         }
@@ -214,7 +233,7 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .m = m, .n = n, .k = k, .a = a, .rsa = trans_a ? 1 : lda, .csa = trans_a ? lda : 1,
         .b = b, .rsb = trans_b ? 1 : ldb, .csb = trans_b ? ldb : 1, .c = c, .ldc = ldc, .bias = bias,
         .alpha = (T)alpha, .beta = (T)beta,
-        .pack_a = m > PDT_GEMM_SUP_M, .pack_b = trans_b || m > PDT_GEMM_SUP_M,
+        .packed = m > PDT_GEMM_SUP_M,
         .dot = trans_b && !trans_a && pdt_gemm_use_dot(m, n, k),
     };
     // one slab per thread: columns when C is wide, else rows, aligned to the register tile
