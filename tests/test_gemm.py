@@ -17,12 +17,12 @@ RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 TRANS = list(itertools.product([False, True], [False, True]))
 
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
-# the unpacked/packed switch (m = 96), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
+# the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
 # the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 64)
 SHAPES = [
     (1, 1, 1), (1, 1100, 1), (1100, 1, 3), (7, 13, 1), (2, 3, 5), (11, 13, 17), (23, 47, 97),
     (6, 16, 8), (5, 15, 7), (7, 17, 9), (12, 32, 64), (11, 31, 63), (13, 33, 65),
-    (12, 16, 256), (13, 17, 257), (4, 4, 255), (96, 64, 129), (97, 65, 131), (95, 130, 64),
+    (12, 16, 256), (13, 17, 257), (4, 4, 255), (63, 40, 70), (64, 47, 70), (128, 64, 129), (129, 65, 131), (95, 130, 64),
     (101, 103, 107), (241, 37, 600), (481, 33, 70), (3, 4097, 2), (32, 1024, 64), (5, 7, 515), (61, 33, 600),
 ]
 

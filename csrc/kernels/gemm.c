@@ -31,18 +31,20 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 /* Below this many multiply-adds a second thread costs more than it saves (measured on 2 cores:
  * 0.7× at 32·64·64, 1.2× at 32·256·64, 1.3–1.6× from 2^20 up). */
 #define PDT_GEMM_PAR_MIN 262144
-/* Unpacked ("sup") path for batch-sized m ≤ 96: A is read in place through the micro-kernel's
- * strides, and op(B) too unless it is transposed (its rows must be contiguous). A packed B panel
- * would serve at most 8 register tiles and packing A's rows costs a transposition; on the Linear
- * shapes (batch 32–64) forcing either packing measured no faster (within the ±10% noise of the
- * shared machine), so the copies are skipped. */
-#define PDT_GEMM_SUP_M 96
-/* x·Wᵀ at batch sizes with a long k runs as dot products along k (gemm_dot_tile), so W (N, K)
- * is not transposed into packed panels. Measured on AVX-512 against the packed path (whose
- * transposing pack of W costs a register transpose per VN × VN block): dot products win for k ≥ 512 at
- * m ≤ 64, and at m ≤ 128 for n ≤ 256; for short k their final reductions dominate. */
+/* Unpacked ("sup") path for batch-sized m ≤ 128 (gemm_slab_sup): A is read in place through the
+ * micro-kernel's strides and op(B) one NR-wide panel at a time, copied into an L1 buffer just
+ * before use when it is transposed or reused by m ≥ 64 rows (a panel read in place strides by ldb
+ * through memory on every k step). Measured on AVX-512, per shape of the Linear layer, against
+ * the fully packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the in-place panel
+ * 1.1× faster than a copied one at m = 32; at m = 256 the packed path wins for dy·W. */
+#define PDT_GEMM_SUP_M 128
+#define PDT_GEMM_SUP_COPY_B_M 64
+/* x·Wᵀ with a long k and a narrow output runs as dot products along k (gemm_dot_tile), so no
+ * panel of W is transposed at all; measured against the unpacked path above it wins for k ≥ 512
+ * when n ≤ 64 (m ≤ 128) or m ≤ 32 (1.1–1.2×), and loses up to 1.5× elsewhere, where its final
+ * horizontal reductions and its reloads of x dominate. */
 static inline int pdt_gemm_use_dot(pdt_int m, pdt_int n, pdt_int k) {
-    return k >= 512 && (m <= 64 || (m <= 128 && n <= 256));
+    return k >= 512 && ((n <= 64 && m <= 128) || m <= 32);
 }
 #endif
 
@@ -154,8 +156,9 @@ static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
 
 // C[m0:m1, n0:n1] for batch-sized m without block packing: for each NR-wide panel of op(B), every
 // MR-row tile of A in turn. A is read in place (its edge rows packed once per KC block into ea);
-// a panel of op(B) is read in place, or packed into the L1-sized eb just before use when op(B) is
-// transposed or the panel is an edge, so no packed copy of B ever travels through L2.
+// a panel of op(B) is read in place, or copied into the L1-sized eb just before use when op(B) is
+// transposed, m is large enough to reuse it, or the panel is an edge: no packed B block travels
+// through L2.
 static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *ea,
                               T *eb) {
     const pdt_int mc = m1 - m0, medge = mc / GEMM_MR * GEMM_MR;
@@ -169,7 +172,7 @@ static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
             const pdt_int nr = pdt_gemm_min(GEMM_NR, n1 - jr);
             const T *bp = g->b + pc * g->rsb + jr * g->csb;
             pdt_int rsb = g->rsb;
-            if (g->csb != 1 || nr < GEMM_NR) {
+            if (g->csb != 1 || g->m >= PDT_GEMM_SUP_COPY_B_M || nr < GEMM_NR) {
                 KN(gemm_pack_b)(kc, nr, bp, g->rsb, g->csb, eb);
                 bp = eb;
                 rsb = GEMM_NR;
