@@ -18,7 +18,7 @@ TRANS = list(itertools.product([False, True], [False, True]))
 
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
 # the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
-# the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 64)
+# the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 32 or n ≤ 64)
 SHAPES = [
     (1, 1, 1), (1, 1100, 1), (1100, 1, 3), (7, 13, 1), (2, 3, 5), (11, 13, 17), (23, 47, 97),
     (6, 16, 8), (5, 15, 7), (7, 17, 9), (12, 32, 64), (11, 31, 63), (13, 33, 65),
@@ -117,7 +117,7 @@ def test_empty_dimensions(simd, dtype, m, n, k, ta, tb):
 
 @pytest.mark.parametrize("ta,tb", TRANS, ids=["nn", "nt", "tn", "tt"])
 @pytest.mark.parametrize("m,n,k", [(1100, 37, 1100), (37, 1100, 600), (257, 263, 1031), (64, 1024, 256),
-                                   (1024, 256, 64), (513, 511, 7)])
+                                   (1024, 256, 64), (513, 511, 7), (32, 300, 700), (100, 64, 600)])
 def test_one_and_two_threads_identical(simd, dtype, m, n, k, ta, tb):
     rng = np.random.default_rng(13)
     a, b = operands(rng, m, n, k, ta, tb, dtype)
