@@ -1,6 +1,7 @@
 /*
- * gemm_ukernel.c — the register-blocked micro-kernel of the GEMM (gemm.c) and
- * the FMA peak yardstick of its benchmark.
+ * gemm_ukernel.c — the register-blocked micro-kernel of the GEMM (gemm.c), its
+ * dot-product tile for x·Wᵀ at batch sizes, and the FMA peak yardstick of the
+ * benchmark.
  *
  *   C[0:mr, 0:nr] = α·Σ_p A(i, p)·B(p, j) + β·C      (mr ≤ MR, nr ≤ NR)
  *
@@ -12,7 +13,9 @@
  * strides (packed: rsa = 1, csa = MR; unpacked: the caller's layout), B rows
  * are contiguous NR-wide (packed: rsb = NR; unpacked: ldb). Each element is the
  * same fused sequence in k order whatever the strides, so packed, unpacked and
- * edge tiles give bit-identical values.
+ * edge tiles give bit-identical values. The dot-product tile sums in VN lanes
+ * then reduces; which of the two runs depends on the shape only, never on the
+ * thread count.
  */
 #include "gemm_blocking.h"
 
