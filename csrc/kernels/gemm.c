@@ -4,61 +4,260 @@
  * op(A) (m, k), op(B) (k, n), C (m, n); op transposes when trans_* != 0.
  * β = 0 writes C without reading it; β = 1 accumulates (gradients).
  *
- * This is the straightforward version: one output row per task, vectorized
- * over n (op(B) rows contiguous) or over k (dot products when B is
- * transposed). Each element is summed over k in order by one thread, so the
- * result does not depend on the thread count.
+ * BLIS's five loops around the micro-kernel of gemm_ukernel.c (Van Zee & van
+ * de Geijn, ACM TOMS 2015; Goto & van de Geijn, ACM TOMS 2008):
+ *   jc: NC columns of C
+ *    pc: KC of the depth  → pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L2)
+ *     ic: MC rows of C    → pack op(A)[ic:ic+MC, pc:pc+KC] into MR-high panels (L3)
+ *      ir: MR rows        (the A micro-panel stays in L1)
+ *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
+ * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
+ * L1, the vector operand streamed from L2).
+ * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
+ * Edge tiles use the same micro-kernel with masked stores; operands that are not
+ * packed have their edge panels copied into a small zero-padded buffer.
+ *
+ * Threads: C is cut into one slab per thread (columns when n ≥ m, else rows),
+ * aligned to the register tile; each slab runs the loops above with its own
+ * buffers. Every element is then summed by one thread, over the same KC blocks
+ * in the same k order, so results are bit-identical for any thread count.
  */
 
-// c[0:n] = β·c (β = 0 writes zeros, so NaN/Inf already in C never leak in)
-static inline void KN(gemm_scale_row)(pdt_int n, double beta, T *c) {
-    if (beta == 1.0) return;
-    const V vb = vset1((T)beta);
-    for (pdt_int j = 0; j < n; j += VN) {
-        pdt_int r = n - j < VN ? n - j : VN;
-        vstore_tail(c + j, beta == 0.0 ? vzero() : vmul(vb, vload_tail(c + j, r)), r);
+#ifndef PDT_GEMM_HELPERS
+#define PDT_GEMM_HELPERS
+#include <stdlib.h>
+static inline pdt_int pdt_gemm_min(pdt_int a, pdt_int b) { return a < b ? a : b; }
+static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 1) / b * b; }
+/* Below this many multiply-adds a second thread costs more than it saves (measured on 2 cores:
+ * 0.7× at 32·64·64, 0.6–0.8× at 64·64·64 in the Linear benchmark, 1.2× at 32·256·64, 1.3–1.6×
+ * from 2^20 up). */
+#define PDT_GEMM_PAR_MIN 524288
+/* Unpacked ("sup") path for batch-sized m ≤ 128 (gemm_slab_sup): A is read in place through the
+ * micro-kernel's strides and op(B) one NR-wide panel at a time, copied into an L1 buffer just
+ * before use when it is transposed or reused by m ≥ 64 rows (a panel read in place strides by ldb
+ * through memory on every k step). Measured on AVX-512, per shape of the Linear layer, against
+ * the fully packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the in-place panel
+ * 1.1× faster than a copied one at m = 32; at m = 256 the packed path wins for dy·W. */
+#define PDT_GEMM_SUP_M 128
+#define PDT_GEMM_SUP_COPY_B_M 64
+/* x·Wᵀ with a long k and a narrow output runs as dot products along k (gemm_dot_tile), so no
+ * panel of W is transposed at all; measured against the unpacked path above it wins for k ≥ 512
+ * when n ≤ 64 (m ≤ 128) or m ≤ 32 (1.1–1.2×), and loses up to 1.5× elsewhere, where its final
+ * horizontal reductions and its reloads of x dominate. */
+static inline int pdt_gemm_use_dot(pdt_int m, pdt_int n, pdt_int k) {
+    return k >= 512 && ((n <= 64 && m <= 128) || m <= 32);
+}
+#endif
+
+// the operands of one call: element (i, p) of op(A) at a[i·rsa + p·csa], (p, j) of op(B) at b[p·rsb + j·csb]
+typedef struct {
+    pdt_int m, n, k;
+    const T *a;
+    pdt_int rsa, csa;
+    const T *b;
+    pdt_int rsb, csb;
+    T *c;
+    pdt_int ldc;
+    const T *bias;
+    T alpha, beta;
+    int packed, dot;
+} KN(gemm_problem);
+
+// rows[0:nrows] (each `ld` apart, contiguous along p) at p0..p0+pk → dst[q·width + 0:lanes] for q < pk,
+// i.e. a transposed VN × VN block: rows past nrows read as zero, lanes ≤ VN are stored
+static inline void KN(gemm_pack_block_t)(const T *restrict rows, pdt_int ld, pdt_int nrows, pdt_int pk, T *restrict dst,
+                                          pdt_int width, pdt_int lanes) {
+    V r[VN];
+    for (pdt_int q = 0; q < VN; ++q)
+        r[q] = q >= nrows ? vzero() : pk == VN ? vload(rows + q * ld) : vload_tail(rows + q * ld, pk);
+    vtranspose(r);
+    for (pdt_int q = 0; q < pk; ++q) {
+        if (lanes == VN) vstore(dst + q * width, r[q]);
+        else vstore_tail(dst + q * width, r[q], lanes);
     }
 }
 
-// c[0:n] += s·b[0:n]
-static inline void KN(gemm_axpy_row)(pdt_int n, T s, const T *b, T *c) {
-    const V vs = vset1(s);
-    pdt_int j = 0;
-    for (; j + VN <= n; j += VN) vstore(c + j, vfma(vs, vload(b + j), vload(c + j)));
-    if (j < n) vstore_tail(c + j, vfma(vs, vload_tail(b + j, n - j), vload_tail(c + j, n - j)), n - j);
+// op(A)[0:mc, 0:kc] → MR-row micro-panels, pa[(i/MR)·MR·kc + p·MR + i%MR]; rows past mc are zero
+static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int rsa, pdt_int csa, T *restrict pa) {
+    for (pdt_int i0 = 0; i0 < mc; i0 += GEMM_MR) {
+        const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - i0);
+        const T *src = a + i0 * rsa;
+        T *dst = pa + i0 * kc;
+        if (rsa == 1) {  // op(A) columns contiguous: copy MR-wide
+            for (pdt_int p = 0; p < kc; ++p)
+                for (pdt_int i = 0; i < GEMM_MR; i += VN) {
+                    const pdt_int take = pdt_gemm_min(VN, GEMM_MR - i), left = mr - i;
+                    const V x = left >= take ? (take == VN ? vload(src + p * csa + i) : vload_tail(src + p * csa + i, take))
+                              : left > 0 ? vload_tail(src + p * csa + i, left) : vzero();
+                    if (take == VN) vstore(dst + p * GEMM_MR + i, x);
+                    else vstore_tail(dst + p * GEMM_MR + i, x, take);
+                }
+        } else {  // op(A) rows contiguous (csa = 1): transpose VN × VN blocks in registers
+            for (pdt_int p0 = 0; p0 < kc; p0 += VN)
+                for (pdt_int i = 0; i < GEMM_MR; i += VN)
+                    KN(gemm_pack_block_t)(src + i * rsa + p0, rsa, mr - i, pdt_gemm_min(VN, kc - p0),
+                                          dst + p0 * GEMM_MR + i, GEMM_MR, pdt_gemm_min(VN, GEMM_MR - i));
+        }
+    }
 }
 
-// Σ_p x[p]·y[p] over k, in VN-lane partial sums then a fixed-order reduction
-static inline T KN(gemm_dot)(pdt_int k, const T *x, const T *y) {
-    V acc = vzero();
-    pdt_int p = 0;
-    for (; p + VN <= k; p += VN) acc = vfma(vload(x + p), vload(y + p), acc);
-    if (p < k) acc = vfma(vload_tail(x + p, k - p), vload_tail(y + p, k - p), acc);
-    return vreduce_add(acc);
+// op(B)[0:kc, 0:nc] → NR-wide micro-panels, pb[(j/NR)·NR·kc + p·NR + j%NR]; columns past nc are zero
+static void KN(gemm_pack_b)(pdt_int kc, pdt_int nc, const T *restrict b, pdt_int rsb, pdt_int csb, T *restrict pb) {
+    for (pdt_int j0 = 0; j0 < nc; j0 += GEMM_NR) {
+        const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - j0);
+        const T *src = b + j0 * csb;
+        T *dst = pb + j0 * kc;
+        if (csb == 1) {
+            for (pdt_int p = 0; p < kc; ++p)
+                for (pdt_int j = 0; j < GEMM_NR; j += VN) {
+                    const pdt_int left = nr - j;
+                    vstore(dst + p * GEMM_NR + j, left >= VN ? vload(src + p * rsb + j)
+                                                  : left > 0 ? vload_tail(src + p * rsb + j, left) : vzero());
+                }
+        } else {  // op(B) columns contiguous (rsb = 1): transpose VN × VN blocks in registers
+            for (pdt_int p0 = 0; p0 < kc; p0 += VN)
+                for (pdt_int j = 0; j < GEMM_NR; j += VN)
+                    KN(gemm_pack_block_t)(src + j * csb + p0, csb, nr - j, pdt_gemm_min(VN, kc - p0),
+                                          dst + p0 * GEMM_NR + j, GEMM_NR, VN);
+        }
+    }
+}
+
+// c[0:m, 0:n] ← β·c + bias, the whole product when k = 0
+static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pdt_int ldc) {
+    const V vb = vset1(beta);
+    for (pdt_int i = 0; i < m; ++i)
+        for (pdt_int j = 0; j < n; j += VN) {
+            const pdt_int r = pdt_gemm_min(VN, n - j);
+            V x = beta != 0 ? vmul(vb, vload_tail(c + i * ldc + j, r)) : vzero();
+            if (bias) x = vadd(x, vload_tail(bias + j, r));
+            vstore_tail(c + i * ldc + j, x, r);
+        }
+}
+
+// buffer elements one slab needs: the packed A and B blocks, or the two edge panels of the unpacked path
+static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt_int cols) {
+    const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k);
+    if (!g->packed) return pdt_gemm_round_up((GEMM_MR + GEMM_NR) * kc, 64);
+    const pdt_int a = pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc;
+    const pdt_int b = pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR) * kc;
+    return pdt_gemm_round_up(a + b, 64);
+}
+
+// C[m0:m1, n0:n1] of A·Bᵀ by dot-product tiles; a DN-row strip of B stays in L1 while the rows of A pass
+static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1) {
+    for (pdt_int j0 = n0; j0 < n1; j0 += GEMM_DN) {
+        const pdt_int nr = pdt_gemm_min(GEMM_DN, n1 - j0);
+        for (pdt_int i0 = m0; i0 < m1; i0 += GEMM_DM)
+            KN(gemm_dot_tile)(g->k, g->a + i0 * g->rsa, g->rsa, g->b + j0 * g->csb, g->csb, g->alpha, g->beta,
+                              g->c + i0 * g->ldc + j0, g->ldc, pdt_gemm_min(GEMM_DM, m1 - i0), nr,
+                              g->bias ? g->bias + j0 : NULL);
+    }
+}
+
+// C[m0:m1, n0:n1] for batch-sized m without block packing: for each NR-wide panel of op(B), every
+// MR-row tile of A in turn. A is read in place (its edge rows packed once per KC block into ea);
+// a panel of op(B) is read in place, or copied into the L1-sized eb just before use when op(B) is
+// transposed, m is large enough to reuse it, or the panel is an edge: no packed B block travels
+// through L2.
+static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *ea,
+                              T *eb) {
+    const pdt_int mc = m1 - m0, medge = mc / GEMM_MR * GEMM_MR;
+    for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
+        const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
+        const T beta = pc == 0 ? g->beta : (T)1;
+        const T *bias = pc + kc == g->k ? g->bias : NULL;
+        const T *ablk = g->a + m0 * g->rsa + pc * g->csa;
+        if (medge < mc) KN(gemm_pack_a)(mc - medge, kc, ablk + medge * g->rsa, g->rsa, g->csa, ea);
+        for (pdt_int jr = n0; jr < n1; jr += GEMM_NR) {
+            const pdt_int nr = pdt_gemm_min(GEMM_NR, n1 - jr);
+            const T *bp = g->b + pc * g->rsb + jr * g->csb;
+            pdt_int rsb = g->rsb;
+            if (g->csb != 1 || g->m >= PDT_GEMM_SUP_COPY_B_M || nr < GEMM_NR) {
+                KN(gemm_pack_b)(kc, nr, bp, g->rsb, g->csb, eb);
+                bp = eb;
+                rsb = GEMM_NR;
+            }
+            const T *biasp = bias ? bias + jr : NULL;
+            for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
+                T *cp = g->c + (m0 + ir) * g->ldc + jr;
+                if (ir < medge)
+                    KN(gemm_ukernel_strided)(kc, ablk + ir * g->rsa, g->rsa, g->csa, bp, rsb, g->alpha, beta, cp,
+                                             g->ldc, GEMM_MR, nr, biasp);
+                else
+                    KN(gemm_ukernel_packed)(kc, ea, bp, rsb, g->alpha, beta, cp, g->ldc, mc - ir, nr, biasp);
+            }
+        }
+    }
+}
+
+// C[m0:m1, n0:n1] by the five loops (or the unpacked / dot-product paths), with the slab's own buffer
+static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+    const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
+    if (g->dot) {
+        KN(gemm_dot_slab)(g, m0, m1, n0, n1);
+        return;
+    }
+    if (!g->packed) {
+        KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
+        return;
+    }
+    T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
+    for (pdt_int jc = n0; jc < n1; jc += GEMM_NC) {
+        const pdt_int nc = pdt_gemm_min(GEMM_NC, n1 - jc);
+        for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
+            const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
+            const T beta = pc == 0 ? g->beta : (T)1;
+            const T *bias = pc + kc == g->k && g->bias ? g->bias + jc : NULL;
+            KN(gemm_pack_b)(kc, nc, g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, pb);
+            for (pdt_int ic = m0; ic < m1; ic += GEMM_MC) {
+                const pdt_int mc = pdt_gemm_min(GEMM_MC, m1 - ic);
+                KN(gemm_pack_a)(mc, kc, g->a + ic * g->rsa + pc * g->csa, g->rsa, g->csa, pa);
+                for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
+                    T *cp = g->c + (ic + ir) * g->ldc + jc;
+                    for (pdt_int jr = 0; jr < nc; jr += GEMM_NR)
+                        KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb + jr * kc, GEMM_NR, g->alpha, beta, cp + jr,
+                                                g->ldc, pdt_gemm_min(GEMM_MR, mc - ir),
+                                                pdt_gemm_min(GEMM_NR, nc - jr), bias ? bias + jr : NULL);
+                }
+            }
+        }
+    }
 }
 
 static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_int k, double alpha,
                            const T *a, pdt_int lda, const T *b, pdt_int ldb, double beta,
                            T *c, pdt_int ldc, const T *bias) {
-    PDT_OMP_FOR(m > 1 && m * n * k > 32768)
-    for (pdt_int i = 0; i < m; ++i) {
-        T *ci = c + i * ldc;
-        KN(gemm_scale_row)(n, beta, ci);
-        if (!trans_b) {
-            for (pdt_int p = 0; p < k; ++p) {
-                T aip = trans_a ? a[p * lda + i] : a[i * lda + p];
-                KN(gemm_axpy_row)(n, (T)(alpha * aip), b + p * ldb, ci);
-            }
-        } else if (!trans_a) {
-            for (pdt_int j = 0; j < n; ++j) ci[j] += (T)alpha * KN(gemm_dot)(k, a + i * lda, b + j * ldb);
-        } else {
-            for (pdt_int j = 0; j < n; ++j) {
-                T s = 0;
-                for (pdt_int p = 0; p < k; ++p) s += a[p * lda + i] * b[j * ldb + p];
-                ci[j] += (T)alpha * s;
-            }
-        }
-        if (bias) KN(gemm_axpy_row)(n, (T)1, bias, ci);
+    if (m <= 0 || n <= 0) return PDT_OK;
+    if (k <= 0) {
+        KN(gemm_scale)(m, n, (T)beta, bias, c, ldc);
+        return PDT_OK;
     }
+    KN(gemm_problem) g = {
+        .m = m, .n = n, .k = k, .a = a, .rsa = trans_a ? 1 : lda, .csa = trans_a ? lda : 1,
+        .b = b, .rsb = trans_b ? 1 : ldb, .csb = trans_b ? ldb : 1, .c = c, .ldc = ldc, .bias = bias,
+        .alpha = (T)alpha, .beta = (T)beta,
+        .packed = m > PDT_GEMM_SUP_M,
+        .dot = trans_b && !trans_a && pdt_gemm_use_dot(m, n, k),
+    };
+    // one slab per thread: columns when C is wide, else rows, aligned to the register tile
+    const int threads = pdt_get_num_threads();
+    pdt_int parts = (double)m * (double)n * (double)k >= PDT_GEMM_PAR_MIN ? threads : 1;
+    const int by_cols = n >= m;
+    const pdt_int tile = g.dot ? (by_cols ? GEMM_DN : GEMM_DM) : (by_cols ? GEMM_NR : GEMM_MR);
+    const pdt_int extent = by_cols ? n : m;
+    const pdt_int step = pdt_gemm_round_up((extent + parts - 1) / parts, tile);
+    parts = (extent + step - 1) / step;
+    const pdt_int per = g.dot ? 0 : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
+    T *buf = NULL;
+    if (per > 0 && !(buf = aligned_alloc(64, (size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
+    PDT_OMP_FOR(parts > 1)
+    for (pdt_int s = 0; s < parts; ++s) {
+        const pdt_int lo = s * step, hi = pdt_gemm_min(extent, lo + step);
+        T *own = buf ? buf + s * per : NULL;
+        if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, own);
+        else KN(gemm_slab)(&g, lo, hi, 0, n, own);
+    }
+    free(buf);
     return PDT_OK;
 }

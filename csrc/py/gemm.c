@@ -25,7 +25,26 @@ static PyObject *py_gemm(PyObject *self, PyObject *args, PyObject *kw) {
     return pdt_args_outputs(&a);
 }
 
+/* fma_peak(sink, reps) -> flops: independent FMA chains, one part per element of sink, in parallel */
+static PyObject *py_fma_peak(PyObject *self, PyObject *args) {
+    PyObject *sink_o;
+    long long reps;
+    if (!PyArg_ParseTuple(args, "OL:fma_peak", &sink_o, &reps)) return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "fma_peak");
+    void *sink = pdt_arg_inout(&a, "sink", sink_o, "P");
+    pdt_require(&a, reps >= 0, "reps must be >= 0, got %lld", reps);
+    if (a.failed) return pdt_args_fail(&a);
+    double flops = 0;
+    pdt_status st;
+    PDT_RUN(&a, st, fma_peak, (pdt_int)reps, pdt_dim(&a, 'P'), sink, &flops);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return PyFloat_FromDouble(flops);
+}
+
 PyMethodDef pdt_gemm_methods[] = {
     {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_VARARGS | METH_KEYWORDS,
      "out = alpha * op(a) @ op(b) + beta * out (+ bias on every row)."},
+    {"fma_peak", py_fma_peak, METH_VARARGS,
+     "fma_peak(sink, reps) -> flops done by independent FMA chains, one thread per element of sink."},
     {NULL, NULL, 0, NULL}};

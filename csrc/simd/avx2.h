@@ -115,4 +115,33 @@ static inline __m256d vf64_pow2i(__m256d n) {
 /* 1/a (AVX2 has no double estimate: a division). */
 static inline __m256d vf64_rcp(__m256d a) { return _mm256_div_pd(_mm256_set1_pd(1.0), a); }
 
+/* transpose of an 8 × 8 (float) or 4 × 4 (double) block: r[i] lane j ↔ r[j] lane i */
+static inline void vf32_transpose(__m256 *r) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; ++g) { /* u[4g+q], 128-bit lane L: rows 4g..4g+3 of column 4L+q */
+        __m256d a = _mm256_castps_pd(t[4 * g]), b = _mm256_castps_pd(t[4 * g + 1]);
+        __m256d c = _mm256_castps_pd(t[4 * g + 2]), d = _mm256_castps_pd(t[4 * g + 3]);
+        u[4 * g] = _mm256_castpd_ps(_mm256_unpacklo_pd(a, c));
+        u[4 * g + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a, c));
+        u[4 * g + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(b, d));
+        u[4 * g + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(b, d));
+    }
+    for (int q = 0; q < 4; ++q) {
+        r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+        r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+    }
+}
+static inline void vf64_transpose(__m256d *r) {
+    __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
 #endif

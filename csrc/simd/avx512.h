@@ -120,4 +120,44 @@ static inline __m512d vf64_rcp(__m512d a) {
     return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, one), r);
 }
 
+/* transpose of a 16 × 16 (float) or 8 × 8 (double) block: r[i] lane j ↔ r[j] lane i */
+static inline void vf32_transpose(__m512 *r) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; ++g) { /* u[4g+q], 128-bit lane L: rows 4g..4g+3 of column 4L+q */
+        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int q = 0; q < 4; ++q) { /* 4 × 4 transpose of the 128-bit lanes of u[q], u[4+q], u[8+q], u[12+q] */
+        __m512 s0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44), s1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
+        __m512 s2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44), s3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
+        r[q] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+        r[4 + q] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
+        r[8 + q] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+        r[12 + q] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
+    }
+}
+static inline void vf64_transpose(__m512d *r) {
+    __m512d t[8];
+    for (int i = 0; i < 4; ++i) { /* t[2g+q], 128-bit lane L: rows 2g, 2g+1 of column 2L+q */
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int q = 0; q < 2; ++q) {
+        __m512d s0 = _mm512_shuffle_f64x2(t[q], t[2 + q], 0x44), s1 = _mm512_shuffle_f64x2(t[q], t[2 + q], 0xEE);
+        __m512d s2 = _mm512_shuffle_f64x2(t[4 + q], t[6 + q], 0x44), s3 = _mm512_shuffle_f64x2(t[4 + q], t[6 + q], 0xEE);
+        r[q] = _mm512_shuffle_f64x2(s0, s2, 0x88);
+        r[2 + q] = _mm512_shuffle_f64x2(s0, s2, 0xDD);
+        r[4 + q] = _mm512_shuffle_f64x2(s1, s3, 0x88);
+        r[6 + q] = _mm512_shuffle_f64x2(s1, s3, 0xDD);
+    }
+}
+
 #endif

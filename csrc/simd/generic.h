@@ -43,5 +43,6 @@
 #define vreduce_max PDT_CAT(VP, _reduce_max)
 #define vpow2i PDT_CAT(VP, _pow2i)          /* (V n) -> 2^n, n integer-valued in the normal exponent range */
 #define vrcp PDT_CAT(VP, _rcp)              /* (V a) -> 1/a within 1 ulp, a finite, nonzero, normal */
+#define vtranspose PDT_CAT(VP, _transpose)  /* (V r[VN]) in place: lane j of r[i] ↔ lane i of r[j] */
 
 #endif

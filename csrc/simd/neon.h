@@ -119,4 +119,19 @@ static inline float64x2_t vf64_rcp(float64x2_t a) {
     return vmulq_f64(r, vrecpsq_f64(a, r));
 }
 
+/* transpose of a 4 × 4 (float) or 2 × 2 (double) block: r[i] lane j ↔ r[j] lane i */
+static inline void vf32_transpose(float32x4_t *r) {
+    float64x2_t t0 = vreinterpretq_f64_f32(vtrn1q_f32(r[0], r[1])), t1 = vreinterpretq_f64_f32(vtrn2q_f32(r[0], r[1]));
+    float64x2_t t2 = vreinterpretq_f64_f32(vtrn1q_f32(r[2], r[3])), t3 = vreinterpretq_f64_f32(vtrn2q_f32(r[2], r[3]));
+    r[0] = vreinterpretq_f32_f64(vtrn1q_f64(t0, t2));
+    r[1] = vreinterpretq_f32_f64(vtrn1q_f64(t1, t3));
+    r[2] = vreinterpretq_f32_f64(vtrn2q_f64(t0, t2));
+    r[3] = vreinterpretq_f32_f64(vtrn2q_f64(t1, t3));
+}
+static inline void vf64_transpose(float64x2_t *r) {
+    float64x2_t a = vtrn1q_f64(r[0], r[1]), b = vtrn2q_f64(r[0], r[1]);
+    r[0] = a;
+    r[1] = b;
+}
+
 #endif

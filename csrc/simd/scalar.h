@@ -72,5 +72,8 @@ static inline double vf64_pow2i(double n) {
  * estimate with Newton steps and are within 1 ulp, not correctly rounded. */
 static inline float vf32_rcp(float a) { return 1.0f / a; }
 static inline double vf64_rcp(double a) { return 1.0 / a; }
+/* transpose of a VN × VN block held as VN vectors (r[i] lane j ↔ r[j] lane i): one lane, nothing moves */
+static inline void vf32_transpose(float *r) { (void)r; }
+static inline void vf64_transpose(double *r) { (void)r; }
 
 #endif

@@ -108,6 +108,31 @@ static void test_target(pdt_simd level) {
                               ta, tb, (long long)m, (long long)n, (long long)kk);
                         free(a); free(b); free(c0); free(c1); free(bias);
                     }
+    /* gemm past the register tile and the cache blocks (KC, MC, NC edges, unpacked and dot-product
+     * paths), every transposition, against scalar; 1 and 2 threads must agree bit for bit */
+    const pdt_int big[][3] = {{97, 65, 300}, {13, 4100, 3}, {481, 33, 257}, {200, 130, 600}, {64, 70, 520}, {37, 1, 1025}};
+    for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb)
+            for (size_t s = 0; s < sizeof big / sizeof big[0]; ++s) {
+                pdt_int m = big[s][0], n = big[s][1], kk = big[s][2];
+                float *a = malloc(sizeof(float) * m * kk), *b = malloc(sizeof(float) * kk * n);
+                float *c0 = malloc(sizeof(float) * m * n), *c1 = malloc(sizeof(float) * m * n);
+                float *c2 = malloc(sizeof(float) * m * n), *bias = malloc(sizeof(float) * n);
+                fill(m * kk, a, 7); fill(kk * n, b, 8); fill(m * n, c0, 9); fill(n, bias, 10);
+                memcpy(c1, c0, sizeof(float) * m * n);
+                memcpy(c2, c0, sizeof(float) * m * n);
+                ref->gemm_f32(ta, tb, m, n, kk, -1.5, a, ta ? m : kk, b, tb ? kk : n, 1.0, c0, n, bias);
+                pdt_set_num_threads(1);
+                k->gemm_f32(ta, tb, m, n, kk, -1.5, a, ta ? m : kk, b, tb ? kk : n, 1.0, c1, n, bias);
+                pdt_set_num_threads(2);
+                k->gemm_f32(ta, tb, m, n, kk, -1.5, a, ta ? m : kk, b, tb ? kk : n, 1.0, c2, n, bias);
+                pdt_set_num_threads(1);
+                CHECK(max_abs_diff(m * n, c0, c1) < 2e-5 * (double)kk, "%s gemm ta=%d tb=%d %lldx%lldx%lld",
+                      pdt_simd_name(level), ta, tb, (long long)m, (long long)n, (long long)kk);
+                CHECK(memcmp(c1, c2, sizeof(float) * m * n) == 0, "%s gemm 1 vs 2 threads ta=%d tb=%d %lldx%lldx%lld",
+                      pdt_simd_name(level), ta, tb, (long long)m, (long long)n, (long long)kk);
+                free(a); free(b); free(c0); free(c1); free(c2); free(bias);
+            }
 }
 
 int main(void) {
