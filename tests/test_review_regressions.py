@@ -76,3 +76,23 @@ def test_recompute_bn_stats_runs_dropout_in_inference_mode():
     h = [xb @ model[0].weight.data.T + model[0].bias.data for xb in (X[:16], X[16:])]
     np.testing.assert_allclose(model[2].running_mean, np.mean([hb.mean(0) for hb in h], axis=0), rtol=1e-12)
     assert model.training
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.Adam([p], lr=1e-3),
+    lambda p: optim.SGD([p], lr=1e-3, momentum=0.5),
+    lambda p: optim.SGD([p], lr=1e-3, momentum=0.5, convention="pytorch"),
+    lambda p: optim.RMSprop([p], lr=1e-3, momentum=0.5, centered=True),
+])
+def test_optimizer_state_never_holds_subnormals(make, dtype):
+    p = nn.Parameter(np.ones(20, dtype))
+    opt = make(p)
+    p.grad[...] = 1.0
+    opt.step()
+    p.grad[...] = 0.0  # a dead unit: its buffers decay geometrically
+    for _ in range(1200 if dtype == np.float32 else 11000):
+        opt.step()
+    tiny = np.finfo(dtype).tiny
+    for name, buf in opt._state[0].items():
+        if isinstance(buf, np.ndarray):
+            assert not np.any((buf != 0) & (np.abs(buf) < tiny)), name

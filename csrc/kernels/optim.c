@@ -9,6 +9,12 @@
  *   Adam (Kingma & Ba 2015), AdamW (Loshchilov & Hutter 2019):
  *     m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − α·m̂/(√v̂ + ε)
  * Every element is independent, so results do not depend on the thread count.
+ *
+ * State buffers (momentum, averages of g and g²) are kept with subnormal values
+ * flushed to zero, as the FTZ mode of the FPU would: the buffer of a unit that
+ * stops receiving gradient (a dead ReLU) decays geometrically into subnormals,
+ * which x86 computes about a hundred times slower, and a value below the smallest
+ * normal number (1e-38 in float32) cannot change an update.
  */
 
 #ifndef PDT_OPTIM_LOAD
@@ -17,6 +23,12 @@
 #define PDT_LD(p, r) ((r) == VN ? vload(p) : vload_tail((p), (r)))
 #define PDT_ST(p, v, r) ((r) == VN ? vstore((p), (v)) : vstore_tail((p), (v), (r)))
 #endif
+
+// x with every |x| below the smallest normal number of T set to 0 (NaN kept)
+static inline V KN(flush_subnormal)(V x) {
+    const V tiny = vset1((T)(sizeof(T) == sizeof(float) ? FLT_MIN : DBL_MIN));
+    return vselect(vlt(vabs(x), tiny), vzero(), x);
+}
 
 // param, grad (n)
 // θ ← θ − α·g
@@ -54,11 +66,11 @@ static pdt_status KN(sgd_momentum_step)(pdt_int n, T *param, const T *grad, T *b
         if (!use_m) {
             p = vfma(neg_lr, g, p);
         } else if (classic) {
-            V m = vfma(mu, PDT_LD(buf + i, r), vmul(neg_step, g));
+            V m = KN(flush_subnormal)(vfma(mu, PDT_LD(buf + i, r), vmul(neg_step, g)));
             p = nesterov ? vfma(mu, m, vfma(neg_step, g, p)) : vadd(p, m);
             PDT_ST(buf + i, m, r);
         } else {
-            V b = first ? g : vfma(mu, PDT_LD(buf + i, r), vmul(damp, g));
+            V b = first ? g : KN(flush_subnormal)(vfma(mu, PDT_LD(buf + i, r), vmul(damp, g)));
             V d = nesterov ? vfma(mu, b, g) : b;
             p = vfnma(lr, d, p);
             PDT_ST(buf + i, b, r);
@@ -83,17 +95,17 @@ static pdt_status KN(rmsprop_step)(pdt_int n, T *param, const T *grad, T *square
         const pdt_int r = n - i < VN ? n - i : VN;
         V p = PDT_LD(param + i, r), g = PDT_LD(grad + i, r);
         if (use_wd) g = vfma(wd, p, g);
-        V v = vfma(beta, PDT_LD(square_avg + i, r), vmul(one_m_beta, vmul(g, g)));
+        V v = KN(flush_subnormal)(vfma(beta, PDT_LD(square_avg + i, r), vmul(one_m_beta, vmul(g, g))));
         PDT_ST(square_avg + i, v, r);
         if (centered) {
-            V ga = vfma(beta, PDT_LD(grad_avg + i, r), vmul(one_m_beta, g));
+            V ga = KN(flush_subnormal)(vfma(beta, PDT_LD(grad_avg + i, r), vmul(one_m_beta, g)));
             PDT_ST(grad_avg + i, ga, r);
             v = vfnma(ga, ga, v);
         }
         V d = inside ? vsqrt(vadd(v, eps)) : vadd(vsqrt(v), eps);
         V q = vdiv(g, d);
         if (use_m) {
-            q = vfma(mu, PDT_LD(momentum_buf + i, r), q);
+            q = KN(flush_subnormal)(vfma(mu, PDT_LD(momentum_buf + i, r), q));
             PDT_ST(momentum_buf + i, q, r);
         }
         PDT_ST(param + i, vfnma(lr, q, p), r);
@@ -123,8 +135,8 @@ static pdt_status KN(adam_step)(pdt_int n, T *param, const T *grad, T *exp_avg, 
         V p = PDT_LD(param + i, r), g = PDT_LD(grad + i, r);
         if (l2) g = vfma(wd, p, g);
         if (decay) p = vmul(p, shrink);
-        V m = vfma(b1, PDT_LD(exp_avg + i, r), vmul(c1, g));
-        V v = vfma(b2, PDT_LD(exp_avg_sq + i, r), vmul(c2, vmul(g, g)));
+        V m = KN(flush_subnormal)(vfma(b1, PDT_LD(exp_avg + i, r), vmul(c1, g)));
+        V v = KN(flush_subnormal)(vfma(b2, PDT_LD(exp_avg_sq + i, r), vmul(c2, vmul(g, g))));
         PDT_ST(exp_avg + i, m, r);
         PDT_ST(exp_avg_sq + i, v, r);
         if (ams) {

@@ -1,14 +1,13 @@
 /* py/gemm.c — binding of the matrix product. */
 #include "args.h"
 
-/* gemm(a, b, out=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=None) -> out */
-static PyObject *py_gemm(PyObject *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"a", "b", "out", "trans_a", "trans_b", "alpha", "beta", "bias", NULL};
+/* gemm(a, b, out=None, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=None) -> out
+ * (positional: the Linear layer calls it several times a step; functional.gemm takes keywords) */
+static PyObject *py_gemm(PyObject *self, PyObject *args) {
     PyObject *a_o, *b_o, *out_o = Py_None, *bias_o = Py_None;
     int ta = 0, tb = 0;
     double alpha = 1.0, beta = 0.0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OppddO:gemm", kwlist, &a_o, &b_o, &out_o, &ta, &tb, &alpha,
-                                     &beta, &bias_o))
+    if (!PyArg_ParseTuple(args, "OO|OppddO:gemm", &a_o, &b_o, &out_o, &ta, &tb, &alpha, &beta, &bias_o))
         return NULL;
     pdt_args a;
     pdt_args_init(&a, "gemm");
@@ -43,7 +42,7 @@ static PyObject *py_fma_peak(PyObject *self, PyObject *args) {
 }
 
 PyMethodDef pdt_gemm_methods[] = {
-    {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_VARARGS | METH_KEYWORDS,
+    {"gemm", py_gemm, METH_VARARGS,
      "out = alpha * op(a) @ op(b) + beta * out (+ bias on every row)."},
     {"fma_peak", py_fma_peak, METH_VARARGS,
      "fma_peak(sink, reps) -> flops done by independent FMA chains, one thread per element of sink."},

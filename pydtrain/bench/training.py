@@ -107,21 +107,15 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
 
 
 def run(args) -> None:
-    table = Table("training steps: forward + loss + backward + Adam (float32)")
-    peak = None
-    try:
-        from pydtrain import _C
+    from .gemm import fma_peak
 
-        peak_fn = getattr(_C, "fma_peak", None)
-    except ImportError:
-        peak_fn = None
+    table = Table("training steps: forward + loss + backward + Adam (float32)")
     for threads in args.threads:
         set_threads(threads)
-        if peak_fn is not None and threads == 1:
-            peak = peak_fn()
         _row(table, "MLP 64-64-64-10 ReLU, batch 32", [64, 64, 64, 10], 32, "relu", False, None, threads)
         _row(table, "MLP 784-512-512-10 ReLU+dropout, batch 128", [784, 512, 512, 10], 128, "relu", False, 0.9,
              threads)
         if not args.quick:
+            peak = fma_peak(np.float32, 1) if threads == 1 else None
             _row(table, "MLP 1024x4 GELU+LayerNorm, batch 256", [1024, 1024, 1024, 1024], 256, "gelu", True, None,
-                 threads, peak=peak if threads == 1 else None)
+                 threads, peak=peak)

@@ -46,12 +46,12 @@ class Linear(Module):
         x = check_input(self, x, self.weight.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input must have shape (..., {self.in_features}); got {x.shape}")
-        x2 = x.reshape(-1, self.in_features)
+        x2 = x if x.ndim == 2 else x.reshape(-1, self.in_features)
         self._x = x2
         self._out_shape = x.shape[:-1] + (self.out_features,)
         y = _C.gemm(x2, self.weight.data, None, False, True, 1.0, 0.0,
                     None if self.bias is None else self.bias.data)
-        return y.reshape(self._out_shape)
+        return y if x.ndim == 2 else y.reshape(self._out_shape)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._x is None:
@@ -60,12 +60,12 @@ class Linear(Module):
         dy = check_input(self, dy, self.weight.dtype)
         if dy.shape != self._out_shape:
             raise ValueError(f"Linear: dy must have the shape of the forward output {self._out_shape}; got {dy.shape}")
-        dy2 = dy.reshape(-1, self.out_features)
+        dy2 = dy if dy.ndim == 2 else dy.reshape(-1, self.out_features)
         _C.gemm(dy2, x2, self.weight.grad, True, False, 1.0, 1.0)
         if self.bias is not None:
             _C.bias_grad(dy2, self.bias.grad)
         dx = _C.gemm(dy2, self.weight.data, None, False, False, 1.0, 0.0)
-        return dx.reshape(dy.shape[:-1] + (self.in_features,))
+        return dx if dy.ndim == 2 else dx.reshape(dy.shape[:-1] + (self.in_features,))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

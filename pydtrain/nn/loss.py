@@ -63,12 +63,13 @@ class CrossEntropyLoss:
         if n == 0:
             raise ValueError("CrossEntropyLoss: the batch is empty (N = 0)")
         y = np.asarray(y)
-        if np.issubdtype(y.dtype, np.integer):
-            labels = np.ascontiguousarray(y, dtype=np.int64)
+        kind = y.dtype.kind
+        if kind in "iu":
+            labels = y if y.dtype == np.int64 and y.flags.c_contiguous else np.ascontiguousarray(y, dtype=np.int64)
             on, off = self._on_off(k)
             probs, losses = _C.cross_entropy_forward(z, labels, on, off)
             self._cache = (probs, labels, (on, off))
-        elif np.issubdtype(y.dtype, np.floating):
+        elif kind == "f":
             if y.shape != z.shape:
                 raise ValueError(f"CrossEntropyLoss: probability targets must have the logits' shape {z.shape}; got {y.shape}")
             targets = self._soft_targets(np.ascontiguousarray(y, dtype=z.dtype), k)

@@ -262,6 +262,9 @@ def check_input(layer: Module, x: Any, dtype: Optional[np.dtype] = None) -> np.n
     Non-contiguous inputs are copied here, in Python, once (a layer's C kernels
     take contiguous arrays only); any other mismatch raises with a message.
     """
+    if type(x) is np.ndarray and (x.dtype is dtype if dtype is not None else x.dtype in _FLOAT_DTYPES) \
+            and x.flags.c_contiguous:
+        return x  # the common case, checked in one line
     name = type(layer).__name__
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: input must be a numpy.ndarray, got {type(x).__name__}")
