@@ -8,16 +8,22 @@
  */
 
 // z (k) -> p (k); returns lse(z)
+// the exps run in vectors (vmath.h's vexp, ≤ 1 ulp); the max and the sum stay in double
 static inline double KN(softmax_row)(pdt_int k, const T *z, T *p) {
     double mx = (double)z[0];
     for (pdt_int j = 1; j < k; ++j) mx = (double)z[j] > mx ? (double)z[j] : mx;
-    double s = 0.0;
-    for (pdt_int j = 0; j < k; ++j) {
-        p[j] = (T)exp((double)z[j] - mx); /* each exp once; the sum uses the stored values */
-        s += (double)p[j];
+    const V vmx = vset1((T)mx);
+    for (pdt_int j = 0; j < k; j += VN) {
+        const pdt_int r = k - j < VN ? k - j : VN;
+        vstore_tail(p + j, KN(vexp)(vsub(vload_tail(z + j, r), vmx)), r);
     }
-    const double inv = 1.0 / s;
-    for (pdt_int j = 0; j < k; ++j) p[j] = (T)((double)p[j] * inv);
+    double s = 0.0;
+    for (pdt_int j = 0; j < k; ++j) s += (double)p[j];
+    const V inv = vset1((T)(1.0 / s));
+    for (pdt_int j = 0; j < k; j += VN) {
+        const pdt_int r = k - j < VN ? k - j : VN;
+        vstore_tail(p + j, vmul(vload_tail(p + j, r), inv), r);
+    }
     return mx + log(s);
 }
 
