@@ -223,6 +223,16 @@ def _format_logs(logs: dict[str, float]) -> str:
     return "  ".join(parts)
 
 
+def _backward(model: Module, dy: np.ndarray) -> None:
+    """Backpropagate into the parameters; the input is data, so its gradient is not computed when the model can skip it."""
+    from .nn import Sequential
+
+    if isinstance(model, Sequential):
+        model.backward(dy, input_grad=False)
+    else:
+        model.backward(dy)
+
+
 def _train_epoch(
     trainer: Trainer,
     loader: DataLoader,
@@ -243,7 +253,7 @@ def _train_epoch(
         out = model(xb)
         loss = float(loss_fn(out, yb))
         logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}
-        model.backward(loss_fn.backward())
+        _backward(model, loss_fn.backward())
         for regularizer in regularizers:
             loss += float(regularizer.penalty(params))
         _check_finite(loss, trainer, batch, len(loader))

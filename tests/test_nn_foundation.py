@@ -221,3 +221,18 @@ def test_first_ten_losses_match_a_numpy_mlp():
         W1, b1, W2, b2 = W1 - 0.5 * dW1, b1 - 0.5 * db1, W2 - 0.5 * dW2, b2 - 0.5 * db2
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
     assert theirs[-1] < theirs[0]
+
+
+def test_backward_without_input_gradient_skips_only_dx():
+    pdt.seed(4)
+    model = nn.Sequential(nn.Linear(5, 4, dtype=np.float64), nn.ReLU(), nn.Linear(4, 3, dtype=np.float64))
+    x, dy = rng.standard_normal((6, 5)), rng.standard_normal((6, 3))
+    model(x)
+    dx = model.backward(dy)
+    grads = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x)
+    assert model.backward(dy, input_grad=False) is None
+    for p, g in zip(model.parameters(), grads):
+        np.testing.assert_array_equal(p.grad, g)
+    assert dx.shape == x.shape

@@ -69,7 +69,7 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
         i = state["i"] = (state["i"] + 1) % n_batches
         loss = loss_fn(model(X[i]), Y[i])
         opt.zero_grad()
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=False)  # like torch: the input needs no gradient
         opt.step()
         return loss
 

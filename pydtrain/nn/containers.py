@@ -5,6 +5,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from .linear import Linear
 from .module import Module
 
 
@@ -26,10 +27,23 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def backward(self, dy):
-        for m in reversed(self._modules.values()):
+    def backward(self, dy, input_grad: bool = True):
+        """Backpropagate ``dy`` through every module in reverse; returns dL/dx.
+
+        ``input_grad=False`` tells the first module that dL/dx is not wanted (the
+        input is data), so a leading Linear layer skips its dx product, as
+        PyTorch does for inputs that do not require a gradient; returns None then.
+        """
+        modules = list(self._modules.values())
+        for m in reversed(modules[1:]):
             dy = m.backward(dy)
-        return dy
+        if not modules:
+            return dy
+        first = modules[0]
+        if not input_grad and isinstance(first, (Linear, Sequential)):
+            return first.backward(dy, input_grad=False)
+        dx = first.backward(dy)
+        return dx if input_grad else None
 
     def __getitem__(self, i: int) -> Module:
         return list(self._modules.values())[i]

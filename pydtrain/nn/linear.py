@@ -53,7 +53,8 @@ class Linear(Module):
                     None if self.bias is None else self.bias.data)
         return y if x.ndim == 2 else y.reshape(self._out_shape)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        """dW += dyᵀ·x, db += Σ dy; returns dx = dy·W (None when ``input_grad=False``: the product is skipped)."""
         if self._x is None:
             raise RuntimeError("Linear: backward called before forward")
         x2 = self._x
@@ -64,6 +65,8 @@ class Linear(Module):
         _C.gemm(dy2, x2, self.weight.grad, True, False, 1.0, 1.0)
         if self.bias is not None:
             _C.bias_grad(dy2, self.bias.grad)
+        if not input_grad:
+            return None
         dx = _C.gemm(dy2, self.weight.data, None, False, False, 1.0, 0.0)
         return dx if dy.ndim == 2 else dx.reshape(dy.shape[:-1] + (self.in_features,))
 
