@@ -9,18 +9,34 @@ from .linear import Linear
 from .module import Module
 
 
-class Sequential(Module):
+class ModuleList(Module):
+    """Holds modules under the keys ``0``, ``1``, … (like ``torch.nn.ModuleList``); not callable itself."""
+
+    def __init__(self, modules=()) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"{type(self).__name__}: item {i} must be a Module, got {type(m).__name__}")
+            setattr(self, str(i), m)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
     """Runs its modules in order; backward runs their backwards in reverse.
 
     State-dict keys are prefixed ``0.``, ``1.``, … as in ``torch.nn.Sequential``.
     """
 
     def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: item {i} must be a Module, got {type(m).__name__}")
-            setattr(self, str(i), m)
+        super().__init__(modules)
 
     def forward(self, x):
         for m in self._modules.values():
@@ -35,44 +51,15 @@ class Sequential(Module):
         PyTorch does for inputs that do not require a gradient; returns None then.
         """
         modules = list(self._modules.values())
+        if not modules:
+            return dy if input_grad else None
         for m in reversed(modules[1:]):
             dy = m.backward(dy)
-        if not modules:
-            return dy
         first = modules[0]
         if not input_grad and isinstance(first, (Linear, Sequential)):
             return first.backward(dy, input_grad=False)
         dx = first.backward(dy)
         return dx if input_grad else None
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-
-class ModuleList(Module):
-    """Holds modules under the keys ``0``, ``1``, … (like ``torch.nn.ModuleList``); not callable itself."""
-
-    def __init__(self, modules=()) -> None:
-        super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"ModuleList: item {i} must be a Module, got {type(m).__name__}")
-            setattr(self, str(i), m)
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
 
 def _require_module(owner: str, label: str, m) -> Module:
