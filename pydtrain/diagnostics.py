@@ -1,11 +1,29 @@
 """Diagnostics: checking gradients against finite differences."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from . import _random
+
+
+def numerical_gradient(evaluate: Callable[[], float], arr: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences ``(f(a + εeᵢ) − f(a − εeᵢ)) / 2ε`` of the scalar ``evaluate()`` w.r.t. each entry of ``arr``.
+
+    ``arr`` is perturbed in place, one entry at a time, and restored.
+    """
+    g = np.zeros_like(arr)
+    flat, gflat = arr.reshape(-1), g.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        up = evaluate()
+        flat[i] = old - eps
+        down = evaluate()
+        flat[i] = old
+        gflat[i] = (up - down) / (2 * eps)
+    return g
 
 
 def gradient_errors(module, x: np.ndarray, eps: float = 1e-6, dy: Optional[np.ndarray] = None) -> dict:
@@ -46,22 +64,9 @@ def gradient_errors(module, x: np.ndarray, eps: float = 1e-6, dy: Optional[np.nd
     def loss(inp):
         return float(np.sum(dy * forward(inp)))
 
-    def numeric_grad(arr, evaluate):
-        g = np.zeros_like(arr)
-        flat, gflat = arr.reshape(-1), g.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            up = evaluate()
-            flat[i] = old - eps
-            down = evaluate()
-            flat[i] = old
-            gflat[i] = (up - down) / (2 * eps)
-        return g
-
-    numeric = {"input": numeric_grad(x, lambda: loss(x))}
+    numeric = {"input": numerical_gradient(lambda: loss(x), x, eps)}
     for name, p in params:
-        numeric[name] = numeric_grad(p.data, lambda: loss(x))
+        numeric[name] = numerical_gradient(lambda: loss(x), p.data, eps)
     _random.set_state(state)
     for arr, saved in buffers:
         np.copyto(arr, saved)

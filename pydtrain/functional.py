@@ -288,8 +288,7 @@ def max_abs(x: Array) -> float:
 
 def scale_(x: Array, factor: float) -> Array:
     """``x ← factor·x`` in place; returns ``x``."""
-    _C.clip_scale(x, factor)
-    return x
+    return _C.scale(x, factor, x)
 
 
 def clamp_(x: Array, clip: float) -> Array:
@@ -305,11 +304,6 @@ def average_update(avg: Array, x: Array, weight: float) -> Array:
     """``avg ← avg + w·(x − avg)`` in place (EMA: w = 1−β; running mean of k+1 samples: w = 1/(k+1)); returns ``avg``."""
     _C.average_update(avg, x, weight)
     return avg
-
-
-def average_copy(avg: Array, scale: float = 1.0, out: Optional[Array] = None) -> Array:
-    """``out = scale·avg`` (e.g. the bias correction 1/(1−βᵗ))."""
-    return _C.average_copy(avg, scale, out)
 
 
 def ema_series(series: Array, beta: float, bias_correction: bool = True, out: Optional[Array] = None) -> Array:
@@ -332,7 +326,7 @@ def dropout(x: Array, keep_prob: float, scale: Optional[float] = None, seed: Opt
 
     ``scale`` defaults to ``1/keep_prob`` (inverted dropout); pass ``1.0`` for the
     lecture's scheme (Srivastava et al. 2014), which scales by ``keep_prob`` at
-    inference instead (``dropout_scale``). The keep decision of element i depends
+    inference instead (``scale``). The keep decision of element i depends
     only on (seed, offset, i); without ``seed``/``offset`` the counters are taken
     from the global generator (``pydtrain.seed``). Returns ``(y, mask)`` with the
     mask as uint8 0/1, for ``dropout_backward``.
@@ -351,9 +345,10 @@ def dropout_backward(dy: Array, mask: Array, scale: float, out: Optional[Array] 
     return _C.dropout_backward(dy, mask, scale, out)
 
 
-def dropout_scale(x: Array, scale: float, out: Optional[Array] = None) -> Array:
-    """``y = scale·x``: inference under the lecture's scheme (``scale = keep_prob``)."""
-    return _C.dropout_scale(x, scale, out)
+def scale(x: Array, s: float, out: Optional[Array] = None) -> Array:
+    """``y = s·x`` (``out`` may be ``x``): dropout's inference scaling under the lecture's
+    scheme (s = keep_prob), the EMA's bias correction 1/(1−βᵗ), gradient clipping."""
+    return _C.scale(x, s, out)
 
 
 # ---- noise ----

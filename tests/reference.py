@@ -247,8 +247,8 @@ def dropout_backward(dy, mask, scale):
     return scale * np.asarray(mask, np.float64) * np.asarray(dy, np.float64)
 
 
-def dropout_scale(x, scale):
-    return scale * np.asarray(x, np.float64)
+def scale(x, s):
+    return s * np.asarray(x, np.float64)
 
 
 # ---- noise ----
@@ -400,10 +400,6 @@ def clip_maxabs(x):
     return float(np.abs(x).max()) if x.size else 0.0
 
 
-def clip_scale(x, factor):
-    return factor * np.asarray(x, np.float64)
-
-
 def clip_value(x, clip):
     return np.clip(np.asarray(x, np.float64), -clip, clip)
 
@@ -413,10 +409,6 @@ def clip_value(x, clip):
 def average_update(avg, x, weight):
     avg = np.asarray(avg, np.float64)
     return avg + weight * (np.asarray(x, np.float64) - avg)
-
-
-def average_copy(avg, scale):
-    return scale * np.asarray(avg, np.float64)
 
 
 def ema_series(series, beta, bias_correction=True):

@@ -16,7 +16,7 @@ def test_average_kernels(simd, dtype, n):
     avg, x = (RNG.standard_normal(n).astype(dtype) for _ in range(2))
     want = ref.average_update(avg, x, 0.1)
     np.testing.assert_allclose(F.average_update(avg, x, 0.1), want, **tol(dtype))
-    np.testing.assert_allclose(F.average_copy(avg, 1.7), ref.average_copy(avg, 1.7), **tol(dtype))
+    np.testing.assert_allclose(F.scale(avg, 1.7), ref.scale(avg, 1.7), **tol(dtype))
 
 
 @pytest.mark.parametrize("bias_correction", [True, False])

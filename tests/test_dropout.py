@@ -32,7 +32,7 @@ def test_dropout_backward_and_scale_match_oracle(simd, dtype, n):
     dy = rng.standard_normal(n).astype(dtype)
     mask = (rng.random(n) < 0.5).astype(np.uint8)
     np.testing.assert_allclose(_C.dropout_backward(dy, mask, 2.5), R.dropout_backward(dy, mask, 2.5), **tol(dtype))
-    np.testing.assert_allclose(_C.dropout_scale(dy, 0.3), R.dropout_scale(dy, 0.3), **tol(dtype))
+    np.testing.assert_allclose(_C.scale(dy, 0.3), R.scale(dy, 0.3), **tol(dtype))
 
 
 @pytest.mark.parametrize("n", AWKWARD_SIZES)

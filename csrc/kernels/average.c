@@ -23,19 +23,6 @@ static pdt_status KN(average_update)(pdt_int n, T *avg, const T *x, double weigh
     return PDT_OK;
 }
 
-// avg, out (n)
-// out ← s·avg   (s = 1/(1−βᵗ) undoes the EMA's bias towards its zero start)
-static pdt_status KN(average_copy)(pdt_int n, const T *avg, double scale, T *out) {
-    const V s = vset1((T)scale);
-    PDT_OMP_FOR(n > PDT_PAR_MIN)
-    for (pdt_int i = 0; i < n; i += VN) {
-        const pdt_int r = n - i < VN ? n - i : VN;
-        if (r == VN) vstore(out + i, vmul(s, vload(avg + i)));
-        else vstore_tail(out + i, vmul(s, vload_tail(avg + i, r)), r);
-    }
-    return PDT_OK;
-}
-
 // series, out (n)
 // e₀ = 0;  e ← βe + (1−β)s[t];  out[t] = e/(1−β^(t+1)) with bias correction, else e   (a recurrence: serial, in double)
 static pdt_status KN(ema_series)(pdt_int n, const T *series, double beta, int bias_correction, T *out) {

@@ -100,18 +100,6 @@ static pdt_status KN(clip_maxabs)(pdt_int n, const T *x, double *result) {
     return PDT_OK;
 }
 
-// x (n); x ← factor·x
-static pdt_status KN(clip_scale)(pdt_int n, T *x, double factor) {
-    const V f = vset1((T)factor);
-    PDT_OMP_FOR(n > PDT_PAR_MIN)
-    for (pdt_int i = 0; i < n; i += VN) {
-        const pdt_int r = n - i < VN ? n - i : VN;
-        if (r == VN) vstore(x + i, vmul(f, vload(x + i)));
-        else vstore_tail(x + i, vmul(f, vload_tail(x + i, r)), r);
-    }
-    return PDT_OK;
-}
-
 // x (n); x ← min(max(x, −c), c), NaN stays NaN
 static pdt_status KN(clip_value)(pdt_int n, T *x, double clip) {
     const V hi = vset1((T)clip), lo = vset1((T)-clip);

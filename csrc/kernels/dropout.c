@@ -109,15 +109,3 @@ static pdt_status KN(dropout_backward)(pdt_int n, double scale, const T *dy, con
     }
     return PDT_OK;
 }
-
-// x, y (n); y may be x
-// y = scale·x
-static pdt_status KN(dropout_scale)(pdt_int n, double scale, const T *x, T *y) {
-    const V vs = vset1((T)scale);
-    PDT_OMP_FOR(n > PDT_PAR_MIN)
-    for (pdt_int i = 0; i < n; i += VN) {
-        if (i + VN <= n) vstore(y + i, vmul(vs, vload(x + i)));
-        else vstore_tail(y + i, vmul(vs, vload_tail(x + i, n - i)), n - i);
-    }
-    return PDT_OK;
-}

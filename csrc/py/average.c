@@ -17,22 +17,6 @@ static PyObject *py_average_update(PyObject *self, PyObject *args) {
     return pdt_args_outputs(&a);
 }
 
-/* average_copy(avg, scale, out=None) -> out = scale * avg */
-static PyObject *py_average_copy(PyObject *self, PyObject *args) {
-    PyObject *avg_o, *out_o = Py_None;
-    double s;
-    if (!PyArg_ParseTuple(args, "Od|O:average_copy", &avg_o, &s, &out_o)) return NULL;
-    pdt_args a;
-    pdt_args_init(&a, "average_copy");
-    const void *avg = pdt_arg_in(&a, "avg", avg_o, "...");
-    void *out = pdt_arg_out(&a, "out", out_o, "...", PDT_ALIAS_OK);
-    if (a.failed) return pdt_args_fail(&a);
-    pdt_status st;
-    PDT_RUN(&a, st, average_copy, pdt_size(&a, 0), avg, s, out);
-    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
-    return pdt_args_outputs(&a);
-}
-
 /* ema_series(series (N), beta, bias_correction, out=None) -> smoothed (N) */
 static PyObject *py_ema_series(PyObject *self, PyObject *args) {
     PyObject *s_o, *out_o = Py_None;
@@ -53,6 +37,5 @@ static PyObject *py_ema_series(PyObject *self, PyObject *args) {
 
 PyMethodDef pdt_average_methods[] = {
     {"average_update", py_average_update, METH_VARARGS, "avg += weight * (x - avg), in place (EMA and SWA)."},
-    {"average_copy", py_average_copy, METH_VARARGS, "out = scale * avg."},
     {"ema_series", py_ema_series, METH_VARARGS, "Exponentially weighted moving average of a 1-d series."},
     {NULL, NULL, 0, NULL}};

@@ -31,21 +31,6 @@ static PyObject *py_clip_maxabs(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(result);
 }
 
-/* clip_scale(x, factor): x *= factor in place */
-static PyObject *py_clip_scale(PyObject *self, PyObject *args) {
-    PyObject *x_o;
-    double factor;
-    if (!PyArg_ParseTuple(args, "Od:clip_scale", &x_o, &factor)) return NULL;
-    pdt_args a;
-    pdt_args_init(&a, "clip_scale");
-    void *x = pdt_arg_inout(&a, "x", x_o, "...");
-    if (a.failed) return pdt_args_fail(&a);
-    pdt_status st;
-    PDT_RUN(&a, st, clip_scale, pdt_size(&a, 0), x, factor);
-    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
-    return pdt_args_outputs(&a);
-}
-
 /* clip_value(x, clip): x = min(max(x, -clip), clip) in place */
 static PyObject *py_clip_value(PyObject *self, PyObject *args) {
     PyObject *x_o;
@@ -65,6 +50,5 @@ static PyObject *py_clip_value(PyObject *self, PyObject *args) {
 PyMethodDef pdt_clip_methods[] = {
     {"clip_sumsq", py_clip_sumsq, METH_VARARGS, "Sum of squares in double, the same bits for any thread count."},
     {"clip_maxabs", py_clip_maxabs, METH_VARARGS, "Largest absolute value (NaN if any element is NaN)."},
-    {"clip_scale", py_clip_scale, METH_VARARGS, "x *= factor, in place."},
     {"clip_value", py_clip_value, METH_VARARGS, "x = min(max(x, -clip), clip), in place."},
     {NULL, NULL, 0, NULL}};

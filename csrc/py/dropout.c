@@ -39,24 +39,7 @@ static PyObject *py_dropout_backward(PyObject *self, PyObject *args) {
     return pdt_args_outputs(&a);
 }
 
-/* dropout_scale(x, scale, out=None) -> scale * x */
-static PyObject *py_dropout_scale(PyObject *self, PyObject *args) {
-    PyObject *x_o, *out_o = Py_None;
-    double scale;
-    if (!PyArg_ParseTuple(args, "Od|O:dropout_scale", &x_o, &scale, &out_o)) return NULL;
-    pdt_args a;
-    pdt_args_init(&a, "dropout_scale");
-    const void *x = pdt_arg_in(&a, "x", x_o, "...");
-    void *y = pdt_arg_out(&a, "out", out_o, "...", PDT_ALIAS_OK);
-    if (a.failed) return pdt_args_fail(&a);
-    pdt_status st;
-    PDT_RUN(&a, st, dropout_scale, pdt_size(&a, 0), scale, x, y);
-    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
-    return pdt_args_outputs(&a);
-}
-
 PyMethodDef pdt_dropout_methods[] = {
     {"dropout_forward", py_dropout_forward, METH_VARARGS, "Dropout: uint8 keep mask from (seed, offset) and y = mask * scale * x."},
     {"dropout_backward", py_dropout_backward, METH_VARARGS, "dx = mask * scale * dy."},
-    {"dropout_scale", py_dropout_scale, METH_VARARGS, "y = scale * x (inference under the lecture's scheme)."},
     {NULL, NULL, 0, NULL}};

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .. import _random
+from .. import _checks, _random
 
 __all__ = [
     "load_digits",
@@ -25,18 +25,6 @@ __all__ = [
     "make_polynomial_regression",
     "train_val_test_split",
 ]
-
-
-def _check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_noise(noise: object) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0 (a standard deviation), got {noise!r}")
-    return float(noise)
 
 
 @contextlib.contextmanager
@@ -97,8 +85,8 @@ def make_moons(
     Returns:
         ``(X, y)``: ``X`` of shape (n_samples, 2), ``y`` int64 labels 0 or 1.
     """
-    n_samples = _check_positive_int("n_samples", n_samples, minimum=2)
-    noise = _check_noise(noise)
+    n_samples = _checks.integer("make_moons", "n_samples", n_samples, low=2)
+    noise = _checks.number("make_moons", "noise (a standard deviation)", noise, low=0.0)
     with _seeded(seed):
         n_outer = n_samples // 2
         n_inner = n_samples - n_outer
@@ -144,11 +132,10 @@ def make_spirals(
         ``(X, y)``: ``X`` of shape (n_samples, 2) inside roughly [-1, 1]², ``y`` int64
         labels 0 .. n_classes - 1.
     """
-    n_classes = _check_positive_int("n_classes", n_classes, minimum=2)
-    n_samples = _check_positive_int("n_samples", n_samples, minimum=n_classes)
-    noise = _check_noise(noise)
-    if isinstance(turns, bool) or not isinstance(turns, numbers.Real) or not turns > 0:
-        raise ValueError(f"turns must be a positive number, got {turns!r}")
+    n_classes = _checks.integer("make_spirals", "n_classes", n_classes, low=2)
+    n_samples = _checks.integer("make_spirals", "n_samples", n_samples, low=n_classes)
+    noise = _checks.number("make_spirals", "noise (a standard deviation)", noise, low=0.0)
+    turns = _checks.number("make_spirals", "turns", turns, low=0.0, low_open=True)
     with _seeded(seed):
         counts = np.full(n_classes, n_samples // n_classes)
         counts[: n_samples % n_classes] += 1
@@ -196,9 +183,9 @@ def make_polynomial_regression(
         ``return_coef=True``, ``(X, y, coef)`` with ``coef`` the float64 coefficients
         c₀ … c_d.
     """
-    n_samples = _check_positive_int("n_samples", n_samples)
-    degree = _check_positive_int("degree", degree, minimum=0)
-    noise = _check_noise(noise)
+    n_samples = _checks.integer("make_polynomial_regression", "n_samples", n_samples)
+    degree = _checks.integer("make_polynomial_regression", "degree", degree, low=0)
+    noise = _checks.number("make_polynomial_regression", "noise (a standard deviation)", noise, low=0.0)
     low, high = (float(v) for v in x_range)
     if not low < high:
         raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")

@@ -71,7 +71,7 @@ class Dropout(Module):
                 self._fwd_scale = 1.0
                 return x
             self._fwd_scale = self.keep_prob
-            return _C.dropout_scale(x, self.keep_prob, None)
+            return _C.scale(x, self.keep_prob)
         seed, offset = _random.take(dropout_counters(x.size))
         y, self.mask = _C.dropout_forward(x, seed, offset, self.keep_prob, self._train_scale, None, None)
         self._fwd_scale = self._train_scale
@@ -82,7 +82,7 @@ class Dropout(Module):
             raise RuntimeError("Dropout: backward called before forward")
         dy = check_input(self, dy)
         if self.mask is None:
-            return dy if self._fwd_scale == 1.0 else _C.dropout_scale(dy, self._fwd_scale, None)
+            return dy if self._fwd_scale == 1.0 else _C.scale(dy, self._fwd_scale)
         if dy.shape != self.mask.shape:
             raise ValueError(f"Dropout: dy has shape {dy.shape}, the forward output had {self.mask.shape}")
         return _C.dropout_backward(dy, self.mask, self._fwd_scale, None)

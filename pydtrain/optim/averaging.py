@@ -73,7 +73,7 @@ class _Averager:
         for t in targets:
             if t.data.dtype != flat.dtype:
                 raise TypeError(f"{who}.copy_to: parameter {t.name!r} is {t.data.dtype}, the average {flat.dtype}")
-            _C.average_copy(flat[offset:offset + t.size].reshape(t.shape), scale, t.data)
+            _C.scale(flat[offset:offset + t.size].reshape(t.shape), scale, t.data)
             offset += t.size
 
     @contextlib.contextmanager

@@ -70,7 +70,7 @@ def clip_grad_norm_(params: Union[Parameter, Iterable[Parameter]], max_norm: flo
     factor = max_norm / (norm + 1e-6)
     if not factor >= 1.0:  # also NaN
         for seg in segments:
-            _C.clip_scale(seg, factor)
+            _C.scale(seg, factor, seg)
     return norm
 
 
