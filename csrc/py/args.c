@@ -7,11 +7,16 @@
 #include <string.h>
 
 void pdt_args_init(pdt_args *a, const char *fn) {
-    memset(a, 0, sizeof *a);
+    /* only what is read before being written: the rest is filled as arguments come */
     a->fn = fn;
+    a->failed = 0;
     a->dtype = -1;
-    a->ell_ndim = -1;
+    a->dtype_from = NULL;
     for (int i = 0; i < 26; ++i) a->dims[i] = -1;
+    a->ell_ndim = -1;
+    a->ell_from = NULL;
+    a->narrays = 0;
+    a->nowned = 0;
 }
 
 static void vfail(pdt_args *a, PyObject *type, const char *fmt, va_list ap) {
@@ -46,32 +51,29 @@ static void shape_str(int ndim, const npy_intp *shape, char *buf, size_t len) {
     if (used < len) snprintf(buf + used, len - used, ")");
 }
 
-/* Splits a pattern into tokens; returns the count, or -1 when too long. */
-static int tokens(const char *pattern, char tok[][8]) {
-    int n = 0;
-    const char *p = pattern;
-    while (*p) {
-        if (n == NPY_MAXDIMS) return -1;
-        size_t len = strcspn(p, ",");
-        if (len >= 8) return -1;
-        memcpy(tok[n], p, len);
-        tok[n][len] = '\0';
-        ++n;
-        p += len;
-        if (*p == ',') ++p;
-    }
+/* Dimensions in a shape pattern ("" is 0-d). */
+static int pattern_ndim(const char *pattern) {
+    if (!*pattern) return 0;
+    int n = 1;
+    for (const char *p = pattern; *p; ++p) n += *p == ',';
     return n;
 }
 
-/* Checks arr's shape against the pattern, binding letters and "..." on first use. */
+/* The token at t (up to the next comma): '*' any size, a capital letter bound by name, else a number. */
+static int token_any(const char *t) { return t[0] == '*' && (t[1] == ',' || t[1] == '\0'); }
+static int token_letter(const char *t) { return t[0] >= 'A' && t[0] <= 'Z' && (t[1] == ',' || t[1] == '\0'); }
+static const char *next_token(const char *t) {
+    while (*t && *t != ',') ++t;
+    return *t ? t + 1 : t;
+}
+
+/* Checks arr's shape against the pattern, binding letters and "..." on first use.
+ * The shape is formatted for a message only when the check fails. */
 static int check_shape(pdt_args *a, const char *name, PyArrayObject *arr, const char *pattern) {
-    char tok[NPY_MAXDIMS][8];
-    int ntok = tokens(pattern, tok);
     int ndim = PyArray_NDIM(arr);
     const npy_intp *shape = PyArray_DIMS(arr);
     char got[160];
-    shape_str(ndim, shape, got, sizeof got);
-    if (ntok == 1 && strcmp(tok[0], "...") == 0) {
+    if (strcmp(pattern, "...") == 0) {
         if (a->ell_ndim < 0) {
             a->ell_ndim = ndim;
             memcpy(a->ell_shape, shape, (size_t)ndim * sizeof *shape);
@@ -81,32 +83,37 @@ static int check_shape(pdt_args *a, const char *name, PyArrayObject *arr, const 
         if (ndim != a->ell_ndim || memcmp(shape, a->ell_shape, (size_t)ndim * sizeof *shape) != 0) {
             char want[160];
             shape_str(a->ell_ndim, a->ell_shape, want, sizeof want);
+            shape_str(ndim, shape, got, sizeof got);
             fail(a, PyExc_ValueError, "argument '%s' must have the shape of '%s' %s; got shape %s", name,
                  a->ell_from, want, got);
             return -1;
         }
         return 0;
     }
+    int ntok = pattern_ndim(pattern);
     if (ntok != ndim) {
+        shape_str(ndim, shape, got, sizeof got);
         fail(a, PyExc_ValueError, "argument '%s' must be %d-dimensional (%s); got shape %s", name, ntok,
              pattern, got);
         return -1;
     }
-    for (int d = 0; d < ndim; ++d) {
-        const char *t = tok[d];
-        if (strcmp(t, "*") == 0) continue;
-        if (t[0] >= 'A' && t[0] <= 'Z' && t[1] == '\0') {
+    const char *t = pattern;
+    for (int d = 0; d < ndim; ++d, t = next_token(t)) {
+        if (token_any(t)) continue;
+        if (token_letter(t)) {
             int l = t[0] - 'A';
             if (a->dims[l] < 0) {
                 a->dims[l] = shape[d];
                 a->dim_from[l] = name;
             } else if (a->dims[l] != shape[d]) {
+                shape_str(ndim, shape, got, sizeof got);
                 fail(a, PyExc_ValueError,
                      "argument '%s' has shape %s, but its dimension %d (%s) must be %lld to match '%s'", name, got,
                      d, pattern, (long long)a->dims[l], a->dim_from[l]);
                 return -1;
             }
         } else if (atoll(t) != (long long)shape[d]) {
+            shape_str(ndim, shape, got, sizeof got);
             fail(a, PyExc_ValueError, "argument '%s' must have shape (%s); got %s", name, pattern, got);
             return -1;
         }
@@ -223,15 +230,14 @@ void *pdt_arg_inout(pdt_args *a, const char *name, PyObject *obj, const char *sh
 
 /* Shape of a new output from its pattern; -1 (with an exception) when a size is unknown. */
 static int out_shape(pdt_args *a, const char *name, const char *pattern, npy_intp *shape) {
-    char tok[NPY_MAXDIMS][8];
-    int ntok = tokens(pattern, tok);
-    if (ntok == 1 && strcmp(tok[0], "...") == 0) {
+    if (strcmp(pattern, "...") == 0) {
         memcpy(shape, a->ell_shape, (size_t)a->ell_ndim * sizeof *shape);
         return a->ell_ndim;
     }
-    for (int d = 0; d < ntok; ++d) {
-        const char *t = tok[d];
-        if (t[0] >= 'A' && t[0] <= 'Z' && t[1] == '\0' && a->dims[t[0] - 'A'] >= 0) shape[d] = a->dims[t[0] - 'A'];
+    int ntok = pattern_ndim(pattern);
+    const char *t = pattern;
+    for (int d = 0; d < ntok; ++d, t = next_token(t)) {
+        if (token_letter(t) && a->dims[t[0] - 'A'] >= 0) shape[d] = a->dims[t[0] - 'A'];
         else if (t[0] >= '0' && t[0] <= '9') shape[d] = atoll(t);
         else {
             fail(a, PyExc_RuntimeError, "cannot size new output '%s' from pattern %s", name, pattern);
