@@ -17,6 +17,7 @@ void pdt_args_init(pdt_args *a, const char *fn) {
     a->ell_from = NULL;
     a->narrays = 0;
     a->nowned = 0;
+    a->nbytes = 0;
 }
 
 static void vfail(pdt_args *a, PyObject *type, const char *fmt, va_list ap) {
@@ -204,6 +205,7 @@ static int record(pdt_args *a, const char *name, PyArrayObject *arr, int writes)
     a->names[a->narrays] = name;
     a->writes[a->narrays] = writes;
     a->narrays++;
+    a->nbytes += (size_t)PyArray_NBYTES(arr);
     return 0;
 }
 

@@ -45,6 +45,7 @@ typedef struct {
     int narrays;
     PyObject *owned[PDT_MAX_ARGS];       /* outputs allocated here (new references) */
     int nowned;
+    size_t nbytes;                       /* bytes of every array seen: decides whether PDT_RUN releases the GIL */
 } pdt_args;
 
 void pdt_args_init(pdt_args *a, const char *fn);
@@ -77,14 +78,23 @@ PyObject *pdt_args_outputs(pdt_args *a);
 /* The kernel table in use (set at import, changed by _C._set_simd). */
 const pdt_kernels *pdt_active_kernels(void);
 
-/* Run kernel name_f32 or name_f64 by the call's dtype, without the GIL. */
+/* Calls whose arrays hold at most this many bytes keep the GIL: such a kernel runs in
+ * about the time a release and re-acquire take (~0.1 us, two mutex round trips), so
+ * releasing would slow the call down without letting another thread do anything useful. */
+#define PDT_GIL_BYTES 16384
+
+/* Run kernel name_f32 or name_f64 by the call's dtype, without the GIL unless the call is tiny. */
 #define PDT_RUN(a, status, name, ...)                                                      \
     do {                                                                                   \
         const pdt_kernels *pdt_k_ = pdt_active_kernels();                                  \
         int pdt_f64_ = (a)->dtype == NPY_FLOAT64;                                          \
-        Py_BEGIN_ALLOW_THREADS                                                             \
-        (status) = pdt_f64_ ? pdt_k_->name##_f64(__VA_ARGS__) : pdt_k_->name##_f32(__VA_ARGS__); \
-        Py_END_ALLOW_THREADS                                                               \
+        if ((a)->nbytes <= PDT_GIL_BYTES) {                                                \
+            (status) = pdt_f64_ ? pdt_k_->name##_f64(__VA_ARGS__) : pdt_k_->name##_f32(__VA_ARGS__); \
+        } else {                                                                           \
+            Py_BEGIN_ALLOW_THREADS                                                         \
+            (status) = pdt_f64_ ? pdt_k_->name##_f64(__VA_ARGS__) : pdt_k_->name##_f32(__VA_ARGS__); \
+            Py_END_ALLOW_THREADS                                                           \
+        }                                                                                  \
     } while (0)
 
 #endif

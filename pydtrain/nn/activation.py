@@ -34,7 +34,7 @@ class _Elementwise(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(self, x)
-        self._x = x
+        self.__dict__["_x"] = x  # a cache, never a parameter: skips Module.__setattr__ on the hot path
         return self._forward(x, *self._hyper(), None)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
