@@ -7,9 +7,17 @@
  * as a row of probabilities. Row sums are accumulated in double.
  */
 
-// z (k) -> p (k); returns lse(z)
-// the exps run in vectors (vmath.h's vexp, ≤ 1 ulp); the max and the sum stay in double
-static inline double KN(softmax_row)(pdt_int k, const T *z, T *p) {
+/* Rows a softmax pass works on at a time: first the exps of every row of the block are
+ * stored, then each row is summed and scaled. Summing a row right after its exps were
+ * stored reads values still in flight from a (masked) vector store, which store
+ * forwarding cannot serve: that stall was half the time of a 10-class row. */
+#ifndef PDT_SOFTMAX_BLOCK
+#define PDT_SOFTMAX_BLOCK 8
+#endif
+
+// z (k) -> p (k) = exp(z − max z), not yet normalised; returns max z
+// the exps run in vectors (vmath.h's vexp, ≤ 1 ulp); the max stays in double
+static inline double KN(softmax_exp_row)(pdt_int k, const T *z, T *p) {
     double mx = (double)z[0];
     for (pdt_int j = 1; j < k; ++j) mx = (double)z[j] > mx ? (double)z[j] : mx;
     const V vmx = vset1((T)mx);
@@ -17,6 +25,11 @@ static inline double KN(softmax_row)(pdt_int k, const T *z, T *p) {
         const pdt_int r = k - j < VN ? k - j : VN;
         vstore_tail(p + j, KN(vexp)(vsub(vload_tail(z + j, r), vmx)), r);
     }
+    return mx;
+}
+
+// p (k) ← p / Σp; returns log Σp (so lse(z) = max z + log Σp); the sum stays in double
+static inline double KN(softmax_scale_row)(pdt_int k, T *p) {
     double s = 0.0;
     for (pdt_int j = 0; j < k; ++j) s += (double)p[j];
     const V inv = vset1((T)(1.0 / s));
@@ -24,22 +37,28 @@ static inline double KN(softmax_row)(pdt_int k, const T *z, T *p) {
         const pdt_int r = k - j < VN ? k - j : VN;
         vstore_tail(p + j, vmul(vload_tail(p + j, r), inv), r);
     }
-    return mx + log(s);
+    return log(s);
 }
 
 // logits, probs (n, k), labels (n) in [0, k), losses (n)
 // Lᵢ = −Σ_c q_c (z_ic − lse(z_i)),  q_c = on_value if c = labelᵢ else off_value
 static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logits, const int64_t *labels,
                                             double on_value, double off_value, T *probs, T *losses) {
+    const pdt_int blocks = (n + PDT_SOFTMAX_BLOCK - 1) / PDT_SOFTMAX_BLOCK;
     PDT_OMP_FOR(n * k > PDT_PAR_MIN)
-    for (pdt_int i = 0; i < n; ++i) {
-        const T *z = logits + i * k;
-        double lse = KN(softmax_row)(k, z, probs + i * k);
-        double loss = 0.0;
-        if (off_value != 0.0)
-            for (pdt_int j = 0; j < k; ++j) loss -= off_value * ((double)z[j] - lse);
-        loss -= (on_value - off_value) * ((double)z[labels[i]] - lse);
-        losses[i] = (T)loss;
+    for (pdt_int b = 0; b < blocks; ++b) {
+        const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
+        double mx[PDT_SOFTMAX_BLOCK];
+        for (pdt_int i = i0; i < i1; ++i) mx[i - i0] = KN(softmax_exp_row)(k, logits + i * k, probs + i * k);
+        for (pdt_int i = i0; i < i1; ++i) {
+            const T *z = logits + i * k;
+            double lse = mx[i - i0] + KN(softmax_scale_row)(k, probs + i * k);
+            double loss = 0.0;
+            if (off_value != 0.0)
+                for (pdt_int j = 0; j < k; ++j) loss -= off_value * ((double)z[j] - lse);
+            loss -= (on_value - off_value) * ((double)z[labels[i]] - lse);
+            losses[i] = (T)loss;
+        }
     }
     return PDT_OK;
 }
@@ -48,14 +67,20 @@ static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logit
 // Lᵢ = −Σ_c t_ic (z_ic − lse(z_i))
 static pdt_status KN(cross_entropy_soft_forward)(pdt_int n, pdt_int k, const T *logits, const T *targets,
                                                  T *probs, T *losses) {
+    const pdt_int blocks = (n + PDT_SOFTMAX_BLOCK - 1) / PDT_SOFTMAX_BLOCK;
     PDT_OMP_FOR(n * k > PDT_PAR_MIN)
-    for (pdt_int i = 0; i < n; ++i) {
-        const T *z = logits + i * k, *t = targets + i * k;
-        double lse = KN(softmax_row)(k, z, probs + i * k);
-        double loss = 0.0;
-        for (pdt_int j = 0; j < k; ++j)
-            if (t[j] != 0) loss -= (double)t[j] * ((double)z[j] - lse);
-        losses[i] = (T)loss;
+    for (pdt_int b = 0; b < blocks; ++b) {
+        const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
+        double mx[PDT_SOFTMAX_BLOCK];
+        for (pdt_int i = i0; i < i1; ++i) mx[i - i0] = KN(softmax_exp_row)(k, logits + i * k, probs + i * k);
+        for (pdt_int i = i0; i < i1; ++i) {
+            const T *z = logits + i * k, *t = targets + i * k;
+            double lse = mx[i - i0] + KN(softmax_scale_row)(k, probs + i * k);
+            double loss = 0.0;
+            for (pdt_int j = 0; j < k; ++j)
+                if (t[j] != 0) loss -= (double)t[j] * ((double)z[j] - lse);
+            losses[i] = (T)loss;
+        }
     }
     return PDT_OK;
 }

@@ -8,6 +8,7 @@ from .module import check_input
 
 _SMOOTHING = ("exclusive", "uniform")
 _REDUCTIONS = ("mean", "sum", "none")
+_INT64 = np.dtype(np.int64)
 
 
 class CrossEntropyLoss:
@@ -62,11 +63,12 @@ class CrossEntropyLoss:
         n, k = z.shape
         if n == 0:
             raise ValueError("CrossEntropyLoss: the batch is empty (N = 0)")
-        y = np.asarray(y)
+        if type(y) is not np.ndarray:
+            y = np.asarray(y)
         kind = y.dtype.kind
         if kind in "iu":
-            labels = y if y.dtype == np.int64 and y.flags.c_contiguous else np.ascontiguousarray(y, dtype=np.int64)
-            on, off = self._on_off(k)
+            labels = y if y.dtype is _INT64 and y.flags.c_contiguous else np.ascontiguousarray(y, dtype=np.int64)
+            on, off = (1.0, 0.0) if self.label_smoothing == 0.0 else self._on_off(k)
             probs, losses = _C.cross_entropy_forward(z, labels, on, off)
             self._cache = (probs, labels, (on, off))
         elif kind == "f":

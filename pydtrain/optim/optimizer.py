@@ -15,6 +15,7 @@ from .. import _checks
 from ..nn.module import Parameter
 
 _ALIGN = 64  # bytes: arena buffers start on a cache line
+_NO_BUFFERS: frozenset = frozenset()  # Optimizer._new_buffers outside a step
 
 
 def _aligned_empty(n: int, dtype: np.dtype) -> np.ndarray:
@@ -157,7 +158,7 @@ class Optimizer:
             self._validate(group)
             self.param_groups.append(group)
         self._fresh: list[set[str]] = []  # per group: buffers not yet written by a step (PyTorch's "None" state)
-        self._new_buffers: set[str] = set()  # the fresh buffers of the group being stepped
+        self._new_buffers: frozenset | set[str] = _NO_BUFFERS  # the fresh buffers of the group being stepped
         for group in self.param_groups:
             data, grad = flatten_parameters(group["params"], who, self)
             self._arenas.append((data, grad))
@@ -165,6 +166,9 @@ class Optimizer:
             self._fresh.append(set())
             self._state.append(state)
             self._ensure_buffers(len(self._state) - 1)
+        # zero bytes are +0.0: filling a byte view is one memset (0.3 us against NumPy's 1.0 us float
+        # fill for 9k parameters)
+        self._grad_bytes = [grad.view(np.uint8) for _, grad in self._arenas]
 
     def _ensure_buffers(self, index: int) -> None:
         """Zero buffers for the state group `index`'s settings need (momentum may be switched on later)."""
@@ -187,18 +191,21 @@ class Optimizer:
     # ---- public ----
     def step(self) -> None:
         """One update of every group: one C call per group over its flat buffers."""
-        for i, (group, (data, grad), state) in enumerate(zip(self.param_groups, self._arenas, self._state)):
+        for i, group in enumerate(self.param_groups):
             self._ensure_buffers(i)
+            state = self._state[i]
             state["step"] += 1
-            self._new_buffers = self._fresh[i]
+            self._new_buffers = fresh = self._fresh[i]
+            data, grad = self._arenas[i]
             self._step_group(group, data, grad, state)
-            self._fresh[i] = set()
-        self._new_buffers = set()
+            if fresh:
+                self._fresh[i] = set()
+        self._new_buffers = _NO_BUFFERS
 
     def zero_grad(self) -> None:
         """Set every gradient to zero: one fill per group's gradient buffer."""
-        for _, grad in self._arenas:
-            grad.fill(0)
+        for grad_bytes in self._grad_bytes:
+            grad_bytes.fill(0)
 
     def state_dict(self) -> dict:
         """Copies of the state, PyTorch's layout: ``{"state": {i: {...}}, "param_groups": [...]}``.
