@@ -27,6 +27,13 @@ def _aligned_empty(n: int, dtype: np.dtype) -> np.ndarray:
     return raw[start:start + n]
 
 
+def _aligned_zeros(n: int, dtype: np.dtype) -> np.ndarray:
+    """A zero-filled 1-d array of n elements whose data starts on a 64-byte boundary."""
+    a = _aligned_empty(n, dtype)
+    a.view(np.uint8).fill(0)
+    return a
+
+
 def _address(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
@@ -86,7 +93,11 @@ def flatten_parameters(params: Sequence[Parameter], who: str, owner: Any) -> tup
     n = sum(p.data.size for p in params)
     data = flat_segments([p.data for p in params])
     grad = flat_segments([p.grad for p in params])
-    if len(data) == 1 and len(grad) == 1 and data[0].size == n and data[0].base is not None:
+    tiled = len(data) == 1 and len(grad) == 1 and data[0].size == n and data[0].base is not None
+    # a buffer no optimizer built (e.g. one lone parameter's own array) is kept only when it is
+    # aligned like an arena: a vector load that straddles two cache lines costs bandwidth
+    if tiled and (any(p._owners is not None for p in params)
+                  or (_address(data[0]) % _ALIGN == 0 and _address(grad[0]) % _ALIGN == 0)):
         for p in params:
             if p._owners is None:
                 p._bind(p.data, p.grad, owner)
@@ -175,7 +186,8 @@ class Optimizer:
         state = self._state[index]
         for name in self._buffer_names(self.param_groups[index]):
             if name not in state:
-                state[name] = np.zeros_like(self._arenas[index][0])
+                arena = self._arenas[index][0]
+                state[name] = _aligned_zeros(arena.size, arena.dtype)
                 self._fresh[index].add(name)
 
     # ---- subclass hooks ----
