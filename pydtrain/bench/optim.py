@@ -1,6 +1,8 @@
 """Optimizer steps, clipping and weight averaging over the flat arena, against the memory bandwidth and torch.optim.
 
-Each kernel is memory-bound: its floor is (bytes moved per parameter) / (STREAM triad bandwidth).
+Each kernel is memory-bound: its floor is (bytes moved per parameter) / (STREAM triad bandwidth). For Adam the
+rows also give the tighter floor (bytes read per parameter) / (read rate over the same working set): on one core
+the reads are the limit and the writes, to lines just read, come on top for free.
 Byte counts per float32 parameter: Adam/AdamW 28 (read θ, g, m, v; write θ, m, v), SGD-momentum 20,
 RMSprop 20, EMA/SWA update 12 (read avg, θ; write avg), clip_grad_norm_ 4 (one read pass; the
 scaling pass, when the norm exceeds max_norm, adds 8).
@@ -54,6 +56,25 @@ class _Triad:
         return 12 * self.n / t
 
 
+class _ReadRate:
+    """Bytes/s one pass of reads achieves over a working set of `nbytes` (a sum of squares over it).
+
+    An optimizer step over n parameters reads 16 B/param (θ, g, m, v for Adam) from wherever that
+    working set lives (L3 at 1M float32 parameters: 16 MiB); its writes go to lines it has just read,
+    which costs no extra reads. So that read rate, not the DRAM triad, bounds a step from below.
+    """
+
+    def __init__(self, nbytes: int) -> None:
+        from pydtrain import _C
+
+        self._C = _C
+        self.x = np.ones(nbytes // 4, np.float32)
+
+    def __call__(self) -> float:
+        t = common.median_time(lambda: self._C.clip_sumsq(self.x), repeats=3)
+        return self.x.nbytes / t
+
+
 def _side_by_side(fns, rounds: int) -> list[float]:
     """Median seconds of each function, measured in alternation over `rounds` rounds."""
     samples = [[] for _ in fns]
@@ -91,10 +112,16 @@ def run(args) -> None:
 
         for n in sizes:
             label = f"{n >> 20}M"
+            reads = _ReadRate(16 * n)
             for name, factory in (("Adam", lambda p: optim.Adam(p, lr=1e-3)),
                                   ("AdamW", lambda p: optim.AdamW(p, lr=1e-3))):
                 opt = factory(_params(n, tensors=1))
-                bw_row(f"{name} step {label} params", opt.step, n, 28)
+                res = _side_by_side([_timed(opt.step), triad, reads], rounds)
+                floor = 16 * n / res[2]
+                t.row(f"{name} step {label} params", res[0],
+                      note=_bw_note(res[0], n, 28, res[1]) + f"; reads 16 B/param: {res[0] / floor:.2f}x the floor "
+                      f"{floor / n * 1e9:.3f} ns/param at {res[2] / 1e9:.1f} GB/s, one pass of reads over the same "
+                      f"{16 * n >> 20} MiB")
             params = _params(n, tensors=1)
             for name, factory, nbytes in (
                     ("SGD momentum 0.9", lambda p: optim.SGD(p, lr=0.1, momentum=0.9), 20),
