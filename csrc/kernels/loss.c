@@ -18,8 +18,20 @@
 // z (k) -> p (k) = exp(z − max z), not yet normalised; returns max z
 // the exps run in vectors (vmath.h's vexp, ≤ 1 ulp); the max stays in double
 static inline double KN(softmax_exp_row)(pdt_int k, const T *z, T *p) {
-    double mx = (double)z[0];
-    for (pdt_int j = 1; j < k; ++j) mx = (double)z[j] > mx ? (double)z[j] : mx;
+    /* four running maxima break the chain of dependent compares; the max of finite numbers is
+     * exact in any order (a NaN anywhere in the row makes the whole row NaN either way) */
+    T m0 = z[0], m1 = z[0], m2 = z[0], m3 = z[0];
+    pdt_int j = 1;
+    for (; j + 4 <= k; j += 4) {
+        m0 = z[j] > m0 ? z[j] : m0;
+        m1 = z[j + 1] > m1 ? z[j + 1] : m1;
+        m2 = z[j + 2] > m2 ? z[j + 2] : m2;
+        m3 = z[j + 3] > m3 ? z[j + 3] : m3;
+    }
+    for (; j < k; ++j) m0 = z[j] > m0 ? z[j] : m0;
+    m0 = m1 > m0 ? m1 : m0;
+    m2 = m3 > m2 ? m3 : m2;
+    const double mx = (double)(m2 > m0 ? m2 : m0);
     const V vmx = vset1((T)mx);
     for (pdt_int j = 0; j < k; j += VN) {
         const pdt_int r = k - j < VN ? k - j : VN;

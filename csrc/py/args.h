@@ -78,10 +78,10 @@ PyObject *pdt_args_outputs(pdt_args *a);
 /* The kernel table in use (set at import, changed by _C._set_simd). */
 const pdt_kernels *pdt_active_kernels(void);
 
-/* Calls whose arrays hold at most this many bytes keep the GIL: such a kernel runs in
- * about the time a release and re-acquire take (~0.1 us, two mutex round trips), so
- * releasing would slow the call down without letting another thread do anything useful. */
-#define PDT_GIL_BYTES 16384
+/* Calls whose arrays hold at most this many bytes keep the GIL: such a kernel takes a
+ * microsecond or two, against ~0.1 us (two mutex round trips) to release and re-acquire
+ * the GIL, and another Python thread could do little in that time anyway. */
+#define PDT_GIL_BYTES 65536
 
 /* Run kernel name_f32 or name_f64 by the call's dtype, without the GIL unless the call is tiny. */
 #define PDT_RUN(a, status, name, ...)                                                      \
