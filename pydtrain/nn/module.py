@@ -118,6 +118,13 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
+        if (name in d and not isinstance(value, (Parameter, Module)) and "_buffers" in d
+                and name not in d["_parameters"] and name not in d["_modules"] and name not in d["_buffers"]):
+            # a plain attribute replaced by a plain value (a layer's cache, on every forward):
+            # nothing to register or forget, so straight into the instance dict (a class-level
+            # data descriptor of that name would have kept it out of the dict)
+            d[name] = value
+            return
         if "_parameters" not in d:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting attributes")
         if isinstance(value, Parameter):
