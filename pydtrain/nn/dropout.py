@@ -73,7 +73,9 @@ class Dropout(Module):
             self._fwd_scale = self.keep_prob
             return _C.scale(x, self.keep_prob)
         seed, offset = _random.take(dropout_counters(x.size))
-        y, self.mask = _C.dropout_forward(x, seed, offset, self.keep_prob, self._train_scale, None, None)
+        # outputs from np.empty: the binding's default ones are zero-filled, an extra pass over memory
+        y, self.mask = _C.dropout_forward(x, seed, offset, self.keep_prob, self._train_scale, np.empty_like(x),
+                                          np.empty(x.shape, np.uint8))
         self._fwd_scale = self._train_scale
         return y
 
@@ -85,7 +87,7 @@ class Dropout(Module):
             return dy if self._fwd_scale == 1.0 else _C.scale(dy, self._fwd_scale)
         if dy.shape != self.mask.shape:
             raise ValueError(f"Dropout: dy has shape {dy.shape}, the forward output had {self.mask.shape}")
-        return _C.dropout_backward(dy, self.mask, self._fwd_scale, None)
+        return _C.dropout_backward(dy, self.mask, self._fwd_scale, np.empty_like(dy))
 
     def extra_repr(self) -> str:
         return f"keep_prob={self.keep_prob:g}, scaling={self.scaling!r}"

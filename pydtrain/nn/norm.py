@@ -91,7 +91,8 @@ class BatchNorm(Module):
                 self._update_running(mean, var, m)
         else:
             mean, var = self.running_mean, self.running_var
-        y = _C.batchnorm_normalize(x3, mean, var, gamma, beta, self.eps, None)
+        # outputs from np.empty: the bindings' default ones are zero-filled, an extra pass over memory
+        y = _C.batchnorm_normalize(x3, mean, var, gamma, beta, self.eps, np.empty_like(x3))
         self._cache = (x3, x.shape, mean, var, self.training)
         return y.reshape(x.shape)
 
@@ -113,7 +114,7 @@ class BatchNorm(Module):
         dx = _C.batchnorm_backward(x3, dy.reshape(x3.shape), mean, var,
                                    self.weight.data if self.affine else None, self.eps, batch_stats,
                                    self.weight.grad if self.affine else None,
-                                   self.bias.grad if self.affine else None, None)
+                                   self.bias.grad if self.affine else None, np.empty_like(x3))
         return dx.reshape(shape)
 
     def extra_repr(self) -> str:
@@ -210,7 +211,7 @@ class LayerNorm(Module):
         x2 = x.reshape(-1, d)
         gamma = self.weight.data.reshape(-1) if self.elementwise_affine else None
         beta = self.bias.data.reshape(-1) if self.elementwise_affine else None
-        y, mean, rstd = _C.layernorm_forward(x2, gamma, beta, self.eps, None, None, None)
+        y, mean, rstd = _C.layernorm_forward(x2, gamma, beta, self.eps, np.empty_like(x2), None, None)
         self._cache = (x2, x.shape, mean, rstd)
         return y.reshape(x.shape)
 
@@ -225,7 +226,7 @@ class LayerNorm(Module):
         dx = _C.layernorm_backward(x2, dy.reshape(x2.shape), mean, rstd,
                                    self.weight.data.reshape(-1) if affine else None,
                                    self.weight.grad.reshape(-1) if affine else None,
-                                   self.bias.grad.reshape(-1) if affine else None, None)
+                                   self.bias.grad.reshape(-1) if affine else None, np.empty_like(x2))
         return dx.reshape(shape)
 
     def extra_repr(self) -> str:
