@@ -18,6 +18,7 @@ import numpy as np
 from .. import _C, _checks, _random
 from ..functional import dropout_counters
 from .module import Module, check_input
+from .norm import _Outputs
 
 _SCALINGS = ("inverted", "inference")
 
@@ -57,6 +58,7 @@ class Dropout(Module):
         self.mask: Optional[np.ndarray] = None
         self._train_scale = 1.0 / self.keep_prob if scaling == "inverted" else 1.0
         self._fwd_scale: Optional[float] = None
+        self._outputs = _Outputs()
 
     @property
     def rate(self) -> float:
@@ -73,9 +75,10 @@ class Dropout(Module):
             self._fwd_scale = self.keep_prob
             return _C.scale(x, self.keep_prob)
         seed, offset = _random.take(dropout_counters(x.size))
-        # outputs from np.empty: the binding's default ones are zero-filled, an extra pass over memory
-        y, self.mask = _C.dropout_forward(x, seed, offset, self.keep_prob, self._train_scale, np.empty_like(x),
-                                          np.empty(x.shape, np.uint8))
+        self.mask = None  # the old mask can be reused unless someone else holds it
+        out = self._outputs
+        y, self.mask = _C.dropout_forward(x, seed, offset, self.keep_prob, self._train_scale,
+                                          out.get("y", x.shape, x.dtype), out.get("mask", x.shape, np.uint8))
         self._fwd_scale = self._train_scale
         return y
 
@@ -87,7 +90,7 @@ class Dropout(Module):
             return dy if self._fwd_scale == 1.0 else _C.scale(dy, self._fwd_scale)
         if dy.shape != self.mask.shape:
             raise ValueError(f"Dropout: dy has shape {dy.shape}, the forward output had {self.mask.shape}")
-        return _C.dropout_backward(dy, self.mask, self._fwd_scale, np.empty_like(dy))
+        return _C.dropout_backward(dy, self.mask, self._fwd_scale, self._outputs.get("dx", dy.shape, dy.dtype))
 
     def extra_repr(self) -> str:
         return f"keep_prob={self.keep_prob:g}, scaling={self.scaling!r}"
