@@ -338,14 +338,41 @@ static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const 
     return PDT_OK;
 }
 
+// x, dy, dx (one row of d), gamma/ag as in layernorm_backward: lanes j .. j + q − 1 (q ≤ VN) of
+// dx = rstd·(dy·γ + cx·x̂ + c0), x̂ = (x − μ)·rstd, and of the T sums ag += dy·x̂, ag + ds += dy
+static inline void KN(ln_dx_lanes)(pdt_int j, pdt_int q, pdt_int ds, const T *xr, const T *dr, const T *gamma, V vmu,
+                                   V vr, V vcx, V vc0, T *out, T *ag) {
+    const int full = q == VN;
+    const V dyv = full ? vload(dr + j) : vload_tail(dr + j, q);
+    const V xv = full ? vload(xr + j) : vload_tail(xr + j, q);
+    const V gv = gamma ? (full ? vload(gamma + j) : vload_tail(gamma + j, q)) : vset1((T)1);
+    const V xh = vmul(vsub(xv, vmu), vr);
+    const V dxv = vmul(vr, vfma(dyv, gv, vfma(vcx, xh, vc0)));
+    if (full) vstore(out + j, dxv);
+    else vstore_tail(out + j, dxv, q);
+    if (ag) {
+        T *a1 = ag + j, *a2 = ag + ds + j;
+        if (full) {
+            vstore(a1, vfma(dyv, xh, vload(a1)));
+            vstore(a2, vadd(dyv, vload(a2)));
+        } else {
+            vstore_tail(a1, vfma(dyv, xh, vload_tail(a1, q)), q);
+            vstore_tail(a2, vadd(dyv, vload_tail(a2, q)), q);
+        }
+    }
+}
+
 // x, dy, dx (m, d), mean/rstd (m), gamma/dgamma/dbeta (d) or NULL
 // g = γ·dy, x̂ = (x − μ)·rstd: dx = rstd·(g − Σg/d − x̂·Σg·x̂/d); dγ += Σ_rows dy·x̂, dβ += Σ_rows dy
+// One loop over a row computes its dx and the next row's sums Σg, Σg·(x − μ) (as norm_row_dots
+// sums them), so reads from memory and writes interleave as in an elementwise kernel.
 // dγ, dβ: rows are summed in T in blocks of PDT_NORM_FLUSH (fused into the dx loop), each block
 // added into double partial sums per fixed chunk, the chunks combined in order.
 static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const T *dy, const T *mean,
                                          const T *rstd, const T *gamma, T *dx, T *dgamma, T *dbeta) {
     const pdt_int rows = pdt_norm_rows(m), chunks = (m + rows - 1) / rows;
     const pdt_int ds = d + 16;  /* T-sum stride: dβ's row not 4 KiB after dγ's (no false store-load aliasing) */
+    const pdt_int full = d - d % VN;
     double *part = NULL;
     T *tacc = NULL;
     if (dgamma) {
@@ -362,33 +389,43 @@ static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const
         double *restrict pg = part ? part + 2 * k * d : NULL;
         T *restrict ag = tacc ? tacc + 2 * k * ds : NULL;
         const pdt_int begin = k * rows, end = (k + 1) * rows < m ? (k + 1) * rows : m;
+        double sg, sgx;  /* the current row's Σg, Σg·(x − μ) */
+        KN(norm_row_dots)(d, x + begin * d, dy + begin * d, gamma, (double)mean[begin], &sg, &sgx);
         for (pdt_int i = begin; i < end; ++i) {
             const T *restrict xr = x + i * d, *restrict dr = dy + i * d;
             T *restrict out = dx + i * d;
             const double mu = (double)mean[i], r = (double)rstd[i];
-            double sg, sgx;
-            KN(norm_row_dots)(d, xr, dr, gamma, mu, &sg, &sgx);
             const V vr = vset1((T)r), vc0 = vset1((T)(-sg / (double)d)), vcx = vset1((T)(-r * sgx / (double)d));
-            const V vmu = vset1((T)mu), one = vset1((T)1);
-            for (pdt_int j = 0; j < d; j += VN) {
-                const pdt_int q = d - j < VN ? d - j : VN;
-                const V dyv = q == VN ? vload(dr + j) : vload_tail(dr + j, q);
-                const V xv = q == VN ? vload(xr + j) : vload_tail(xr + j, q);
-                const V gv = gamma ? (q == VN ? vload(gamma + j) : vload_tail(gamma + j, q)) : one;
-                const V xh = vmul(vsub(xv, vmu), vr);
-                const V dxv = vmul(vr, vfma(dyv, gv, vfma(vcx, xh, vc0)));
-                if (q == VN) vstore(out + j, dxv);
-                else vstore_tail(out + j, dxv, q);
-                if (ag) {
-                    T *a1 = ag + j, *a2 = ag + ds + j;
-                    if (q == VN) {
-                        vstore(a1, vfma(dyv, xh, vload(a1)));
-                        vstore(a2, vadd(dyv, vload(a2)));
-                    } else {
-                        vstore_tail(a1, vfma(dyv, xh, vload_tail(a1, q)), q);
-                        vstore_tail(a2, vadd(dyv, vload_tail(a2, q)), q);
+            const V vmu = vset1((T)mu);
+            if (i + 1 < end) {
+                const T *xn = xr + d, *dn = dr + d;
+                const double shift = (double)mean[i + 1];
+                const V vs = vset1((T)shift);
+                double t1 = 0.0, t2 = 0.0;
+                pdt_int j = 0;
+                while (j < full) {
+                    const pdt_int stop = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
+                    V a1 = vzero(), a2 = vzero();
+                    for (; j < stop; j += VN) {
+                        const V g = gamma ? vmul(vload(dn + j), vload(gamma + j)) : vload(dn + j);
+                        a1 = vadd(a1, g);
+                        a2 = vfma(g, vsub(vload(xn + j), vs), a2);
+                        KN(ln_dx_lanes)(j, VN, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
                     }
+                    t1 += (double)vreduce_add(a1);
+                    t2 += (double)vreduce_add(a2);
                 }
+                if (j < d) KN(ln_dx_lanes)(j, d - j, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
+                for (; j < d; ++j) {
+                    const double g = gamma ? (double)dn[j] * (double)gamma[j] : (double)dn[j];
+                    t1 += g;
+                    t2 += g * ((double)xn[j] - shift);
+                }
+                sg = t1;
+                sgx = t2;
+            } else {
+                for (pdt_int j = 0; j < d; j += VN)
+                    KN(ln_dx_lanes)(j, d - j < VN ? d - j : VN, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
             }
             if (ag && ((i - begin + 1) % PDT_NORM_FLUSH == 0 || i + 1 == end))
                 for (pdt_int j = 0; j < d; ++j) {
