@@ -37,6 +37,7 @@ class Dropout(Module):
     same mask for any thread count or SIMD level) and s = 1/keep_prob or 1. Backward
     ``dx = s·r ⊙ dy`` with the same mask (kept as uint8 in ``self.mask``). An identity
     step (inverted scheme at inference) returns its input array itself, without a copy.
+    The output arrays (y, mask, dx) are written again by later calls once nothing references them.
     """
 
     def __init__(self, rate: Optional[float] = None, *, keep_prob: Optional[float] = None,

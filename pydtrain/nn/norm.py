@@ -75,6 +75,7 @@ class BatchNorm(Module):
     Backward in training goes through the batch statistics:
     ``dx = γ/√(σ²+ε)·(dy − mean(dy) − x̂·mean(dy·x̂))``, ``dγ += Σ dy·x̂``, ``dβ += Σ dy``.
     State-dict keys are PyTorch's: weight, bias, running_mean, running_var, num_batches_tracked.
+    The output arrays (y, dx) are written again by later calls once nothing references them.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
@@ -227,6 +228,7 @@ class LayerNorm(Module):
     ``μ = (1/h)Σaᵢ``, ``σ = √((1/h)Σ(aᵢ − μ)² + ε)``, ``y = γ/σ ⊙ (a − μ) + β``,
     identical in training and inference. Backward with g = γ ⊙ dy, x̂ = (a − μ)/σ:
     ``dx = (g − mean(g) − x̂·mean(g·x̂))/σ``, ``dγ += Σ dy·x̂``, ``dβ += Σ dy``.
+    The output arrays (y, dx) are written again by later calls once nothing references them.
     """
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
