@@ -168,6 +168,25 @@ def test_same_seed_same_draws_across_threads_and_simd(layer_fn):
 # ---- gradients ----
 
 
+def test_dropout_reuses_only_outputs_nobody_holds():
+    layer = nn.Dropout(keep_prob=0.5)
+    x = np.random.default_rng(0).standard_normal((8, 64)).astype(np.float32)
+    pdt.seed(3)
+    y1, mask1 = layer(x), layer.mask
+    dx1 = layer.backward(x)
+    kept = y1.copy(), mask1.copy(), dx1.copy()
+    for _ in range(3):
+        y, dx = layer(x), layer.backward(x)
+        assert not any(np.shares_memory(a, b) for a in (y, layer.mask, dx) for b in (y1, mask1, dx1))
+    for a, b in zip((y1, mask1, dx1), kept):
+        np.testing.assert_array_equal(a, b)
+    del y, dx
+    first = id(layer(x))
+    assert id(layer(x)) == first  # dropped: written again
+    first = id(layer.backward(x))
+    assert id(layer.backward(x)) == first
+
+
 def test_dropout_gradient_with_fixed_mask():
     pdt.seed(8)
     x = np.random.default_rng(8).standard_normal((6, 7))

@@ -20,7 +20,8 @@
 
 #ifndef PDT_NORM_CHUNKS
 #define PDT_NORM_CHUNKS 32  /* most row chunks of the cross-row reductions */
-#define PDT_NORM_FLUSH 16   /* rows summed in T before a flush into the double partial sums */
+#define PDT_NORM_FLUSH 16   /* rows summed in T before a flush into the double partial sums (a multiple of
+                               PDT_NORM_GROUP, so groups of rows never straddle a flush) */
 #endif
 
 // x (len); Σ (x_j − shift) and Σ (x_j − shift)²: T vectors over blocks of PDT_NORM_FLUSH vectors,
@@ -77,10 +78,38 @@ static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *
     *syx = t2;
 }
 
+#ifndef PDT_NORM_GROUP
+#define PDT_NORM_GROUP 4  /* rows whose terms go into the T sums in one load and store of them (divides FLUSH) */
+#endif
+
+// x, y (rows r ≤ PDT_NORM_GROUP, pitch c): lanes j .. j + q − 1 (q ≤ VN) of the T sums a1 += Σ g, a2 += Σ g·(x − shift),
+// g = y or x − shift, added row after row (the order of one row at a time) in registers
+static inline void KN(bn_rows_acc)(pdt_int r, pdt_int c, pdt_int j, pdt_int q, const T *x, const T *y, const T *tshift,
+                                   T *a1, T *a2) {
+    const int full = q == VN;
+    const V sh = full ? vload(tshift + j) : vload_tail(tshift + j, q);
+    V s1 = full ? vload(a1 + j) : vload_tail(a1 + j, q), s2 = full ? vload(a2 + j) : vload_tail(a2 + j, q);
+    for (pdt_int t = 0; t < r; ++t) {
+        const T *xr = x + t * c + j, *yr = y ? y + t * c + j : NULL;
+        const V xc = vsub(full ? vload(xr) : vload_tail(xr, q), sh);
+        const V g = yr ? (full ? vload(yr) : vload_tail(yr, q)) : xc;
+        s1 = vadd(s1, g);
+        s2 = vfma(g, xc, s2);
+    }
+    if (full) {
+        vstore(a1 + j, s1);
+        vstore(a2 + j, s2);
+    } else {
+        vstore_tail(a1 + j, s1, q);
+        vstore_tail(a2 + j, s2, q);
+    }
+}
+
 // x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift) and Σ(x − shift)²
 // (y NULL) or Σy and Σy·(x − shift) (y given). Chunk k covers rows [k·rows, (k+1)·rows).
-// (n, c) inputs (s = 1) are summed as T vectors over blocks of PDT_NORM_FLUSH rows, each block
-// then added into the double sums; longer rows (s > 1) are summed in double directly.
+// (n, c) inputs (s = 1) are summed as T vectors over blocks of PDT_NORM_FLUSH rows (PDT_NORM_GROUP rows per
+// load and store of the sums), each block then added into the double sums; longer rows (s > 1) are summed
+// in double directly.
 static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *y, const double *shift,
                                   pdt_int rows, pdt_int chunks, double *part1, double *part2) {
     const pdt_int cs = c + 16;  /* T-sum stride: the second sum not 4 KiB after the first (no false aliasing) */
@@ -98,24 +127,15 @@ static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, c
         if (s == 1) {
             T *restrict a1 = scratch + 2 * k * cs, *restrict a2 = a1 + cs;
             const T *restrict tshift = scratch + 2 * chunks * cs;
-            for (pdt_int i = begin; i < end; ++i) {
+            for (pdt_int i = begin; i < end;) {
+                const pdt_int r = end - i < PDT_NORM_GROUP ? end - i : PDT_NORM_GROUP;
                 const T *xr = x + i * c, *yr = y ? y + i * c : NULL;
-                for (pdt_int j = 0; j < c; j += VN) {
-                    const pdt_int q = c - j < VN ? c - j : VN;
-                    const V xc = q == VN ? vsub(vload(xr + j), vload(tshift + j))
-                                         : vsub(vload_tail(xr + j, q), vload_tail(tshift + j, q));
-                    const V g = yr ? (q == VN ? vload(yr + j) : vload_tail(yr + j, q)) : xc;
-                    const V s1 = q == VN ? vload(a1 + j) : vload_tail(a1 + j, q);
-                    const V s2 = q == VN ? vload(a2 + j) : vload_tail(a2 + j, q);
-                    if (q == VN) {
-                        vstore(a1 + j, vadd(s1, g));
-                        vstore(a2 + j, vfma(g, xc, s2));
-                    } else {
-                        vstore_tail(a1 + j, vadd(s1, g), q);
-                        vstore_tail(a2 + j, vfma(g, xc, s2), q);
-                    }
-                }
-                if ((i - begin + 1) % PDT_NORM_FLUSH == 0 || i + 1 == end)
+                pdt_int j = 0;
+                if (r == PDT_NORM_GROUP) /* the constant row count: its loop unrolled */
+                    for (; j + VN <= c; j += VN) KN(bn_rows_acc)(PDT_NORM_GROUP, c, j, VN, xr, yr, tshift, a1, a2);
+                for (; j < c; j += VN) KN(bn_rows_acc)(r, c, j, c - j < VN ? c - j : VN, xr, yr, tshift, a1, a2);
+                i += r;
+                if ((i - begin) % PDT_NORM_FLUSH == 0 || i == end)
                     for (pdt_int ch = 0; ch < c; ++ch) {
                         p1[ch] += (double)a1[ch];
                         p2[ch] += (double)a2[ch];
@@ -318,14 +338,41 @@ static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const 
     return PDT_OK;
 }
 
+// x, dy, dx (one row of d), gamma/ag as in layernorm_backward: lanes j .. j + q − 1 (q ≤ VN) of
+// dx = rstd·(dy·γ + cx·x̂ + c0), x̂ = (x − μ)·rstd, and of the T sums ag += dy·x̂, ag + ds += dy
+static inline void KN(ln_dx_lanes)(pdt_int j, pdt_int q, pdt_int ds, const T *xr, const T *dr, const T *gamma, V vmu,
+                                   V vr, V vcx, V vc0, T *out, T *ag) {
+    const int full = q == VN;
+    const V dyv = full ? vload(dr + j) : vload_tail(dr + j, q);
+    const V xv = full ? vload(xr + j) : vload_tail(xr + j, q);
+    const V gv = gamma ? (full ? vload(gamma + j) : vload_tail(gamma + j, q)) : vset1((T)1);
+    const V xh = vmul(vsub(xv, vmu), vr);
+    const V dxv = vmul(vr, vfma(dyv, gv, vfma(vcx, xh, vc0)));
+    if (full) vstore(out + j, dxv);
+    else vstore_tail(out + j, dxv, q);
+    if (ag) {
+        T *a1 = ag + j, *a2 = ag + ds + j;
+        if (full) {
+            vstore(a1, vfma(dyv, xh, vload(a1)));
+            vstore(a2, vadd(dyv, vload(a2)));
+        } else {
+            vstore_tail(a1, vfma(dyv, xh, vload_tail(a1, q)), q);
+            vstore_tail(a2, vadd(dyv, vload_tail(a2, q)), q);
+        }
+    }
+}
+
 // x, dy, dx (m, d), mean/rstd (m), gamma/dgamma/dbeta (d) or NULL
 // g = γ·dy, x̂ = (x − μ)·rstd: dx = rstd·(g − Σg/d − x̂·Σg·x̂/d); dγ += Σ_rows dy·x̂, dβ += Σ_rows dy
+// One loop over a row computes its dx and the next row's sums Σg, Σg·(x − μ) (as norm_row_dots
+// sums them), so reads from memory and writes interleave as in an elementwise kernel.
 // dγ, dβ: rows are summed in T in blocks of PDT_NORM_FLUSH (fused into the dx loop), each block
 // added into double partial sums per fixed chunk, the chunks combined in order.
 static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const T *dy, const T *mean,
                                          const T *rstd, const T *gamma, T *dx, T *dgamma, T *dbeta) {
     const pdt_int rows = pdt_norm_rows(m), chunks = (m + rows - 1) / rows;
     const pdt_int ds = d + 16;  /* T-sum stride: dβ's row not 4 KiB after dγ's (no false store-load aliasing) */
+    const pdt_int full = d - d % VN;
     double *part = NULL;
     T *tacc = NULL;
     if (dgamma) {
@@ -342,33 +389,43 @@ static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const
         double *restrict pg = part ? part + 2 * k * d : NULL;
         T *restrict ag = tacc ? tacc + 2 * k * ds : NULL;
         const pdt_int begin = k * rows, end = (k + 1) * rows < m ? (k + 1) * rows : m;
+        double sg, sgx;  /* the current row's Σg, Σg·(x − μ) */
+        KN(norm_row_dots)(d, x + begin * d, dy + begin * d, gamma, (double)mean[begin], &sg, &sgx);
         for (pdt_int i = begin; i < end; ++i) {
             const T *restrict xr = x + i * d, *restrict dr = dy + i * d;
             T *restrict out = dx + i * d;
             const double mu = (double)mean[i], r = (double)rstd[i];
-            double sg, sgx;
-            KN(norm_row_dots)(d, xr, dr, gamma, mu, &sg, &sgx);
             const V vr = vset1((T)r), vc0 = vset1((T)(-sg / (double)d)), vcx = vset1((T)(-r * sgx / (double)d));
-            const V vmu = vset1((T)mu), one = vset1((T)1);
-            for (pdt_int j = 0; j < d; j += VN) {
-                const pdt_int q = d - j < VN ? d - j : VN;
-                const V dyv = q == VN ? vload(dr + j) : vload_tail(dr + j, q);
-                const V xv = q == VN ? vload(xr + j) : vload_tail(xr + j, q);
-                const V gv = gamma ? (q == VN ? vload(gamma + j) : vload_tail(gamma + j, q)) : one;
-                const V xh = vmul(vsub(xv, vmu), vr);
-                const V dxv = vmul(vr, vfma(dyv, gv, vfma(vcx, xh, vc0)));
-                if (q == VN) vstore(out + j, dxv);
-                else vstore_tail(out + j, dxv, q);
-                if (ag) {
-                    T *a1 = ag + j, *a2 = ag + ds + j;
-                    if (q == VN) {
-                        vstore(a1, vfma(dyv, xh, vload(a1)));
-                        vstore(a2, vadd(dyv, vload(a2)));
-                    } else {
-                        vstore_tail(a1, vfma(dyv, xh, vload_tail(a1, q)), q);
-                        vstore_tail(a2, vadd(dyv, vload_tail(a2, q)), q);
+            const V vmu = vset1((T)mu);
+            if (i + 1 < end) {
+                const T *xn = xr + d, *dn = dr + d;
+                const double shift = (double)mean[i + 1];
+                const V vs = vset1((T)shift);
+                double t1 = 0.0, t2 = 0.0;
+                pdt_int j = 0;
+                while (j < full) {
+                    const pdt_int stop = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
+                    V a1 = vzero(), a2 = vzero();
+                    for (; j < stop; j += VN) {
+                        const V g = gamma ? vmul(vload(dn + j), vload(gamma + j)) : vload(dn + j);
+                        a1 = vadd(a1, g);
+                        a2 = vfma(g, vsub(vload(xn + j), vs), a2);
+                        KN(ln_dx_lanes)(j, VN, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
                     }
+                    t1 += (double)vreduce_add(a1);
+                    t2 += (double)vreduce_add(a2);
                 }
+                if (j < d) KN(ln_dx_lanes)(j, d - j, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
+                for (; j < d; ++j) {
+                    const double g = gamma ? (double)dn[j] * (double)gamma[j] : (double)dn[j];
+                    t1 += g;
+                    t2 += g * ((double)xn[j] - shift);
+                }
+                sg = t1;
+                sgx = t2;
+            } else {
+                for (pdt_int j = 0; j < d; j += VN)
+                    KN(ln_dx_lanes)(j, d - j < VN ? d - j : VN, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
             }
             if (ag && ((i - begin + 1) % PDT_NORM_FLUSH == 0 || i + 1 == end))
                 for (pdt_int j = 0; j < d; ++j) {

@@ -18,6 +18,7 @@ import numpy as np
 from .. import _C, _checks, _random
 from ..functional import dropout_counters
 from .module import Module, check_input
+from .norm import _Outputs
 
 _SCALINGS = ("inverted", "inference")
 
@@ -36,6 +37,7 @@ class Dropout(Module):
     same mask for any thread count or SIMD level) and s = 1/keep_prob or 1. Backward
     ``dx = s·r ⊙ dy`` with the same mask (kept as uint8 in ``self.mask``). An identity
     step (inverted scheme at inference) returns its input array itself, without a copy.
+    The output arrays (y, mask, dx) are written again by later calls once nothing references them.
     """
 
     def __init__(self, rate: Optional[float] = None, *, keep_prob: Optional[float] = None,
@@ -57,6 +59,7 @@ class Dropout(Module):
         self.mask: Optional[np.ndarray] = None
         self._train_scale = 1.0 / self.keep_prob if scaling == "inverted" else 1.0
         self._fwd_scale: Optional[float] = None
+        self._outputs = _Outputs()
 
     @property
     def rate(self) -> float:
@@ -73,7 +76,10 @@ class Dropout(Module):
             self._fwd_scale = self.keep_prob
             return _C.scale(x, self.keep_prob)
         seed, offset = _random.take(dropout_counters(x.size))
-        y, self.mask = _C.dropout_forward(x, seed, offset, self.keep_prob, self._train_scale, None, None)
+        self.mask = None  # the old mask can be reused unless someone else holds it
+        out = self._outputs
+        y, self.mask = _C.dropout_forward(x, seed, offset, self.keep_prob, self._train_scale,
+                                          out.get("y", x.shape, x.dtype), out.get("mask", x.shape, np.uint8))
         self._fwd_scale = self._train_scale
         return y
 
@@ -85,7 +91,7 @@ class Dropout(Module):
             return dy if self._fwd_scale == 1.0 else _C.scale(dy, self._fwd_scale)
         if dy.shape != self.mask.shape:
             raise ValueError(f"Dropout: dy has shape {dy.shape}, the forward output had {self.mask.shape}")
-        return _C.dropout_backward(dy, self.mask, self._fwd_scale, None)
+        return _C.dropout_backward(dy, self.mask, self._fwd_scale, self._outputs.get("dx", dy.shape, dy.dtype))
 
     def extra_repr(self) -> str:
         return f"keep_prob={self.keep_prob:g}, scaling={self.scaling!r}"
