@@ -232,6 +232,23 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
         return;
     }
     T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
+    if (m1 - m0 <= GEMM_MC) {  // one A block: op(B) panels packed just before use (see the file header)
+        for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
+            const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
+            const T beta = pc == 0 ? g->beta : (T)1;
+            const T *bias = pc + kc == g->k ? g->bias : NULL;
+            KN(gemm_pack_a)(m1 - m0, kc, g->a + m0 * g->rsa + pc * g->csa, g->rsa, g->csa, pa);
+            for (pdt_int jr = n0; jr < n1; jr += GEMM_NR) {
+                const pdt_int nr = pdt_gemm_min(GEMM_NR, n1 - jr);
+                KN(gemm_pack_b)(kc, nr, g->b + pc * g->rsb + jr * g->csb, g->rsb, g->csb, pb);
+                for (pdt_int ir = 0; ir < m1 - m0; ir += GEMM_MR)
+                    KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb, GEMM_NR, g->alpha, beta,
+                                            g->c + (m0 + ir) * g->ldc + jr, g->ldc, pdt_gemm_min(GEMM_MR, m1 - m0 - ir),
+                                            nr, bias ? bias + jr : NULL);
+            }
+        }
+        return;
+    }
     for (pdt_int jc = n0; jc < n1; jc += GEMM_NC) {
         const pdt_int nc = pdt_gemm_min(GEMM_NC, n1 - jc);
         for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {

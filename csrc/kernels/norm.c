@@ -20,8 +20,7 @@
 
 #ifndef PDT_NORM_CHUNKS
 #define PDT_NORM_CHUNKS 32  /* most row chunks of the cross-row reductions */
-#define PDT_NORM_FLUSH 16   /* rows summed in T before a flush into the double partial sums (a multiple of
-                               PDT_NORM_GROUP, so groups of rows never straddle a flush) */
+#define PDT_NORM_FLUSH 16   /* rows summed in T before a flush into the double partial sums */
 #endif
 
 // x (len); Σ (x_j − shift) and Σ (x_j − shift)²: T vectors over blocks of PDT_NORM_FLUSH vectors,
@@ -78,38 +77,10 @@ static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *
     *syx = t2;
 }
 
-#ifndef PDT_NORM_GROUP
-#define PDT_NORM_GROUP 4  /* rows whose terms go into the T sums in one load and store of them (divides FLUSH) */
-#endif
-
-// x, y (rows r ≤ PDT_NORM_GROUP, pitch c): lanes j .. j + q − 1 (q ≤ VN) of the T sums a1 += Σ g, a2 += Σ g·(x − shift),
-// g = y or x − shift, added row after row (the order of one row at a time) in registers
-static inline void KN(bn_rows_acc)(pdt_int r, pdt_int c, pdt_int j, pdt_int q, const T *x, const T *y, const T *tshift,
-                                   T *a1, T *a2) {
-    const int full = q == VN;
-    const V sh = full ? vload(tshift + j) : vload_tail(tshift + j, q);
-    V s1 = full ? vload(a1 + j) : vload_tail(a1 + j, q), s2 = full ? vload(a2 + j) : vload_tail(a2 + j, q);
-    for (pdt_int t = 0; t < r; ++t) {
-        const T *xr = x + t * c + j, *yr = y ? y + t * c + j : NULL;
-        const V xc = vsub(full ? vload(xr) : vload_tail(xr, q), sh);
-        const V g = yr ? (full ? vload(yr) : vload_tail(yr, q)) : xc;
-        s1 = vadd(s1, g);
-        s2 = vfma(g, xc, s2);
-    }
-    if (full) {
-        vstore(a1 + j, s1);
-        vstore(a2 + j, s2);
-    } else {
-        vstore_tail(a1 + j, s1, q);
-        vstore_tail(a2 + j, s2, q);
-    }
-}
-
 // x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift) and Σ(x − shift)²
 // (y NULL) or Σy and Σy·(x − shift) (y given). Chunk k covers rows [k·rows, (k+1)·rows).
-// (n, c) inputs (s = 1) are summed as T vectors over blocks of PDT_NORM_FLUSH rows (PDT_NORM_GROUP rows per
-// load and store of the sums), each block then added into the double sums; longer rows (s > 1) are summed
-// in double directly.
+// (n, c) inputs (s = 1) are summed as T vectors over blocks of PDT_NORM_FLUSH rows, each block
+// then added into the double sums; longer rows (s > 1) are summed in double directly.
 static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *y, const double *shift,
                                   pdt_int rows, pdt_int chunks, double *part1, double *part2) {
     const pdt_int cs = c + 16;  /* T-sum stride: the second sum not 4 KiB after the first (no false aliasing) */
@@ -127,15 +98,24 @@ static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, c
         if (s == 1) {
             T *restrict a1 = scratch + 2 * k * cs, *restrict a2 = a1 + cs;
             const T *restrict tshift = scratch + 2 * chunks * cs;
-            for (pdt_int i = begin; i < end;) {
-                const pdt_int r = end - i < PDT_NORM_GROUP ? end - i : PDT_NORM_GROUP;
+            for (pdt_int i = begin; i < end; ++i) {
                 const T *xr = x + i * c, *yr = y ? y + i * c : NULL;
-                pdt_int j = 0;
-                if (r == PDT_NORM_GROUP) /* the constant row count: its loop unrolled */
-                    for (; j + VN <= c; j += VN) KN(bn_rows_acc)(PDT_NORM_GROUP, c, j, VN, xr, yr, tshift, a1, a2);
-                for (; j < c; j += VN) KN(bn_rows_acc)(r, c, j, c - j < VN ? c - j : VN, xr, yr, tshift, a1, a2);
-                i += r;
-                if ((i - begin) % PDT_NORM_FLUSH == 0 || i == end)
+                for (pdt_int j = 0; j < c; j += VN) {
+                    const pdt_int q = c - j < VN ? c - j : VN;
+                    const V xc = q == VN ? vsub(vload(xr + j), vload(tshift + j))
+                                         : vsub(vload_tail(xr + j, q), vload_tail(tshift + j, q));
+                    const V g = yr ? (q == VN ? vload(yr + j) : vload_tail(yr + j, q)) : xc;
+                    const V s1 = q == VN ? vload(a1 + j) : vload_tail(a1 + j, q);
+                    const V s2 = q == VN ? vload(a2 + j) : vload_tail(a2 + j, q);
+                    if (q == VN) {
+                        vstore(a1 + j, vadd(s1, g));
+                        vstore(a2 + j, vfma(g, xc, s2));
+                    } else {
+                        vstore_tail(a1 + j, vadd(s1, g), q);
+                        vstore_tail(a2 + j, vfma(g, xc, s2), q);
+                    }
+                }
+                if ((i - begin + 1) % PDT_NORM_FLUSH == 0 || i + 1 == end)
                     for (pdt_int ch = 0; ch < c; ++ch) {
                         p1[ch] += (double)a1[ch];
                         p2[ch] += (double)a2[ch];
