@@ -45,6 +45,10 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * 1.1× faster than a copied one at m = 32; at m = 256 the packed path wins for dy·W. */
 #define PDT_GEMM_SUP_M 128
 #define PDT_GEMM_SUP_COPY_B_M 64
+/* ...except when k and n are both ≥ 512 and m > 32: there packing A once per KC block and each op(B)
+ * panel just before its tiles (the one-A-block loop of gemm_slab) measured 1.02–1.12× faster for
+ * x·Wᵀ and dy·W at m = 48, 64, 128 with k = n = 1024 (at m = 32 and at smaller k or n: no gain). */
+#define PDT_GEMM_SUP_BIG_M 32
 /* x·Wᵀ with a long k and a narrow output runs as dot products along k (gemm_dot_tile), so no
  * panel of W is transposed at all; measured against the unpacked path above it wins for k ≥ 512
  * when n ≤ 64 (m ≤ 128) or m ≤ 32 (1.1–1.2×), and loses up to 1.5× elsewhere, where its final
@@ -59,7 +63,8 @@ static inline int pdt_gemm_use_dot(pdt_int m, pdt_int n, pdt_int k) {
  * for x·Wᵀ, dy·W and dyᵀ·x, m = 256–2048); up to 4·NR while A fits in L2, as each panel of op(B) reads
  * all of A again (1.06–1.19× at n = 128 for f32, n = 64 for f64, m·k·sizeof(T) ≤ 1 MiB; 0.94× beyond). */
 static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
-    return m <= PDT_GEMM_SUP_M || n <= 2 * GEMM_NR ||
+    if (m <= PDT_GEMM_SUP_M) return m <= PDT_GEMM_SUP_BIG_M || k < 512 || n < 512;
+    return n <= 2 * GEMM_NR ||
            (n <= 4 * GEMM_NR && (double)m * (double)k * sizeof(T) <= (double)(1 << 20));
 }
 
