@@ -169,12 +169,13 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
         }
 }
 
-// buffer elements one slab needs: the packed A and B blocks, or the two edge panels of the unpacked path
+// buffer elements one slab needs: the packed A and B blocks (one op(B) panel for a single A block), or the two
+// edge panels of the unpacked path
 static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt_int cols) {
     const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k);
     if (!g->packed) return pdt_gemm_round_up((GEMM_MR + GEMM_NR) * kc, 64);
     const pdt_int a = pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc;
-    const pdt_int b = pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR) * kc;
+    const pdt_int b = (rows <= GEMM_MC ? GEMM_NR : pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR)) * kc;
     return pdt_gemm_round_up(a + b, 64);
 }
 
