@@ -18,8 +18,11 @@ TRANS = list(itertools.product([False, True], [False, True]))
 
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
 # the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
-# the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 32 or n ≤ 64)
+# the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 32 or n ≤ 64), the unpacked path for narrow n at any m
+# (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block (m ≤ MC, B panels
+# packed one at a time; also 32 < m ≤ 128 when k, n ≥ 512) and the five loops (m > MC; A of 1.05 MiB with n = 100)
 SHAPES = [
+    (200, 300, 70), (970, 150, 260), (1100, 100, 250), (50, 520, 530),
     (1, 1, 1), (1, 1100, 1), (1100, 1, 3), (7, 13, 1), (2, 3, 5), (11, 13, 17), (23, 47, 97),
     (6, 16, 8), (5, 15, 7), (7, 17, 9), (12, 32, 64), (11, 31, 63), (13, 33, 65),
     (12, 16, 256), (13, 17, 257), (4, 4, 255), (63, 40, 70), (64, 47, 70), (128, 64, 129), (129, 65, 131), (95, 130, 64),

@@ -13,6 +13,11 @@
  *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
  * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
  * L1, the vector operand streamed from L2).
+ * When the slab's rows fit one A block (m ≤ MC, e.g. batch 256) the loops run
+ * pc → pack A → jr → pack one NR-wide panel of op(B) → ir: each panel is packed
+ * just before all MR-row tiles use it, instead of a whole KC × NC block first
+ * (x·Wᵀ at (256, 1024, 1024): the transposing pack of W fed from L3 in one pass
+ * was 8% of the time; 1.06× faster this way, the other forms unchanged).
  * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
  * Edge tiles use the same micro-kernel with masked stores; operands that are not
  * packed have their edge panels copied into a small zero-padded buffer.
@@ -40,6 +45,10 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * 1.1× faster than a copied one at m = 32; at m = 256 the packed path wins for dy·W. */
 #define PDT_GEMM_SUP_M 128
 #define PDT_GEMM_SUP_COPY_B_M 64
+/* ...except when k and n are both ≥ 512 and m > 32: there packing A once per KC block and each op(B)
+ * panel just before its tiles (the one-A-block loop of gemm_slab) measured 1.02–1.12× faster for
+ * x·Wᵀ and dy·W at m = 48, 64, 128 with k = n = 1024 (at m = 32 and at smaller k or n: no gain). */
+#define PDT_GEMM_SUP_BIG_M 32
 /* x·Wᵀ with a long k and a narrow output runs as dot products along k (gemm_dot_tile), so no
  * panel of W is transposed at all; measured against the unpacked path above it wins for k ≥ 512
  * when n ≤ 64 (m ≤ 128) or m ≤ 32 (1.1–1.2×), and loses up to 1.5× elsewhere, where its final
@@ -48,6 +57,16 @@ static inline int pdt_gemm_use_dot(pdt_int m, pdt_int n, pdt_int k) {
     return k >= 512 && ((n <= 64 && m <= 128) || m <= 32);
 }
 #endif
+
+/* The unpacked path also for narrow outputs of any m: with n ≤ 2·NR a packed A panel would serve only
+ * one or two micro-tiles, so packing A costs more than reading it in place (1.14–1.25× faster at n = 64
+ * for x·Wᵀ, dy·W and dyᵀ·x, m = 256–2048); up to 4·NR while A fits in L2, as each panel of op(B) reads
+ * all of A again (1.06–1.19× at n = 128 for f32, n = 64 for f64, m·k·sizeof(T) ≤ 1 MiB; 0.94× beyond). */
+static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
+    if (m <= PDT_GEMM_SUP_M) return m <= PDT_GEMM_SUP_BIG_M || k < 512 || n < 512;
+    return n <= 2 * GEMM_NR ||
+           (n <= 4 * GEMM_NR && (double)m * (double)k * sizeof(T) <= (double)(1 << 20));
+}
 
 // the operands of one call: element (i, p) of op(A) at a[i·rsa + p·csa], (p, j) of op(B) at b[p·rsb + j·csb]
 typedef struct {
@@ -150,12 +169,13 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
         }
 }
 
-// buffer elements one slab needs: the packed A and B blocks, or the two edge panels of the unpacked path
+// buffer elements one slab needs: the packed A and B blocks (one op(B) panel for a single A block), or the two
+// edge panels of the unpacked path
 static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt_int cols) {
     const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k);
     if (!g->packed) return pdt_gemm_round_up((GEMM_MR + GEMM_NR) * kc, 64);
     const pdt_int a = pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc;
-    const pdt_int b = pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR) * kc;
+    const pdt_int b = (rows <= GEMM_MC ? GEMM_NR : pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR)) * kc;
     return pdt_gemm_round_up(a + b, 64);
 }
 
@@ -218,6 +238,23 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
         return;
     }
     T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
+    if (m1 - m0 <= GEMM_MC) {  // one A block: op(B) panels packed just before use (see the file header)
+        for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
+            const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
+            const T beta = pc == 0 ? g->beta : (T)1;
+            const T *bias = pc + kc == g->k ? g->bias : NULL;
+            KN(gemm_pack_a)(m1 - m0, kc, g->a + m0 * g->rsa + pc * g->csa, g->rsa, g->csa, pa);
+            for (pdt_int jr = n0; jr < n1; jr += GEMM_NR) {
+                const pdt_int nr = pdt_gemm_min(GEMM_NR, n1 - jr);
+                KN(gemm_pack_b)(kc, nr, g->b + pc * g->rsb + jr * g->csb, g->rsb, g->csb, pb);
+                for (pdt_int ir = 0; ir < m1 - m0; ir += GEMM_MR)
+                    KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb, GEMM_NR, g->alpha, beta,
+                                            g->c + (m0 + ir) * g->ldc + jr, g->ldc, pdt_gemm_min(GEMM_MR, m1 - m0 - ir),
+                                            nr, bias ? bias + jr : NULL);
+            }
+        }
+        return;
+    }
     for (pdt_int jc = n0; jc < n1; jc += GEMM_NC) {
         const pdt_int nc = pdt_gemm_min(GEMM_NC, n1 - jc);
         for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
@@ -252,7 +289,7 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .m = m, .n = n, .k = k, .a = a, .rsa = trans_a ? 1 : lda, .csa = trans_a ? lda : 1,
         .b = b, .rsb = trans_b ? 1 : ldb, .csb = trans_b ? ldb : 1, .c = c, .ldc = ldc, .bias = bias,
         .alpha = (T)alpha, .beta = (T)beta,
-        .packed = m > PDT_GEMM_SUP_M,
+        .packed = !KN(gemm_use_sup)(m, n, k),
         .dot = trans_b && !trans_a && pdt_gemm_use_dot(m, n, k),
     };
     // one slab per thread: columns when C is wide, else rows, aligned to the register tile
