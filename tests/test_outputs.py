@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 
-from pydtrain import _C
+from pydtrain import _C, nn
 
 SHAPES = ((0, 5), (4, 0), (1, 1), (3, 7), (9, 17), (70, 33), (300, 257))  # the last > PDT_PAR_MIN elements
 BIG = SHAPES[-1]
@@ -329,3 +329,61 @@ def test_every_entry_with_outputs_is_covered():
     assert {"gemm", "relu_forward", "gelu_backward", "mse_forward", "layernorm_forward"} <= found  # the scan works
     assert found - set(CASES) == set(), "entries with outputs missing from CASES"
     assert set(CASES) - found == set(), "CASES lists entries without outputs"
+
+
+# ---- layers reuse their large output arrays, never one that someone holds ----
+
+LAYERS = {
+    "relu": lambda: nn.ReLU(), "sigmoid": lambda: nn.Sigmoid(), "tanh": lambda: nn.Tanh(),
+    "leaky_relu": lambda: nn.LeakyReLU(0.1), "elu": lambda: nn.ELU(), "selu": lambda: nn.SELU(),
+    "gelu": lambda: nn.GELU(), "gelu_tanh": lambda: nn.GELU("tanh"), "silu": lambda: nn.SiLU(),
+    "softplus": lambda: nn.Softplus(), "linear": lambda: nn.Linear(300, 300),
+}
+LARGE = (128, 300)  # 150 KiB of float32: above the 128 KiB from which layers reuse outputs
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_layers_reuse_only_outputs_nobody_holds(name):
+    layer = LAYERS[name]()
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(LARGE).astype(np.float32)
+    dy = rng.standard_normal(LARGE).astype(np.float32)
+    y1 = layer(x)
+    dx1 = layer.backward(dy)
+    view = y1[1:, ::2]  # a view alone keeps its array held
+    kept_y, kept_dx = view.copy(), dx1.copy()
+    del y1
+    for _ in range(3):
+        y = layer(2 * x)
+        dx = layer.backward(2 * dy)
+        assert not np.shares_memory(y, view) and not np.shares_memory(dx, dx1)
+        assert not np.shares_memory(y, dx)
+    np.testing.assert_array_equal(view, kept_y)
+    np.testing.assert_array_equal(dx1, kept_dx)
+    # an output nobody holds any more is the array the next call writes, with the same values as a new one
+    del y, dx
+    first = id(layer(x))
+    y = layer(x)
+    assert id(y) == first
+    dx = layer.backward(dy)
+    first = id(dx)
+    del dx
+    assert id(layer.backward(dy)) == first
+    fresh = LAYERS[name]()
+    if name == "linear":
+        fresh.load_state_dict(layer.state_dict())
+    np.testing.assert_array_equal(y, fresh(x))
+    assert layer(rng.standard_normal((3, 300)).astype(np.float32)).shape == (3, 300)  # another shape: a new array
+
+
+def test_activation_output_fed_back_as_input_is_never_overwritten():
+    # y of one call is x of the next: the caller holds it, so the kernel writes another array
+    layer = nn.Tanh()
+    x = np.random.default_rng(2).standard_normal(LARGE).astype(np.float32)
+    y1 = layer(x)
+    kept = y1.copy()
+    y2 = layer(y1)
+    y3 = layer(y2)
+    np.testing.assert_array_equal(y1, kept)
+    assert not np.shares_memory(y2, y1) and not np.shares_memory(y3, y2)
+    np.testing.assert_allclose(y3, np.tanh(np.tanh(np.tanh(x.astype(np.float64)))), rtol=1e-5, atol=1e-6)
