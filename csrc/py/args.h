@@ -53,7 +53,8 @@ void pdt_args_init(pdt_args *a, const char *fn);
 const void *pdt_arg_in(pdt_args *a, const char *name, PyObject *obj, const char *shape);
 /* An array the kernel updates in place (parameters, gradients, optimizer state). */
 void *pdt_arg_inout(pdt_args *a, const char *name, PyObject *obj, const char *shape);
-/* An output: a new array when obj is NULL or None, else obj checked and written. */
+/* An output: a new uninitialized array when obj is NULL or None, else obj checked and written.
+ * Either way the kernel must write every element (no kernel may rely on zeros or leave a part). */
 void *pdt_arg_out(pdt_args *a, const char *name, PyObject *obj, const char *shape, int flags);
 /* An input of a given non-float dtype (uint8 masks, int64 indices). */
 const void *pdt_arg_in_typed(pdt_args *a, const char *name, PyObject *obj, const char *shape, int typenum);

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _C, _checks
 from .. import functional as F
-from .module import Module, check_input
+from .module import Module, _Outputs, check_input
 
 
 class _Elementwise(Module):
@@ -20,6 +20,8 @@ class _Elementwise(Module):
 
     ``_forward(x, *hp, out)`` and ``_backward(x, dy, *hp, out)`` are the C
     kernels; ``_hyper()`` gives the layer's hyper-parameters ``hp`` for them.
+    Outputs (y, dx) of 128 KiB or more are written again by later calls once
+    nothing references them (``_Outputs``); smaller ones are new arrays.
     """
 
     _forward = None   # C kernel (x, *hp, out) -> y
@@ -28,6 +30,7 @@ class _Elementwise(Module):
     def __init__(self) -> None:
         super().__init__()
         self._x = None
+        self._outputs = _Outputs()
 
     def _hyper(self) -> tuple:
         return ()
@@ -35,12 +38,13 @@ class _Elementwise(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(self, x)
         self.__dict__["_x"] = x  # a cache, never a parameter: skips Module.__setattr__ on the hot path
-        return self._forward(x, *self._hyper(), None)
+        return self._forward(x, *self._hyper(), self._outputs.like("y", x))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._x is None:
             raise RuntimeError(f"{type(self).__name__}: backward called before forward")
-        return self._backward(self._x, check_input(self, dy, self._x.dtype), *self._hyper(), None)
+        dy = check_input(self, dy, self._x.dtype)
+        return self._backward(self._x, dy, *self._hyper(), self._outputs.like("dx", dy))
 
 
 class ReLU(_Elementwise):

@@ -17,8 +17,7 @@ import numpy as np
 
 from .. import _C, _checks, _random
 from ..functional import dropout_counters
-from .module import Module, check_input
-from .norm import _Outputs
+from .module import Module, _Outputs, check_input
 
 _SCALINGS = ("inverted", "inference")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _C, init as _init
-from .module import Module, Parameter, check_input
+from .module import Module, Parameter, _Outputs, check_input
 
 
 class Linear(Module):
@@ -20,7 +20,8 @@ class Linear(Module):
         dtype: np.float32 or np.float64.
 
     Input (N, in) or (…, in); output (…, out). Backward: dW += dyᵀ·x,
-    db += Σ dy, dx = dy·W.
+    db += Σ dy, dx = dy·W. Outputs (y, dx) of 128 KiB or more are written again by
+    later calls once nothing references them.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "default",
@@ -41,6 +42,7 @@ class Linear(Module):
             _init.init_weight(self.weight, init)
         self._x = None
         self._out_shape: tuple = ()
+        self._outputs = _Outputs()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(self, x, self.weight.dtype)
@@ -49,8 +51,9 @@ class Linear(Module):
         x2 = x if x.ndim == 2 else x.reshape(-1, self.in_features)
         self._x = x2
         self._out_shape = x.shape[:-1] + (self.out_features,)
-        y = _C.gemm(x2, self.weight.data, None, False, True, 1.0, 0.0,
-                    None if self.bias is None else self.bias.data)
+        rows = x2.shape[0]
+        out = self._outputs.large("y", (rows, self.out_features), x2.dtype, rows * self.out_features * x2.itemsize)
+        y = _C.gemm(x2, self.weight.data, out, False, True, 1.0, 0.0, None if self.bias is None else self.bias.data)
         return y if x.ndim == 2 else y.reshape(self._out_shape)
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
@@ -67,7 +70,7 @@ class Linear(Module):
             _C.bias_grad(dy2, self.bias.grad)
         if not input_grad:
             return None
-        dx = _C.gemm(dy2, self.weight.data, None, False, False, 1.0, 0.0)
+        dx = _C.gemm(dy2, self.weight.data, self._outputs.like("dx", x2), False, False, 1.0, 0.0)
         return dx if dy.ndim == 2 else dx.reshape(dy.shape[:-1] + (self.in_features,))
 
     def extra_repr(self) -> str:

@@ -7,53 +7,12 @@ LayerNorm (Ba, Kiros & Hinton, 2016), per example over its units:
 """
 from __future__ import annotations
 
-import sys
 from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from .. import _C, _checks
-from .module import Module, Parameter, check_input
-
-
-def _sole_refcount() -> int:
-    """What ``sys.getrefcount`` reads in ``_Outputs.get`` for an array only its list holds."""
-    kept = [np.empty(0)]
-    for a in kept:
-        return sys.getrefcount(a)
-    raise AssertionError("unreachable")
-
-
-_SOLE = _sole_refcount()
-
-
-class _Outputs:
-    """The output arrays of a layer, written again by its next calls once nobody else holds them.
-
-    A fresh output array costs a pass over memory before the kernel writes it (the OS
-    zeroes each new page: about 0.7 ms per 16 MB, as long as a LayerNorm forward), so
-    a layer keeps the last ``depth`` arrays it returned under each name and reuses one
-    whose reference count shows that only this table holds it: the caller has dropped
-    the result and every view of it (NumPy elides its temporaries by the same test).
-    Two per name let a forward output alternate while the next layer still caches the
-    previous one for its backward. The price: a layer keeps up to ``depth`` arrays of
-    each output alive between calls.
-    """
-
-    def __init__(self, depth: int = 2) -> None:
-        self.depth = depth
-        self._kept: dict[str, list[np.ndarray]] = {}
-
-    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
-        """An uninitialized C-contiguous array of ``shape`` and ``dtype``: a free kept one, else a new one."""
-        kept = self._kept.setdefault(name, [])
-        for a in kept:
-            if sys.getrefcount(a) <= _SOLE and a.shape == shape and a.dtype == dtype:
-                return a
-        a = np.empty(shape, dtype)
-        kept.insert(0, a)
-        del kept[self.depth:]
-        return a
+from .module import Module, Parameter, _Outputs, check_input
 
 
 class BatchNorm(Module):
