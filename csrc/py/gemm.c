@@ -15,25 +15,13 @@ static PyObject *py_gemm(PyObject *self, PyObject *args) {
     const void *pb = pdt_arg_in(&a, "b", b_o, tb ? "N,K" : "K,N");
     const void *pbias = bias_o == Py_None ? NULL : pdt_arg_in(&a, "bias", bias_o, "N");
     pdt_require(&a, beta == 0.0 || out_o != Py_None, "beta=%g reads 'out', so 'out' must be given", beta);
-    /* a new output uninitialized (β = 0 here: the kernel writes every element); a zeroed one cost a
-     * calloc's fresh pages, faulted in by the kernel: 1.4× the time of x·Wᵀ at (256, 64, 1024), 2 threads */
-    PyObject *fresh = NULL;
-    if (out_o == Py_None && !a.failed) {
-        npy_intp dims[2] = {pdt_dim(&a, 'M'), pdt_dim(&a, 'N')};
-        if (!(fresh = PyArray_EMPTY(2, dims, a.dtype, 0))) return pdt_args_fail(&a);
-        out_o = fresh;
-    }
     void *pc = pdt_arg_out(&a, "out", out_o, "M,N", 0);
-    PyObject *result = NULL;
-    if (!a.failed) {
-        pdt_int m = pdt_dim(&a, 'M'), n = pdt_dim(&a, 'N'), k = pdt_dim(&a, 'K');
-        pdt_status st;
-        PDT_RUN(&a, st, gemm, ta, tb, m, n, k, alpha, pa, ta ? m : k, pb, tb ? k : n, beta, pc, n, pbias);
-        if (!pdt_check_status(&a, st)) result = pdt_args_outputs(&a);
-    }
-    if (!result) pdt_args_fail(&a);
-    Py_XDECREF(fresh);
-    return result;
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_int m = pdt_dim(&a, 'M'), n = pdt_dim(&a, 'N'), k = pdt_dim(&a, 'K');
+    pdt_status st;
+    PDT_RUN(&a, st, gemm, ta, tb, m, n, k, alpha, pa, ta ? m : k, pb, tb ? k : n, beta, pc, n, pbias);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
 }
 
 /* fma_peak(sink, reps) -> flops: independent FMA chains, one part per element of sink, in parallel */
