@@ -130,8 +130,9 @@ static inline V KN(vtanh)(V x) {
 // Φ(−|x|) = erfc(|x|/√2)/2 (the lower tail, to relative accuracy) and φ(x) = e^(−x²/2)/√(2π),
 // for |x| ≤ VM_TAIL_MAX; larger |x| give the values at ±VM_TAIL_MAX (callers select the limits)
 static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
-    static const double c32[] = {2.820844014e-1, 2.824126132e-1, 2.428240907e-1, 2.038022609e-1, -2.923109825e-2,
-                                 2.817421934e-1, -4.902760469e-1, 2.859796718e-1, -5.933812592e-2};
+    // C/2: the ½ of Φ = erfc/2 folded in (halving is exact, so the bits are those of ½·C)
+    static const double c32[] = {0.1410422007, 0.1412063066, 0.12141204535, 0.10190113045, -0.014615549125,
+                                 0.1408710967, -0.24513802345, 0.1429898359, -0.02966906296};
     static const double q32[] = {1.000000076, 6.93147188e-1, 2.402210727e-1, 5.550357093e-2, 9.676043527e-3,
                                  1.339087485e-3};
     static const double e64[] = {1.1283791670955125738, -3.7612638903183748056e-1, 1.1283791670954878666e-1,
@@ -157,7 +158,7 @@ static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
         V n = vmax(KN(vm_round)(s2), vset1((T)-126));  // n first: a NaN becomes −126, pow2i stays defined
         g = vmul(KN(vm_poly)(vsub(s2, n), q32, 6), vpow2i(n));
         V tau = vrcp(vfma(a, vset1((T)0.35355339059327376220), one));  // 1/(1 + t/2) in [0.18, 1]
-        *tail = vmul(vmul(half, g), vmul(tau, KN(vm_poly)(tau, c32, 9)));
+        *tail = vmul(g, vmul(tau, KN(vm_poly)(tau, c32, 9)));
     } else {
         V t = vmul(a, vset1((T)0.70710678118654752440));
         V n;
