@@ -200,8 +200,8 @@ static pdt_status KN(elu_backward)(pdt_int n, const T *x, const T *dy, double al
 static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
     const V zero = vzero(), sat = vset1((T)VM_TAIL_MAX);
     PDT_ACT_LOOP(n, x, y, {
-        V tail, pdf;
-        KN(vm_normal_tail)(xv, &tail, &pdf);
+        V tail, u;
+        KN(vm_normal_tail)(xv, &tail, &u);
         const V a = vabs(xv), relu = vmax(xv, zero);
         out = vselect(vgt(a, sat), relu, vfnma(a, tail, relu));
     })
@@ -209,15 +209,14 @@ static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
 }
 
 // x, dy, dx (n); dx may be dy
-// dx = dy ⊙ (Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π); with u = Φ(−|x|) − |x|·φ(x) (one fma),
-// Φ(x) + x·φ(x) = u for x < 0 and 1 − u for x ≥ 0. |x| is clamped to VM_TAIL_MAX, where
+// dx = dy ⊙ (Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π); with u = Φ(−|x|) − |x|·φ(x) from vmath.h,
+// Φ(x) + x·φ(x) = u for x < 0 and 1 − u for x ≥ 0. vmath.h clamps |x| to VM_TAIL_MAX, where
 // u ≈ −1e-36 float / −1e-297 double already: the gradient is 1 − u = 1 or u beyond
 static pdt_status KN(gelu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
-    const V zero = vzero(), one = vset1((T)1), sat = vset1((T)VM_TAIL_MAX);
+    const V zero = vzero(), one = vset1((T)1);
     PDT_ACT_LOOP2(n, x, dy, dx, {
-        V tail, pdf;
-        KN(vm_normal_tail)(xv, &tail, &pdf);
-        const V u = vfnma(vmin(sat, vabs(xv)), pdf, tail);  // |x| second: NaN stays NaN
+        V tail, u;
+        KN(vm_normal_tail)(xv, &tail, &u);
         out = vmul(dyv, vselect(vlt(xv, zero), u, vsub(one, u)));
     })
     return PDT_OK;

@@ -131,9 +131,11 @@ static inline V KN(vtanh)(V x) {
 #define VM_TAIL_MAX (VM_F32 ? 13.0 : 37.0)
 #endif
 
-// Φ(−|x|) = erfc(|x|/√2)/2 (the lower tail; double: to relative accuracy, float: to the absolute accuracy GELU needs) and φ(x) = e^(−x²/2)/√(2π),
-// for |x| ≤ VM_TAIL_MAX; larger |x| give the values at ±VM_TAIL_MAX (callers select the limits)
-static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
+// Φ(−|x|) = erfc(|x|/√2)/2 (the lower tail; double: to relative accuracy, float: to the absolute
+// accuracy GELU needs) and u = Φ(−|x|) − |x|·φ(x), φ(x) = e^(−x²/2)/√(2π) (GELU's gradient is u for
+// x < 0, 1 − u for x ≥ 0), for |x| ≤ VM_TAIL_MAX; larger |x| give the values at ±VM_TAIL_MAX
+// (callers select the limits). Float: u = e^(−x²/2)·(τ·C(τ)/2 − |x|/√(2π)), one rounding fewer.
+static inline void KN(vm_normal_tail)(V x, V *tail, V *u) {
     // C/2 (the ½ of Φ = erfc/2 folded in), degree 6
     static const double c32[] = {0.1401601311, 0.1473337773, 0.1113418155, 0.07135501077, 0.1437333561,
                                  -0.1529230889, 0.03899930053};
@@ -162,7 +164,9 @@ static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
         V n = vmax(KN(vm_round)(s2), vset1((T)-126));  // n first: a NaN becomes −126, pow2i stays defined
         g = vmul(KN(vm_poly)(vsub(s2, n), q32, 6), vpow2i(n));
         V tau = vrcp(vfma(a, vset1((T)0.35355339059327376220), one));  // 1/(1 + t/2) in [0.18, 1]
-        *tail = vmul(g, vmul(tau, KN(vm_poly)(tau, c32, 7)));
+        const V w = vmul(tau, KN(vm_poly)(tau, c32, 7));
+        *tail = vmul(g, w);
+        *u = vmul(g, vfnma(a, vset1((T)0.39894228040143267794), w));
     } else {
         V t = vmul(a, vset1((T)0.70710678118654752440));
         V n;
@@ -173,8 +177,8 @@ static inline void KN(vm_normal_tail)(V x, V *tail, V *pdf) {
         V tau = vrcp(vfma(t, half, one));  // 1/(1 + t/2) in (0, 1]
         V far = vmul(vmul(g, tau), KN(vm_poly)(tau, c64, 21));
         *tail = vmul(half, vselect(vlt(t, one), near, far));
+        *u = vfnma(a, vmul(g, vset1((T)0.39894228040143267794)), *tail);
     }
-    *pdf = vmul(g, vset1((T)0.39894228040143267794));
 }
 
 // log(1 + u) for u in [0, 1]
