@@ -160,6 +160,20 @@ def test_vmath_special_values(dtype_, simd):
         assert np.all(np.isfinite(bwd(x[3:8], np.ones(5, dtype_), *hp, None))), name
 
 
+
+@pytest.mark.parametrize("dtype_", [np.float32, np.float64], ids=["f32", "f64"])
+def test_gelu_saturated_tails(dtype_, simd):
+    """Beyond the range vmath.h computes Φ on (|x| = 13 float, 37 double): GELU is x or 0, its
+    gradient 1 or 0 (within 1e-30: the kernel returns Φ(−13) − 13·φ(13) there), through ±inf;
+    NaN propagates through both."""
+    x = np.array([40.0, 1e30, np.inf, -40.0, -1e30, -np.inf, np.nan], dtype_)
+    y = _C.gelu_forward(x)
+    np.testing.assert_array_equal(y[:6], np.array([40, 1e30, np.inf, 0, 0, 0], dtype_))
+    g = _C.gelu_backward(x, np.full(7, 3.0, dtype_))
+    np.testing.assert_allclose(g[:6], [3, 3, 3, 0, 0, 0], rtol=0, atol=1e-30)
+    assert np.isnan(y[6]) and np.isnan(g[6])
+
+
 # ---- finite differences (float64) ----
 
 MODULES = {
