@@ -3,6 +3,9 @@
  * PDT_OMP(clauses) expands to an OpenMP `parallel for` with the thread count
  * set by pdt_set_num_threads, or to nothing when OpenMP is not available.
  * Work is split by index ranges only, so results never depend on the count.
+ * Kernels use OpenMP only through PDT_OMP_FOR, with no omp_* calls, barriers, single,
+ * critical or cancel inside: threads.c runs a one-thread region in place, without a
+ * libgomp team, and that is exact only for such plain static loops.
  */
 #ifndef PDT_THREADS_H
 #define PDT_THREADS_H

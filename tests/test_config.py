@@ -53,3 +53,14 @@ def test_threads_and_show_config(capsys):
         pydtrain.set_num_threads(1.5)
     with pytest.raises(ValueError, match="at least 1"):
         pydtrain.set_num_threads(0)
+
+
+def test_kernels_use_openmp_only_through_pdt_omp_for():
+    # threads.c runs one-thread regions in place without a libgomp team, which is exact only
+    # for plain static loops: no omp_* calls or other OpenMP constructs in the kernels
+    csrc = Path(__file__).resolve().parents[1] / "csrc"
+    offenders = [f"{path.relative_to(csrc)}:{number}"
+                 for path in sorted(csrc.rglob("*.[ch]")) if path.name not in ("threads.h", "threads.c")
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if "omp_" in line or "pragma omp" in line or "Pragma(\"omp" in line]
+    assert offenders == []

@@ -390,3 +390,13 @@ def test_activation_output_fed_back_as_input_is_never_overwritten():
     np.testing.assert_array_equal(y1, kept)
     assert not np.shares_memory(y2, y1) and not np.shares_memory(y3, y2)
     np.testing.assert_allclose(y3, np.tanh(np.tanh(np.tanh(x.astype(np.float64)))), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shift", [-1, 1])
+def test_reuse_turns_itself_off_when_reference_counts_read_differently(monkeypatch, shift):
+    # an interpreter counting one reference more or less than measured would hand out a held
+    # array (or never reuse one): the import-time self-check must catch both
+    from pydtrain.nn import module
+    assert module._reuse_works()
+    monkeypatch.setattr(module, "_SOLE", module._SOLE + shift)
+    assert not module._reuse_works()

@@ -84,6 +84,12 @@ const pdt_kernels *pdt_active_kernels(void);
  * the GIL, and another Python thread could do little in that time anyway. */
 #define PDT_GIL_BYTES 65536
 
+/* A call whose time does not follow the size of its arrays (gemm's m·n·k, fma_peak's
+ * repetitions) says here whether it is long; a long call releases the GIL whatever its bytes. */
+static inline void pdt_args_long_call(pdt_args *a, int is_long) {
+    if (is_long) a->nbytes = SIZE_MAX;
+}
+
 /* Run kernel name_f32 or name_f64 by the call's dtype, without the GIL unless the call is tiny. */
 #define PDT_RUN(a, status, name, ...)                                                      \
     do {                                                                                   \

@@ -19,6 +19,7 @@ static PyObject *py_gemm(PyObject *self, PyObject *args) {
     if (a.failed) return pdt_args_fail(&a);
     pdt_int m = pdt_dim(&a, 'M'), n = pdt_dim(&a, 'N'), k = pdt_dim(&a, 'K');
     pdt_status st;
+    pdt_args_long_call(&a, (double)m * (double)n * (double)k > 65536.0);  /* over 2^16 multiply-adds: ~1 us */
     PDT_RUN(&a, st, gemm, ta, tb, m, n, k, alpha, pa, ta ? m : k, pb, tb ? k : n, beta, pc, n, pbias);
     if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
     return pdt_args_outputs(&a);
@@ -36,6 +37,7 @@ static PyObject *py_fma_peak(PyObject *self, PyObject *args) {
     if (a.failed) return pdt_args_fail(&a);
     double flops = 0;
     pdt_status st;
+    pdt_args_long_call(&a, 1);
     PDT_RUN(&a, st, fma_peak, (pdt_int)reps, pdt_dim(&a, 'P'), sink, &flops);
     if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
     return PyFloat_FromDouble(flops);

@@ -289,8 +289,11 @@ class _Outputs:
     the result and every view of it (NumPy elides its temporaries by the same test).
     Two per name let a forward output alternate while the next layer still caches the
     previous one for its backward. The price: a layer keeps up to ``depth`` arrays of
-    each output alive between calls.
+    each output alive between calls. A weak reference does not count as holding: an
+    output observed only through ``weakref`` may be written again.
     """
+
+    enabled = True  # set at import by _reuse_works(): False turns reuse off on this interpreter
 
     def __init__(self, depth: int = 2) -> None:
         self.depth = depth
@@ -298,6 +301,8 @@ class _Outputs:
 
     def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
         """An uninitialized C-contiguous array of ``shape`` and ``dtype``: a free kept one, else a new one."""
+        if not _Outputs.enabled:
+            return np.empty(shape, dtype)
         kept = self._kept.setdefault(name, [])
         for a in kept:
             if sys.getrefcount(a) <= _SOLE and a.shape == shape and a.dtype == dtype:
@@ -314,6 +319,23 @@ class _Outputs:
     def like(self, name: str, a: np.ndarray) -> Optional[np.ndarray]:
         """``large`` for an output of the shape and dtype of ``a``."""
         return self.get(name, a.shape, a.dtype) if a.nbytes >= _REUSE_MIN_BYTES else None
+
+
+def _reuse_works() -> bool:
+    """Whether ``_Outputs``' reference-count test reads right on this interpreter.
+
+    ``_SOLE`` is measured in another function; an interpreter that counts references
+    differently (borrowed stack references, free-threaded builds) could make a held
+    array look free. So: a held array must not come back, a dropped one must.
+    """
+    probe = _Outputs()
+    held = probe.get("y", (1,), np.float32)
+    dropped = id(probe.get("y", (1,), np.float32))
+    again = probe.get("y", (1,), np.float32)
+    return again is not held and id(again) == dropped
+
+
+_Outputs.enabled = _reuse_works()
 
 
 def check_input(layer: Module, x: Any, dtype: Optional[np.dtype] = None) -> np.ndarray:
