@@ -45,32 +45,34 @@ class Linear(Module):
         self._outputs = _Outputs()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = check_input(self, x, self.weight.dtype)
+        weight, bias = self.weight.data, self.bias
+        x = check_input(self, x, weight.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input must have shape (..., {self.in_features}); got {x.shape}")
         x2 = x if x.ndim == 2 else x.reshape(-1, self.in_features)
-        self._x = x2
-        self._out_shape = x.shape[:-1] + (self.out_features,)
+        out_shape = x.shape[:-1] + (self.out_features,)
+        cache = self.__dict__  # caches, never parameters: skips Module.__setattr__ on the hot path
+        cache["_x"], cache["_out_shape"] = x2, out_shape
         rows = x2.shape[0]
         out = self._outputs.large("y", (rows, self.out_features), x2.dtype, rows * self.out_features * x2.itemsize)
-        y = _C.gemm(x2, self.weight.data, out, False, True, 1.0, 0.0, None if self.bias is None else self.bias.data)
-        return y if x.ndim == 2 else y.reshape(self._out_shape)
+        y = _C.gemm(x2, weight, out, False, True, 1.0, 0.0, None if bias is None else bias.data)
+        return y if x.ndim == 2 else y.reshape(out_shape)
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
         """dW += dyᵀ·x, db += Σ dy; returns dx = dy·W (None when ``input_grad=False``: the product is skipped)."""
         if self._x is None:
             raise RuntimeError("Linear: backward called before forward")
-        x2 = self._x
-        dy = check_input(self, dy, self.weight.dtype)
+        x2, weight, bias = self._x, self.weight, self.bias
+        dy = check_input(self, dy, x2.dtype)
         if dy.shape != self._out_shape:
             raise ValueError(f"Linear: dy must have the shape of the forward output {self._out_shape}; got {dy.shape}")
         dy2 = dy if dy.ndim == 2 else dy.reshape(-1, self.out_features)
-        _C.gemm(dy2, x2, self.weight.grad, True, False, 1.0, 1.0)
-        if self.bias is not None:
-            _C.bias_grad(dy2, self.bias.grad)
+        _C.gemm(dy2, x2, weight.grad, True, False, 1.0, 1.0)
+        if bias is not None:
+            _C.bias_grad(dy2, bias.grad)
         if not input_grad:
             return None
-        dx = _C.gemm(dy2, self.weight.data, self._outputs.like("dx", x2), False, False, 1.0, 0.0)
+        dx = _C.gemm(dy2, weight.data, self._outputs.like("dx", x2), False, False, 1.0, 0.0)
         return dx if dy.ndim == 2 else dx.reshape(dy.shape[:-1] + (self.in_features,))
 
     def extra_repr(self) -> str:
