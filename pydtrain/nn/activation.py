@@ -6,8 +6,6 @@ f'(x) from it (cheaper in memory traffic than caching more).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import _C, _checks
