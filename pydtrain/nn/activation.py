@@ -36,13 +36,13 @@ class _Elementwise(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_input(self, x)
         self.__dict__["_x"] = x  # a cache, never a parameter: skips Module.__setattr__ on the hot path
-        return self._forward(x, *self._hyper(), self._outputs.like("y", x))
+        return self._forward(x, *self._hyper(), self._outputs.large("y", x.shape, x.dtype, x.nbytes))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._x is None:
             raise RuntimeError(f"{type(self).__name__}: backward called before forward")
         dy = check_input(self, dy, self._x.dtype)
-        return self._backward(self._x, dy, *self._hyper(), self._outputs.like("dx", dy))
+        return self._backward(self._x, dy, *self._hyper(), self._outputs.large("dx", dy.shape, dy.dtype, dy.nbytes))
 
 
 class ReLU(_Elementwise):

@@ -72,7 +72,7 @@ class Linear(Module):
             _C.bias_grad(dy2, bias.grad)
         if not input_grad:
             return None
-        dx = _C.gemm(dy2, weight.data, self._outputs.like("dx", x2), False, False, 1.0, 0.0)
+        dx = _C.gemm(dy2, weight.data, self._outputs.large("dx", x2.shape, x2.dtype, x2.nbytes), False, False, 1.0, 0.0)
         return dx if dy.ndim == 2 else dx.reshape(dy.shape[:-1] + (self.in_features,))
 
     def extra_repr(self) -> str:

@@ -316,10 +316,6 @@ class _Outputs:
         """``get(name, shape, dtype)`` for an output of ``nbytes`` >= 128 KiB; None (a new array from the binding) below."""
         return self.get(name, shape, dtype) if nbytes >= _REUSE_MIN_BYTES else None
 
-    def like(self, name: str, a: np.ndarray) -> Optional[np.ndarray]:
-        """``large`` for an output of the shape and dtype of ``a``."""
-        return self.get(name, a.shape, a.dtype) if a.nbytes >= _REUSE_MIN_BYTES else None
-
 
 def _reuse_works() -> bool:
     """Whether ``_Outputs``' reference-count test reads right on this interpreter.
