@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 from tqdm import tqdm
 
-from . import optim
+from . import _checks, optim
 from .callbacks import Callback
 from .data import DataLoader
 
@@ -340,8 +340,7 @@ def fit(
         ...         train=(X_train, y_train), val=(X_val, y_val), epochs=20)
         >>> h.history["val_accuracy"][-1]
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs = _checks.integer("fit", "epochs", epochs)
     if clip_grad_norm is not None and not (
         isinstance(clip_grad_norm, numbers.Real) and clip_grad_norm > 0
     ):

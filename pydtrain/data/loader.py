@@ -8,13 +8,12 @@ makes the order reproducible), and can augment each training batch on the fly.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import _random
+from .. import _checks, _random
 
 __all__ = ["DataLoader"]
 
@@ -78,12 +77,7 @@ class DataLoader:
                 )
             y = np.ascontiguousarray(y)
         X = np.ascontiguousarray(X)
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, numbers.Integral)
-            or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = _checks.integer("DataLoader", "batch_size", batch_size)
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
