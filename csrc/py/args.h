@@ -53,6 +53,13 @@ void pdt_args_init(pdt_args *a, const char *fn);
 const void *pdt_arg_in(pdt_args *a, const char *name, PyObject *obj, const char *shape);
 /* An array the kernel updates in place (parameters, gradients, optimizer state). */
 void *pdt_arg_inout(pdt_args *a, const char *name, PyObject *obj, const char *shape);
+/* Optional arrays: NULL for None (nothing declared), else pdt_arg_in / pdt_arg_inout. */
+static inline const void *pdt_arg_in_opt(pdt_args *a, const char *name, PyObject *obj, const char *shape) {
+    return obj == Py_None ? NULL : pdt_arg_in(a, name, obj, shape);
+}
+static inline void *pdt_arg_inout_opt(pdt_args *a, const char *name, PyObject *obj, const char *shape) {
+    return obj == Py_None ? NULL : pdt_arg_inout(a, name, obj, shape);
+}
 /* An output: a new uninitialized array when obj is NULL or None, else obj checked and written.
  * Either way the kernel must write every element (no kernel may rely on zeros or leave a part). */
 void *pdt_arg_out(pdt_args *a, const char *name, PyObject *obj, const char *shape, int flags);

@@ -13,7 +13,7 @@ static PyObject *py_gemm(PyObject *self, PyObject *args) {
     pdt_args_init(&a, "gemm");
     const void *pa = pdt_arg_in(&a, "a", a_o, ta ? "K,M" : "M,K");
     const void *pb = pdt_arg_in(&a, "b", b_o, tb ? "N,K" : "K,N");
-    const void *pbias = bias_o == Py_None ? NULL : pdt_arg_in(&a, "bias", bias_o, "N");
+    const void *pbias = pdt_arg_in_opt(&a, "bias", bias_o, "N");
     pdt_require(&a, beta == 0.0 || out_o != Py_None, "beta=%g reads 'out', so 'out' must be given", beta);
     void *pc = pdt_arg_out(&a, "out", out_o, "M,N", 0);
     if (a.failed) return pdt_args_fail(&a);

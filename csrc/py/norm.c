@@ -2,15 +2,6 @@
  * (pydtrain.functional reshapes (N, C, ...) without copying), LayerNorm as (M, D). */
 #include "args.h"
 
-/* An optional (C,) or (D,) parameter: NULL for None. */
-static const void *opt_in(pdt_args *a, const char *name, PyObject *o, const char *shape) {
-    return o == Py_None ? NULL : pdt_arg_in(a, name, o, shape);
-}
-
-static void *opt_inout(pdt_args *a, const char *name, PyObject *o, const char *shape) {
-    return o == Py_None ? NULL : pdt_arg_inout(a, name, o, shape);
-}
-
 /* batchnorm_stats(x (N, C, S), mean=None, var=None) -> (mean, var), biased variance */
 static PyObject *py_batchnorm_stats(PyObject *self, PyObject *args) {
     PyObject *x_o, *m_o = Py_None, *v_o = Py_None;
@@ -42,8 +33,8 @@ static PyObject *py_batchnorm_normalize(PyObject *self, PyObject *args) {
     const void *x = pdt_arg_in(&a, "x", x_o, "N,C,S");
     const void *mean = pdt_arg_in(&a, "mean", m_o, "C");
     const void *var = pdt_arg_in(&a, "var", v_o, "C");
-    const void *gamma = opt_in(&a, "gamma", g_o, "C");
-    const void *beta = opt_in(&a, "beta", b_o, "C");
+    const void *gamma = pdt_arg_in_opt(&a, "gamma", g_o, "C");
+    const void *beta = pdt_arg_in_opt(&a, "beta", b_o, "C");
     pdt_require(&a, (gamma == NULL) == (beta == NULL), "gamma and beta must be both given or both None");
     void *y = pdt_arg_out(&a, "out", out_o, "N,C,S", PDT_ALIAS_OK);
     if (a.failed) return pdt_args_fail(&a);
@@ -69,9 +60,9 @@ static PyObject *py_batchnorm_backward(PyObject *self, PyObject *args) {
     const void *dy = pdt_arg_in(&a, "dy", dy_o, "N,C,S");
     const void *mean = pdt_arg_in(&a, "mean", m_o, "C");
     const void *var = pdt_arg_in(&a, "var", v_o, "C");
-    const void *gamma = opt_in(&a, "gamma", g_o, "C");
-    void *dgamma = opt_inout(&a, "dgamma", dg_o, "C");
-    void *dbeta = opt_inout(&a, "dbeta", db_o, "C");
+    const void *gamma = pdt_arg_in_opt(&a, "gamma", g_o, "C");
+    void *dgamma = pdt_arg_inout_opt(&a, "dgamma", dg_o, "C");
+    void *dbeta = pdt_arg_inout_opt(&a, "dbeta", db_o, "C");
     pdt_require(&a, (dgamma == NULL) == (dbeta == NULL), "dgamma and dbeta must be both given or both None");
     void *dx = pdt_arg_out(&a, "out", out_o, "N,C,S", PDT_ALIAS_OK);
     if (a.failed) return pdt_args_fail(&a);
@@ -92,8 +83,8 @@ static PyObject *py_layernorm_forward(PyObject *self, PyObject *args) {
     pdt_require(&a, eps > 0.0, "eps must be > 0, got %g", eps);
     const void *x = pdt_arg_in(&a, "x", x_o, "M,D");
     pdt_require(&a, pdt_dim(&a, 'D') >= 1, "x must have at least one unit per row (shape (M, D) with D >= 1)");
-    const void *gamma = opt_in(&a, "gamma", g_o, "D");
-    const void *beta = opt_in(&a, "beta", b_o, "D");
+    const void *gamma = pdt_arg_in_opt(&a, "gamma", g_o, "D");
+    const void *beta = pdt_arg_in_opt(&a, "beta", b_o, "D");
     pdt_require(&a, (gamma == NULL) == (beta == NULL), "gamma and beta must be both given or both None");
     void *y = pdt_arg_out(&a, "out", out_o, "M,D", PDT_ALIAS_OK);
     void *mean = pdt_arg_out(&a, "mean", m_o, "M", 0);
@@ -116,9 +107,9 @@ static PyObject *py_layernorm_backward(PyObject *self, PyObject *args) {
     const void *dy = pdt_arg_in(&a, "dy", dy_o, "M,D");
     const void *mean = pdt_arg_in(&a, "mean", m_o, "M");
     const void *rstd = pdt_arg_in(&a, "rstd", r_o, "M");
-    const void *gamma = opt_in(&a, "gamma", g_o, "D");
-    void *dgamma = opt_inout(&a, "dgamma", dg_o, "D");
-    void *dbeta = opt_inout(&a, "dbeta", db_o, "D");
+    const void *gamma = pdt_arg_in_opt(&a, "gamma", g_o, "D");
+    void *dgamma = pdt_arg_inout_opt(&a, "dgamma", dg_o, "D");
+    void *dbeta = pdt_arg_inout_opt(&a, "dbeta", db_o, "D");
     pdt_require(&a, (dgamma == NULL) == (dbeta == NULL), "dgamma and dbeta must be both given or both None");
     void *dx = pdt_arg_out(&a, "out", out_o, "M,D", PDT_ALIAS_OK);
     if (a.failed) return pdt_args_fail(&a);

@@ -17,11 +17,6 @@ static PyObject *py_sgd_step(PyObject *self, PyObject *args) {
     return pdt_args_outputs(&a);
 }
 
-/* An optional state buffer: NULL for None, else checked like param. */
-static void *optional_state(pdt_args *a, const char *name, PyObject *obj) {
-    return obj == Py_None ? NULL : pdt_arg_inout(a, name, obj, "...");
-}
-
 /* sgd_momentum_step(param, grad, buf|None, lr, momentum, dampening, weight_decay, nesterov, convention, first_step) */
 static PyObject *py_sgd_momentum_step(PyObject *self, PyObject *args) {
     PyObject *p_o, *g_o, *b_o;
@@ -33,7 +28,7 @@ static PyObject *py_sgd_momentum_step(PyObject *self, PyObject *args) {
     pdt_args_init(&a, "sgd_momentum_step");
     void *p = pdt_arg_inout(&a, "param", p_o, "...");
     const void *g = pdt_arg_in(&a, "grad", g_o, "...");
-    void *b = optional_state(&a, "buf", b_o);
+    void *b = pdt_arg_inout_opt(&a, "buf", b_o, "...");
     pdt_require(&a, hp.convention == PDT_SGD_CLASSIC || hp.convention == PDT_SGD_PYTORCH,
                 "convention must be 0 (classic) or 1 (pytorch), got %d", hp.convention);
     pdt_require(&a, hp.momentum == 0.0 || b, "momentum %g needs a buffer 'buf'", hp.momentum);
@@ -57,8 +52,8 @@ static PyObject *py_rmsprop_step(PyObject *self, PyObject *args) {
     void *p = pdt_arg_inout(&a, "param", p_o, "...");
     const void *g = pdt_arg_in(&a, "grad", g_o, "...");
     void *v = pdt_arg_inout(&a, "square_avg", v_o, "...");
-    void *ga = optional_state(&a, "grad_avg", ga_o);
-    void *b = optional_state(&a, "momentum_buf", b_o);
+    void *ga = pdt_arg_inout_opt(&a, "grad_avg", ga_o, "...");
+    void *b = pdt_arg_inout_opt(&a, "momentum_buf", b_o, "...");
     pdt_require(&a, !hp.centered || ga, "centered=True needs a buffer 'grad_avg'");
     pdt_require(&a, hp.momentum == 0.0 || b, "momentum %g needs a buffer 'momentum_buf'", hp.momentum);
     if (a.failed) return pdt_args_fail(&a);
@@ -83,7 +78,7 @@ static PyObject *py_adam_step(PyObject *self, PyObject *args) {
     const void *g = pdt_arg_in(&a, "grad", g_o, "...");
     void *m = pdt_arg_inout(&a, "exp_avg", m_o, "...");
     void *v = pdt_arg_inout(&a, "exp_avg_sq", v_o, "...");
-    void *vm = optional_state(&a, "max_exp_avg_sq", vm_o);
+    void *vm = pdt_arg_inout_opt(&a, "max_exp_avg_sq", vm_o, "...");
     pdt_require(&a, step >= 1, "step must be >= 1 (the update being made), got %lld", step);
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;
