@@ -37,7 +37,10 @@ def _seeded(seed: int | None) -> Iterator[None]:
             yield
 
 
-def _shuffled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _blurred_shuffled(X: np.ndarray, y: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """X plus Gaussian noise of standard deviation ``noise`` (in place; none when 0), shuffled with y."""
+    if noise > 0:
+        X += noise * _random.normal(X.shape)
     order = _random.permutation(len(X))
     return X[order], y[order]
 
@@ -99,9 +102,7 @@ def make_moons(
             ]
         )
         y = np.concatenate([np.zeros(n_outer, np.int64), np.ones(n_inner, np.int64)])
-        if noise > 0:
-            X += noise * _random.normal(X.shape)
-        X, y = _shuffled(X, y)
+        X, y = _blurred_shuffled(X, y, noise)
     return np.ascontiguousarray(X, dtype=dtype), y
 
 
@@ -143,9 +144,7 @@ def make_spirals(
         r = np.concatenate([np.linspace(0.0, 1.0, c) for c in counts])
         theta = 2.0 * np.pi * (turns * r + y / n_classes)
         X = r[:, None] * np.stack([np.cos(theta), np.sin(theta)], axis=1)
-        if noise > 0:
-            X += noise * _random.normal(X.shape)
-        X, y = _shuffled(X, y)
+        X, y = _blurred_shuffled(X, y, noise)
     return np.ascontiguousarray(X, dtype=dtype), y
 
 
