@@ -47,7 +47,7 @@ class Adam(Optimizer):
     def _buffer_names(self, group: dict) -> list[str]:
         return ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
 
-    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict) -> None:
+    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict, fresh: set[str]) -> None:
         beta1, beta2 = group["betas"]
         _C.adam_step(data, grad, state["exp_avg"], state["exp_avg_sq"],
                      state["max_exp_avg_sq"] if group["amsgrad"] else None, float(group["lr"]), float(beta1),

@@ -15,7 +15,6 @@ from .. import _checks
 from ..nn.module import Parameter
 
 _ALIGN = 64  # bytes: arena buffers start on a cache line
-_NO_BUFFERS: frozenset = frozenset()  # Optimizer._new_buffers outside a step
 
 
 def _aligned_empty(n: int, dtype: np.dtype) -> np.ndarray:
@@ -139,7 +138,8 @@ class Optimizer:
         defaults: the optimizer's hyper-parameters.
 
     Subclasses name their per-parameter state buffers in ``_buffer_names(group)``
-    and update one group in ``_step_group(group, data, grad, state)``.
+    and update one group in ``_step_group(group, data, grad, state, fresh)``, ``fresh``
+    naming the buffers this step writes for the first time.
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
@@ -169,7 +169,6 @@ class Optimizer:
             self._validate(group)
             self.param_groups.append(group)
         self._fresh: list[set[str]] = []  # per group: buffers not yet written by a step (PyTorch's "None" state)
-        self._new_buffers: frozenset | set[str] = _NO_BUFFERS  # the fresh buffers of the group being stepped
         for group in self.param_groups:
             data, grad = flatten_parameters(group["params"], who, self)
             self._arenas.append((data, grad))
@@ -197,7 +196,7 @@ class Optimizer:
     def _buffer_names(self, group: dict) -> list[str]:
         return []
 
-    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict) -> None:
+    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict, fresh: set[str]) -> None:
         raise NotImplementedError
 
     # ---- public ----
@@ -207,12 +206,11 @@ class Optimizer:
             self._ensure_buffers(i)
             state = self._state[i]
             state["step"] += 1
-            self._new_buffers = fresh = self._fresh[i]
+            fresh = self._fresh[i]
             data, grad = self._arenas[i]
-            self._step_group(group, data, grad, state)
+            self._step_group(group, data, grad, state, fresh)
             if fresh:
                 self._fresh[i] = set()
-        self._new_buffers = _NO_BUFFERS
 
     def zero_grad(self) -> None:
         """Set every gradient to zero: one fill per group's gradient buffer."""

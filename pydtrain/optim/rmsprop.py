@@ -48,7 +48,7 @@ class RMSprop(Optimizer):
             names.append("momentum_buffer")
         return names
 
-    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict) -> None:
+    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict, fresh: set[str]) -> None:
         _C.rmsprop_step(data, grad, state["square_avg"], state.get("grad_avg") if group["centered"] else None,
                         state.get("momentum_buffer") if group["momentum"] != 0 else None, float(group["lr"]),
                         float(group["beta"]), float(group["eps"]), float(group["weight_decay"]),

@@ -54,10 +54,10 @@ class SGD(Optimizer):
     def _buffer_names(self, group: dict) -> list[str]:
         return ["momentum_buffer"] if group["momentum"] != 0 else []
 
-    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict) -> None:
+    def _step_group(self, group: dict, data: np.ndarray, grad: np.ndarray, state: dict, fresh: set[str]) -> None:
         if group["momentum"] == 0 and group["weight_decay"] == 0:
             _C.sgd_step(data, grad, float(group["lr"]))
             return
         _C.sgd_momentum_step(data, grad, state.get("momentum_buffer"), float(group["lr"]), float(group["momentum"]),
                              float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
-                             _CONVENTIONS[group["convention"]], "momentum_buffer" in self._new_buffers)
+                             _CONVENTIONS[group["convention"]], "momentum_buffer" in fresh)
