@@ -18,7 +18,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 import numpy as np
 from tqdm import tqdm
@@ -26,9 +26,7 @@ from tqdm import tqdm
 from . import _checks, optim
 from .callbacks import Callback
 from .data import DataLoader
-
-if TYPE_CHECKING:
-    from .nn import Module
+from .nn import Module, Sequential
 
 __all__ = ["History", "Trainer", "accuracy", "evaluate", "fit"]
 
@@ -225,8 +223,6 @@ def _format_logs(logs: dict[str, float]) -> str:
 
 def _backward(model: Module, dy: np.ndarray) -> None:
     """Backpropagate into the parameters; the input is data, so its gradient is not computed when the model can skip it."""
-    from .nn import Sequential
-
     if isinstance(model, Sequential):
         model.backward(dy, input_grad=False)
     else:
