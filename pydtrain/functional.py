@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import _C
+from . import _C, _random
 
 Array = np.ndarray
 
@@ -334,8 +334,6 @@ def dropout(x: Array, keep_prob: float, scale: Optional[float] = None, seed: Opt
     if scale is None:
         scale = 1.0 / keep_prob if keep_prob > 0 else 1.0  # keep_prob ≤ 0 is rejected by the kernel
     if seed is None or offset is None:
-        from . import _random
-
         seed, offset = _random.take(dropout_counters(np.size(x)))
     return _C.dropout_forward(x, seed, offset, keep_prob, scale, out, mask)
 
@@ -358,8 +356,6 @@ def gaussian_noise(x: Array, std: float, seed: Optional[int] = None, offset: Opt
                    out: Optional[Array] = None) -> Array:
     """``y = x + std·z``, ``z ~ N(0, 1)`` drawn from counters ``offset + i`` (one per element)."""
     if seed is None or offset is None:
-        from . import _random
-
         seed, offset = _random.take(np.size(x))
     return _C.gaussian_noise_forward(x, seed, offset, std, out)
 
