@@ -7,6 +7,7 @@ LayerNorm (Ba, Kiros & Hinton, 2016), per example over its units:
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -211,7 +212,7 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
             raise ValueError(f"LayerNorm: input must end with the dims {self.normalized_shape}; got shape {x.shape}")
-        d = int(np.prod(self.normalized_shape))
+        d = math.prod(self.normalized_shape)
         x2 = x.reshape(-1, d)
         gamma = self.weight.data.reshape(-1) if self.elementwise_affine else None
         beta = self.bias.data.reshape(-1) if self.elementwise_affine else None
