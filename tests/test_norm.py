@@ -169,7 +169,6 @@ def test_layernorm_gradients(shape, normalized):
 
 # ---- PyTorch parity ----
 
-torch = pytest.importorskip("torch")
 PARITY = {np.float64: 1e-10, np.float32: 1e-5}
 
 
@@ -182,6 +181,7 @@ def _close(ours, theirs, dtype):
 @pytest.mark.parametrize("shape", [(32, 10), (8, 4, 6, 5)], ids=str)
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batchnorm_parity_with_torch(dtype, shape, momentum):
+    torch = pytest.importorskip("torch")
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     c = shape[1]
     ours = nn.BatchNorm(c, eps=1e-4, momentum=momentum, dtype=dtype)
@@ -223,6 +223,7 @@ def test_batchnorm_parity_with_torch(dtype, shape, momentum):
 @pytest.mark.parametrize("shape, normalized", [((16, 33), (33,)), ((4, 5, 3, 7), (3, 7))], ids=str)
 @pytest.mark.parametrize("affine", [True, False])
 def test_layernorm_parity_with_torch(dtype, shape, normalized, affine):
+    torch = pytest.importorskip("torch")
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     ours = nn.LayerNorm(normalized, eps=1e-4, elementwise_affine=affine, dtype=dtype)
     theirs = torch.nn.LayerNorm(normalized, eps=1e-4, elementwise_affine=affine).to(tdtype)
