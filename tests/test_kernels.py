@@ -136,3 +136,4 @@ def test_fills_are_identical_across_simd_levels_and_threads():
     _C._set_simd(_C.simd_best())
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+    np.testing.assert_allclose(results[0], ref.standard_normal_at(7, 11, 200_003), **tol(np.float64))
