@@ -32,14 +32,18 @@ def test_bias_relu_in_place_and_thread_independent():
     b = rng.standard_normal(1500).astype(np.float32)
     dy = rng.standard_normal((300, 1500)).astype(np.float32)
     results = []
-    for threads in (1, 2):
-        pdt.set_num_threads(threads)
-        y = x.copy()
-        F.bias_relu(y, b, out=y)
-        db = np.zeros(1500, np.float32)
-        dx = dy.copy()
-        F.bias_relu_backward(y, dx, db, out=dx)
-        results.append((y, dx, db))
+    previous = pdt.get_num_threads()
+    try:
+        for threads in (1, 2):
+            pdt.set_num_threads(threads)
+            y = x.copy()
+            F.bias_relu(y, b, out=y)
+            db = np.zeros(1500, np.float32)
+            dx = dy.copy()
+            F.bias_relu_backward(y, dx, db, out=dx)
+            results.append((y, dx, db))
+    finally:
+        pdt.set_num_threads(previous)
     for a, c in zip(results[0], results[1]):
         np.testing.assert_array_equal(a, c)
     y, dx, db = results[0]  # in place gives the oracle's values, not only the same values twice
