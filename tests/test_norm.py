@@ -110,6 +110,32 @@ def test_batchnorm_bit_identical_across_threads(shape):
         pdt.set_num_threads(previous)
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+    _check_sums_against_oracle(x, dy, outs[0], "batchnorm")
+
+
+def _check_sums_against_oracle(x, dy, ours, kind):
+    """Float32 results of the parallel paths against the float64 oracle; the reductions over
+    thousands of terms get an absolute error of 1e-7 of the largest sum of absolute terms (float32 rounding: 6e-8)."""
+    c = close(np.float32)
+    ax = (0,) + tuple(range(2, x.ndim)) if kind == "batchnorm" else 0
+    if kind == "batchnorm":
+        mean, var, dx, dg, db = ours
+        mr, vr = R.batchnorm_stats(x)
+        np.testing.assert_allclose(mean, mr, **c)
+        np.testing.assert_allclose(var, vr, **c)
+        dxr, dgr, dbr = R.batchnorm_backward(x, dy, mean, var, None, 1e-5, True)
+        xhat = R.batchnorm_normalize(x, mean, var, None, None, 1e-5)
+    else:
+        y, mean, rstd, dx, dg, db = ours
+        yr, mr, rr = R.layernorm_forward(x, None, None, 1e-5)
+        for got, want in ((y, yr), (mean, mr), (rstd, rr)):
+            np.testing.assert_allclose(got, want, rtol=c["rtol"], atol=c["atol"] * max(1.0, np.abs(want).max()))
+        dxr, dgr, dbr = R.layernorm_backward(x, dy, mean, rstd, None)
+        xhat = (x.astype(np.float64) - mean[:, None]) * rstd[:, None]
+    np.testing.assert_allclose(dx, dxr, rtol=c["rtol"], atol=c["atol"] * max(1.0, np.abs(dxr).max()))
+    dy64 = dy.astype(np.float64)
+    np.testing.assert_allclose(dg, dgr, rtol=c["rtol"], atol=1e-7 * float(np.abs(dy64 * xhat).sum(axis=ax).max()))
+    np.testing.assert_allclose(db, dbr, rtol=c["rtol"], atol=1e-7 * float(np.abs(dy64).sum(axis=ax).max()))
 
 
 def test_layernorm_bit_identical_across_threads():
@@ -130,6 +156,7 @@ def test_layernorm_bit_identical_across_threads():
                 outs.append((y, mean, rstd, dx, dg, db))
             for a, b in zip(*outs):
                 np.testing.assert_array_equal(a, b)
+            _check_sums_against_oracle(x, dy, outs[0], "layernorm")
             by_level.append(outs[0])
     finally:
         pdt.set_num_threads(previous)
