@@ -26,3 +26,12 @@ def tol(dtype, f32=(1e-5, 1e-6), f64=(1e-12, 1e-13)):
     """assert_allclose keyword tolerances for a dtype."""
     rtol, atol = f32 if np.dtype(dtype) == np.float32 else f64
     return {"rtol": rtol, "atol": atol}
+
+
+def assert_gradients(module, x, rtol=1e-7):
+    """Float64 finite differences (diagnostics.gradient_errors) of the input and every parameter gradient:
+    each reference is nonzero and each error at most rtol · max(|reference|, 1)."""
+    from pydtrain.diagnostics import gradient_errors
+
+    for name, (err, ref) in gradient_errors(module, x).items():
+        assert ref > 0 and err <= rtol * max(ref, 1.0), (name, err, ref)

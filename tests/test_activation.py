@@ -325,3 +325,7 @@ def test_thread_count_does_not_change_results(dtype):
     for other in outs[1:]:
         for got, want in zip(other, outs[0]):
             np.testing.assert_array_equal(got, want)
+    for got, (_, _, hp, ref_fwd, _) in zip(outs[0], KERNELS.values()):  # the parallel path meets the oracle too
+        np.testing.assert_allclose(got, ref_fwd(x, *hp), **tol(dtype))
+    for got, (_, _, hp, _, ref_bwd) in zip(outs[0][len(KERNELS):], KERNELS.values()):
+        np.testing.assert_allclose(got, ref_bwd(x, dy, *hp), **tol(dtype))

@@ -32,16 +32,25 @@ def test_bias_relu_in_place_and_thread_independent():
     b = rng.standard_normal(1500).astype(np.float32)
     dy = rng.standard_normal((300, 1500)).astype(np.float32)
     results = []
-    for threads in (1, 2):
-        pdt.set_num_threads(threads)
-        y = x.copy()
-        F.bias_relu(y, b, out=y)
-        db = np.zeros(1500, np.float32)
-        dx = dy.copy()
-        F.bias_relu_backward(y, dx, db, out=dx)
-        results.append((y, dx, db))
+    previous = pdt.get_num_threads()
+    try:
+        for threads in (1, 2):
+            pdt.set_num_threads(threads)
+            y = x.copy()
+            F.bias_relu(y, b, out=y)
+            db = np.zeros(1500, np.float32)
+            dx = dy.copy()
+            F.bias_relu_backward(y, dx, db, out=dx)
+            results.append((y, dx, db))
+    finally:
+        pdt.set_num_threads(previous)
     for a, c in zip(results[0], results[1]):
         np.testing.assert_array_equal(a, c)
+    y, dx, db = results[0]  # in place gives the oracle's values, not only the same values twice
+    np.testing.assert_allclose(y, ref.bias_relu_forward(x, b), **tol(np.float32))
+    want_dx, want_db = ref.bias_relu_backward(y, dy)
+    np.testing.assert_array_equal(dx, want_dx.astype(np.float32))
+    np.testing.assert_allclose(db, want_db, **tol(np.float32, f32=(1e-5, 1e-5)))
 
 
 def test_bias_relu_rejects_a_wrong_bias():

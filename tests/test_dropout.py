@@ -145,9 +145,11 @@ def test_noise_identity_at_eval_and_backward():
 # ---- reproducibility across threads and SIMD levels ----
 
 
-@pytest.mark.parametrize("layer_fn", [lambda: nn.Dropout(keep_prob=0.6), lambda: nn.GaussianNoise(0.7)],
-                         ids=["dropout", "noise"])
-def test_same_seed_same_draws_across_threads_and_simd(layer_fn):
+@pytest.mark.parametrize("layer_fn, oracle", [
+    (lambda: nn.Dropout(keep_prob=0.6), lambda x: R.dropout_forward(x, 2024, 0, 0.6, 1 / 0.6)[0]),
+    (lambda: nn.GaussianNoise(0.7), lambda x: R.gaussian_noise_forward(x, 2024, 0, 0.7)),
+], ids=["dropout", "noise"])
+def test_same_seed_same_draws_across_threads_and_simd(layer_fn, oracle):
     x = np.random.default_rng(7).standard_normal((300, 1111)).astype(np.float32)  # large enough to go parallel
     results = []
     previous_level, previous_threads = _C.simd_level(), pdt.get_num_threads()
@@ -163,6 +165,7 @@ def test_same_seed_same_draws_across_threads_and_simd(layer_fn):
         pdt.set_num_threads(previous_threads)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+    np.testing.assert_allclose(results[0], oracle(x), **tol(np.float32))  # pdt.seed(2024): seed 2024, offset 0
 
 
 # ---- gradients ----

@@ -7,6 +7,8 @@ import pytest
 import pydtrain as pdt
 from pydtrain import init, nn
 
+import reference as R
+
 SHAPE = (600, 400)  # fan_out 600, fan_in 400: 240k draws
 FAN_IN, FAN_OUT = 400, 600
 
@@ -32,6 +34,8 @@ def test_normal_initializers_have_the_formula_variance(fn, var):
     a = draw(fn)
     assert abs(a.mean()) < 4 * math.sqrt(var / a.size)
     assert abs(a.var() / var - 1) < 0.01
+    # exactly the formula's standard deviation times the generator's draws (pdt.seed(11): offset 0)
+    np.testing.assert_allclose(a.ravel(), math.sqrt(var) * R.standard_normal_at(11, 0, a.size), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("fn, bound", [

@@ -126,13 +126,18 @@ def test_stream_triad(simd, dtype, n):
 
 def test_fills_are_identical_across_simd_levels_and_threads():
     results = []
-    for level in _C.simd_supported():
-        for threads in (1, 2):
-            _C._set_simd(level)
-            pdt.set_num_threads(threads)
-            out = np.empty(200_003, np.float64)
-            _C.fill_normal(out, 7, 11, 0.0, 1.0)
-            results.append(out)
-    _C._set_simd(_C.simd_best())
+    previous_level, previous_threads = _C.simd_level(), pdt.get_num_threads()
+    try:
+        for level in _C.simd_supported():
+            for threads in (1, 2):
+                _C._set_simd(level)
+                pdt.set_num_threads(threads)
+                out = np.empty(200_003, np.float64)
+                _C.fill_normal(out, 7, 11, 0.0, 1.0)
+                results.append(out)
+    finally:
+        _C._set_simd(previous_level)
+        pdt.set_num_threads(previous_threads)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+    np.testing.assert_allclose(results[0], ref.standard_normal_at(7, 11, 200_003), **tol(np.float64))

@@ -235,4 +235,6 @@ def test_backward_without_input_gradient_skips_only_dx():
     assert model.backward(dy, input_grad=False) is None
     for p, g in zip(model.parameters(), grads):
         np.testing.assert_array_equal(p.grad, g)
-    assert dx.shape == x.shape
+    w1, b1, w2 = model[0].weight.data, model[0].bias.data, model[2].weight.data
+    want = ((dy @ w2) * (x @ w1.T + b1 > 0)) @ w1  # dx = (dy·W2 ⊙ [x·W1ᵀ + b1 > 0])·W1
+    np.testing.assert_allclose(dx, want, rtol=1e-12, atol=1e-13)

@@ -157,13 +157,20 @@ def _bn_stats(spatial):
     return make
 
 
+def _bn_inputs(shape, spatial, dtype, rng):
+    """(N, C, S) shape, x, per-channel mean and variance (>= 0.5) for the normalize and backward cases."""
+    s3 = _bn_shape(shape, spatial)
+    c = s3[1]
+    x = rng.standard_normal(s3).astype(dtype)
+    mean = rng.standard_normal(c).astype(dtype)
+    var = rng.random(c).astype(dtype) + 0.5
+    return s3, x, mean, var
+
+
 def _bn_normalize(spatial, affine):
     def make(shape, dtype, rng):
-        s3 = _bn_shape(shape, spatial)
+        s3, x, mean, var = _bn_inputs(shape, spatial, dtype, rng)
         c = s3[1]
-        x = rng.standard_normal(s3).astype(dtype)
-        mean = rng.standard_normal(c).astype(dtype)
-        var = rng.random(c).astype(dtype) + 0.5
         g = rng.standard_normal(c).astype(dtype) if affine else None
         b = rng.standard_normal(c).astype(dtype) if affine else None
         return lambda outs: _C.batchnorm_normalize(x, mean, var, g, b, 1e-5, *outs), 1
@@ -172,12 +179,9 @@ def _bn_normalize(spatial, affine):
 
 def _bn_backward(spatial, batch_stats):
     def make(shape, dtype, rng):
-        s3 = _bn_shape(shape, spatial)
+        s3, x, mean, var = _bn_inputs(shape, spatial, dtype, rng)
         c = s3[1]
-        x = rng.standard_normal(s3).astype(dtype)
         dy = rng.standard_normal(s3).astype(dtype)
-        mean = rng.standard_normal(c).astype(dtype)
-        var = rng.random(c).astype(dtype) + 0.5
         g = rng.standard_normal(c).astype(dtype)
         return (lambda outs: _C.batchnorm_backward(x, dy, mean, var, g, 1e-5, batch_stats, np.zeros(c, dtype),
                                                    np.zeros(c, dtype), *outs)), 1

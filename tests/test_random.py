@@ -5,6 +5,8 @@ import pytest
 import pydtrain as pdt
 from pydtrain import _C, _random, init
 
+import reference as R
+
 
 def test_philox_known_answer():
     # Random123's kat_vectors: philox4x32_10, counter 0, key 0
@@ -32,6 +34,7 @@ def test_normal_and_uniform_moments():
     pdt.seed(0)
     z = _random.normal(400_000)
     assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    np.testing.assert_allclose(z, R.standard_normal_at(0, 0, z.size), rtol=1e-12, atol=1e-15)  # the oracle's draws
     u = _random.uniform(400_000, 2.0, 5.0)
     assert u.min() >= 2.0 and u.max() < 5.0
     assert abs(u.mean() - 3.5) < 0.01 and abs(u.var() - 0.75) < 0.01

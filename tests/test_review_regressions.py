@@ -14,6 +14,7 @@ def test_relu_and_bias_relu_propagate_nan(simd, dtype):
     np.testing.assert_array_equal(y[[1, 2, 4, 5, 6, 7]], np.array([0, 2, 0, 3, 0, np.inf], dtype))
     yb = F.bias_relu(x.reshape(1, -1), np.zeros(9, dtype))
     assert np.isnan(yb[0, [0, 3, 8]]).all()
+    np.testing.assert_array_equal(yb[0, [1, 2, 4, 5, 6, 7]], np.array([0, 2, 0, 3, 0, np.inf], dtype))
 
 
 def test_nan_weights_make_a_nan_loss():

@@ -33,8 +33,8 @@ def set_threads(n: int) -> None:
         pass
 
 
-def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.05) -> float:
-    """Median seconds per call over `repeats` runs, each looping until `min_time` has passed."""
+def calls_for(fn: Callable[[], object], min_time: float = 0.05) -> int:
+    """After one warm-up call, the number of calls (a power of two, at most 2^20) that take `min_time` or more."""
     fn()
     calls = 1
     while True:
@@ -43,8 +43,13 @@ def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.
             fn()
         dt = time.perf_counter() - t0
         if dt >= min_time or calls >= 1 << 20:
-            break
+            return calls
         calls *= 2
+
+
+def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.05) -> float:
+    """Median seconds per call over `repeats` runs, each looping until `min_time` has passed."""
+    calls = calls_for(fn, min_time)
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -99,10 +104,15 @@ def stream_triad(n: int = 1 << 24) -> float:
 
     Run at the thread count set with set_threads; 64 MiB per array by default, far beyond the caches.
     """
+    triad, nbytes = triad_fn(n)
+    return nbytes / median_time(triad, repeats=5)
+
+
+def triad_fn(n: int = 1 << 24) -> tuple[Callable[[], object], int]:
+    """One C STREAM triad call a = b + 3·c on float32 arrays of n elements, and the 12·n bytes it moves."""
     from pydtrain import _C
 
     b = np.ones(n, np.float32)
     c = np.ones(n, np.float32)
     a = np.empty(n, np.float32)
-    t = median_time(lambda: _C.stream_triad(a, b, c, 3.0), repeats=5)
-    return 12 * n / t
+    return (lambda: _C.stream_triad(a, b, c, 3.0)), 12 * n

@@ -7,7 +7,7 @@ kernels (``aten.gelu`` / ``aten.gelu_backward``, ``relu`` / ``threshold_backward
 the ops autograd runs for ``y.backward(dy)``, called directly without the graph).
 The note gives pydtrain's rate in GB/s over the compulsory bytes — forward reads x
 and writes y, backward reads x and dy and writes dx: 5 arrays of 4-byte elements —
-and that rate as a percentage of the STREAM triad (common.stream_triad's measurement)
+and that rate as a percentage of the STREAM triad (common.triad_fn, as common.stream_triad times it)
 at the same thread count. The columns and the triad are timed in interleaved rounds
 (every function once per round, medians over rounds), so the load of a shared
 machine drifts over all of them alike.
@@ -94,29 +94,10 @@ def _gelu(x, dy):
     return fns
 
 
-def _triad_fn(n: int = 1 << 24):
-    """One STREAM triad call on float32 arrays of n elements (12·n bytes), as common.stream_triad times it."""
-    b = np.ones(n, np.float32)
-    c = np.ones(n, np.float32)
-    a = np.empty(n, np.float32)
-    return (lambda: _C.stream_triad(a, b, c, 3.0)), 12 * n
-
-
 def _interleaved_medians(fns: dict, repeats: int, min_time: float = 0.05) -> dict:
     """Median seconds per call of each function, measured in rounds that run every function
     once in turn, so drifts of a shared, noisy machine hit all columns alike."""
-    calls = {}
-    for name, fn in fns.items():
-        fn()
-        k = 1
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(k):
-                fn()
-            if time.perf_counter() - t0 >= min_time or k >= 1 << 20:
-                break
-            k *= 2
-        calls[name] = k
+    calls = {name: common.calls_for(fn, min_time) for name, fn in fns.items()}
     samples = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
@@ -132,7 +113,7 @@ def run(args) -> None:
     rng = np.random.default_rng(0)
     shapes = SHAPES[:1] if getattr(args, "quick", False) else SHAPES
     repeats = 3 if getattr(args, "quick", False) else 7
-    triad, triad_bytes = _triad_fn()
+    triad, triad_bytes = common.triad_fn()
     ratios = []
     for threads in args.threads:
         common.set_threads(threads)

@@ -45,15 +45,10 @@ class _Triad:
     machine the bandwidth drifts, so each row is held against the triad of its own moment."""
 
     def __init__(self, n: int = 1 << 24) -> None:
-        from pydtrain import _C
-
-        self._C = _C
-        self.n = n
-        self.a, self.b, self.c = np.empty(n, np.float32), np.ones(n, np.float32), np.ones(n, np.float32)
+        self._triad, self._bytes = common.triad_fn(n)
 
     def __call__(self) -> float:
-        t = common.median_time(lambda: self._C.stream_triad(self.a, self.b, self.c, 3.0), repeats=3)
-        return 12 * self.n / t
+        return self._bytes / common.median_time(self._triad, repeats=3)
 
 
 class _ReadRate:
