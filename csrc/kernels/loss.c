@@ -136,7 +136,7 @@ static pdt_status KN(bce_with_logits_forward)(pdt_int n, const T *logits, const 
     for (pdt_int i = 0; i < n; i += VN) {
         pdt_int r = n - i < VN ? n - i : VN;
         V z = vload_tail(logits + i, r), y = vload_tail(targets + i, r);
-        V soft = KN(vm_log1p_unit)(KN(vexp)(vsub(zero, vabs(z))));
+        V soft = KN(vm_log1p_exp_neg_abs)(z);
         vstore_tail(losses + i, vadd(vfnma(z, y, vmax(z, zero)), soft), r);
     }
     return PDT_OK;

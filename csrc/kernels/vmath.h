@@ -194,3 +194,6 @@ static inline V KN(vm_log1p_unit)(V u) {
     V l = vfma(vmul(s2, w), VM_F32 ? KN(vm_poly)(w, l32, 4) : KN(vm_poly)(w, l64, 9), s2);
     return vselect(halve, vadd(vset1(VM_LN2_HI), vadd(l, vset1(VM_LN2_LO))), l);
 }
+
+// log(1 + e^(−|z|)): what softplus and the logistic loss add to max(z, 0) (never overflows)
+static inline V KN(vm_log1p_exp_neg_abs)(V z) { return KN(vm_log1p_unit)(KN(vexp)(vsub(vzero(), vabs(z)))); }
