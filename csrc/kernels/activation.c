@@ -282,7 +282,7 @@ static pdt_status KN(softplus_forward)(pdt_int n, const T *x, double beta, doubl
     const V zero = vzero(), vb = vset1((T)beta), vib = vset1((T)(1.0 / beta)), thr = vset1((T)threshold);
     PDT_ACT_LOOP(n, x, y, {
         V z = vmul(vb, xv);
-        V sp = vadd(vmax(z, zero), KN(vm_log1p_unit)(KN(vexp)(vsub(zero, vabs(z)))));
+        V sp = vadd(vmax(z, zero), KN(vm_log1p_exp_neg_abs)(z));
         out = vselect(vgt(z, thr), xv, vmul(vib, sp));
     })
     return PDT_OK;

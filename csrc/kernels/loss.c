@@ -136,7 +136,7 @@ static pdt_status KN(bce_with_logits_forward)(pdt_int n, const T *logits, const 
     for (pdt_int i = 0; i < n; i += VN) {
         pdt_int r = n - i < VN ? n - i : VN;
         V z = vload_tail(logits + i, r), y = vload_tail(targets + i, r);
-        V soft = KN(vm_log1p_unit)(KN(vexp)(vsub(zero, vabs(z))));
+        V soft = KN(vm_log1p_exp_neg_abs)(z);
         vstore_tail(losses + i, vadd(vfnma(z, y, vmax(z, zero)), soft), r);
     }
     return PDT_OK;
@@ -171,11 +171,6 @@ static pdt_status KN(mse_forward)(pdt_int n, const T *input, const T *target, T 
 // input, target, dinput (n)
 // ∂L/∂xᵢ = scale·2(xᵢ − tᵢ)   (scale = 1/n for the mean)
 static pdt_status KN(mse_backward)(pdt_int n, const T *input, const T *target, double scale, T *dinput) {
-    const V vs = vset1((T)(2.0 * scale));
-    PDT_OMP_FOR(n > PDT_PAR_MIN)
-    for (pdt_int i = 0; i < n; i += VN) {
-        pdt_int r = n - i < VN ? n - i : VN;
-        vstore_tail(dinput + i, vmul(vs, vsub(vload_tail(input + i, r), vload_tail(target + i, r))), r);
-    }
-    return PDT_OK;
+    /* the same scaled difference as the soft-target cross-entropy's, over one row of n */
+    return KN(cross_entropy_soft_backward)(1, n, input, target, 2.0 * scale, dinput);
 }

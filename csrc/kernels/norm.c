@@ -51,6 +51,24 @@ static inline void KN(norm_row_sums)(pdt_int len, const T *restrict x, double sh
     *s2 = t2;
 }
 
+// norm_row_dots' steps, shared with layernorm_backward (which interleaves them with dx):
+// one vector at j into the T block sums a1 += g, a2 += g·(x − shift), with g = y (⊙ gamma) ...
+static inline void KN(norm_dots_vec)(pdt_int j, const T *restrict x, const T *restrict y, const T *restrict gamma,
+                                     V vs, V *a1, V *a2) {
+    const V g = gamma ? vmul(vload(y + j), vload(gamma + j)) : vload(y + j);
+    *a1 = vadd(*a1, g);
+    *a2 = vfma(g, vsub(vload(x + j), vs), *a2);
+}
+// ... and the values j..len−1 past the last full vector, in double
+static inline void KN(norm_dots_tail)(pdt_int j, pdt_int len, const T *restrict x, const T *restrict y,
+                                      const T *restrict gamma, double shift, double *t1, double *t2) {
+    for (; j < len; ++j) {
+        const double g = gamma ? (double)y[j] * (double)gamma[j] : (double)y[j];
+        *t1 += g;
+        *t2 += g * ((double)x[j] - shift);
+    }
+}
+
 // x, y (len), gamma (len) or NULL: with g = y (⊙ gamma), Σ g_j and Σ g_j·(x_j − shift), blocked as above
 static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *restrict y, const T *restrict gamma,
                                      double shift, double *sy, double *syx) {
@@ -61,19 +79,11 @@ static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *
     while (j < full) {
         const pdt_int end = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
         V a1 = vzero(), a2 = vzero();
-        for (; j < end; j += VN) {
-            const V g = gamma ? vmul(vload(y + j), vload(gamma + j)) : vload(y + j);
-            a1 = vadd(a1, g);
-            a2 = vfma(g, vsub(vload(x + j), vs), a2);
-        }
+        for (; j < end; j += VN) KN(norm_dots_vec)(j, x, y, gamma, vs, &a1, &a2);
         t1 += (double)vreduce_add(a1);
         t2 += (double)vreduce_add(a2);
     }
-    for (; j < len; ++j) {
-        const double g = gamma ? (double)y[j] * (double)gamma[j] : (double)y[j];
-        t1 += g;
-        t2 += g * ((double)x[j] - shift);
-    }
+    KN(norm_dots_tail)(j, len, x, y, gamma, shift, &t1, &t2);
     *sy = t1;
     *syx = t2;
 }
@@ -407,20 +417,14 @@ static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const
                     const pdt_int stop = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
                     V a1 = vzero(), a2 = vzero();
                     for (; j < stop; j += VN) {
-                        const V g = gamma ? vmul(vload(dn + j), vload(gamma + j)) : vload(dn + j);
-                        a1 = vadd(a1, g);
-                        a2 = vfma(g, vsub(vload(xn + j), vs), a2);
+                        KN(norm_dots_vec)(j, xn, dn, gamma, vs, &a1, &a2);
                         KN(ln_dx_lanes)(j, VN, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
                     }
                     t1 += (double)vreduce_add(a1);
                     t2 += (double)vreduce_add(a2);
                 }
                 if (j < d) KN(ln_dx_lanes)(j, d - j, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
-                for (; j < d; ++j) {
-                    const double g = gamma ? (double)dn[j] * (double)gamma[j] : (double)dn[j];
-                    t1 += g;
-                    t2 += g * ((double)xn[j] - shift);
-                }
+                KN(norm_dots_tail)(j, d, xn, dn, gamma, shift, &t1, &t2);
                 sg = t1;
                 sgx = t2;
             } else {

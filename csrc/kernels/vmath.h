@@ -43,6 +43,9 @@
 
 #ifndef VM_F32
 #define VM_F32 (sizeof(T) == 4)  /* float pass: the float coefficients */
+/* ln2 = hi + lo, hi with trailing zero bits so that n·hi is exact (vm_reduce, vm_log1p_unit) */
+#define VM_LN2_HI (VM_F32 ? (T)0.693145751953125 : (T)0.6931471803691238)
+#define VM_LN2_LO (VM_F32 ? (T)1.4286068203094173e-06 : (T)1.9082149292705877e-10)
 #endif
 
 // c[0] + c[1]·x + … + c[n−1]·x^(n−1) by Horner's rule
@@ -71,12 +74,10 @@ static inline V KN(vm_expm1_small)(V r) {
 
 // x = n·ln2 + r; returns r and n (integer-valued, clamped to [lo, hi])
 static inline V KN(vm_reduce)(V x, T lo, T hi, V *n_out) {
-    const T ln2_hi = VM_F32 ? (T)0.693145751953125 : (T)0.6931471803691238;
-    const T ln2_lo = VM_F32 ? (T)1.4286068203094173e-06 : (T)1.9082149292705877e-10;
     V n = KN(vm_round)(vmul(x, vset1((T)1.4426950408889634)));
     n = vmin(vmax(n, vset1(lo)), vset1(hi));  // a NaN n becomes a bound: pow2i stays defined
     *n_out = n;
-    return vfnma(n, vset1(ln2_lo), vfnma(n, vset1(ln2_hi), x));
+    return vfnma(n, vset1(VM_LN2_LO), vfnma(n, vset1(VM_LN2_HI), x));
 }
 
 // e^x
@@ -185,13 +186,14 @@ static inline void KN(vm_normal_tail)(V x, V *tail, V *u) {
 static inline V KN(vm_log1p_unit)(V u) {
     static const double l32[] = {1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9};
     static const double l64[] = {1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19};
-    const T ln2_hi = VM_F32 ? (T)0.693145751953125 : (T)0.6931471803691238;
-    const T ln2_lo = VM_F32 ? (T)1.4286068203094173e-06 : (T)1.9082149292705877e-10;
     VMASK halve = vgt(u, vset1((T)0.41421356237309504880));  // 1 + u > √2: use (1 + u)/2
     V f = vselect(halve, vmul(vsub(u, vset1((T)1)), vset1((T)0.5)), u);
     V s = vdiv(f, vadd(vset1((T)2), f));
     V w = vmul(s, s);
     V s2 = vadd(s, s);
     V l = vfma(vmul(s2, w), VM_F32 ? KN(vm_poly)(w, l32, 4) : KN(vm_poly)(w, l64, 9), s2);
-    return vselect(halve, vadd(vset1(ln2_hi), vadd(l, vset1(ln2_lo))), l);
+    return vselect(halve, vadd(vset1(VM_LN2_HI), vadd(l, vset1(VM_LN2_LO))), l);
 }
+
+// log(1 + e^(−|z|)): what softplus and the logistic loss add to max(z, 0) (never overflows)
+static inline V KN(vm_log1p_exp_neg_abs)(V z) { return KN(vm_log1p_unit)(KN(vexp)(vsub(vzero(), vabs(z)))); }
