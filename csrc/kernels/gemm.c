@@ -28,8 +28,9 @@
  *
  * Threads: C is cut into one slab per thread (columns when n ≥ m, else rows),
  * aligned to the register tile; each slab runs the loops above with its own
- * buffers. Every element is then summed by one thread, over the same KC blocks
- * in the same k order, so results are bit-identical for any thread count.
+ * part of the calling thread's scratch buffer (scratch.h). Every element is
+ * then summed by one thread, over the same KC blocks in the same k order, so
+ * results are bit-identical for any thread count.
  */
 
 #ifndef PDT_GEMM_HELPERS
@@ -312,7 +313,7 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
     parts = (extent + step - 1) / step;
     const pdt_int per = g.dot ? 0 : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
     T *buf = NULL;
-    if (per > 0 && !(buf = aligned_alloc(64, (size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
+    if (per > 0 && !(buf = pdt_scratch((size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
     PDT_OMP_FOR(parts > 1)
     for (pdt_int s = 0; s < parts; ++s) {
         const pdt_int lo = s * step, hi = pdt_gemm_min(extent, lo + step);
@@ -320,6 +321,5 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, own);
         else KN(gemm_slab)(&g, lo, hi, 0, n, own);
     }
-    free(buf);
     return PDT_OK;
 }
