@@ -25,7 +25,7 @@ if X86:
 TARGETS = ["scalar.c"] + list(TARGET_FLAGS) + (["neon.c"] if ARM64 else [])
 
 SOURCES = (
-    ["csrc/dispatch.c", "csrc/rng.c", "csrc/threads.c"]
+    ["csrc/dispatch.c", "csrc/rng.c", "csrc/scratch.c", "csrc/threads.c"]
     + [f"csrc/targets/{t}" for t in TARGETS]
     + sorted(glob("csrc/py/*.c"))
 )

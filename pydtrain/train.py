@@ -245,7 +245,7 @@ def _train_epoch(
     sums = dict.fromkeys(["loss", *metric_fns], 0.0)
     seen = 0
     for batch, (xb, yb) in enumerate(loader):
-        optimizer.zero_grad()  # one fill over the optimizer's flat gradient buffer
+        optimizer.zero_grad()  # marks the gradients zero: the next backward writes them
         out = model(xb)
         loss = float(loss_fn(out, yb))
         logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}

@@ -19,8 +19,9 @@ TRANS = list(itertools.product([False, True], [False, True]))
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
 # the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
 # the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 32 or n ≤ 64), the unpacked path for narrow n at any m
-# (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block (m ≤ MC, B panels
-# packed one at a time; also 32 < m ≤ 128 when k, n ≥ 512) and the five loops (m > MC; A of 1.05 MiB with n = 100)
+# (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block with op(B) transposed
+# (m ≤ MC, B panels packed one at a time; also 32 < m ≤ 128 when k, n ≥ 512) and the five loops (otherwise;
+# m > MC: A of 1.05 MiB with n = 100)
 SHAPES = [
     (200, 300, 70), (970, 150, 260), (1100, 100, 250), (50, 520, 530),
     (1, 1, 1), (1, 1100, 1), (1100, 1, 3), (7, 13, 1), (2, 3, 5), (11, 13, 17), (23, 47, 97),
@@ -199,3 +200,32 @@ def test_bad_inputs():
         _C.gemm(np.ones((4, 3), np.float32).T, b)
     with pytest.raises(ValueError, match="reps"):
         _C.fma_peak(np.zeros(1), -1)
+
+
+def test_products_from_several_python_threads_at_once_each_use_their_own_buffer():
+    """The GIL is released during a product and each calling thread packs into its own scratch buffer
+    (kept between calls, freed when the thread ends): concurrent products of different sizes stay exact."""
+    import threading
+
+    shapes = [(300, 260, 280), (40, 1030, 520), (970, 150, 260), (128, 512, 700)]
+    rng = np.random.default_rng(11)
+    cases = []
+    for m, n, k in shapes:
+        a, b = rand(rng, (m, k), np.float64), rand(rng, (k, n), np.float64)
+        cases.append((a, b, a @ b))
+    errors = []
+
+    def work(i):
+        a, b, want = cases[i % len(cases)]
+        for _ in range(6):
+            got = _C.gemm(a, b)
+            if not np.allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max()):
+                errors.append(i)
+
+    for _round in range(2):  # the second round's threads are new: buffers of ended threads were released
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors

@@ -360,7 +360,74 @@ def test_arena_makes_parameters_views_and_the_model_keeps_working():
     opt.step()
     assert not np.allclose(model(x), before)
     opt.zero_grad()
-    assert not grad.any() and not any(p.grad.any() for p in model.parameters())
+    assert not any(p.grad.any() for p in model.parameters()) and not grad.any()
+
+
+# ---- zero_grad marks gradients zero; the next backward writes them ----
+
+def _grads_after(model, x, y, passes=1):
+    loss = nn.CrossEntropyLoss()
+    for _ in range(passes):
+        loss(model(x), y)
+        model.backward(loss.backward())
+    return [p.grad.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("zero", ["module", "optimizer"])
+def test_backward_after_zero_grad_writes_fresh_gradients_and_then_accumulates(zero):
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 5)).astype(np.float32), np.array([0, 1, 2, 1, 0, 2])
+    fresh = _grads_after(_model(), x, y)
+    twice = _grads_after(_model(), x, y, passes=2)
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    for p in model.parameters():  # stale values the marked-zero gradients must not leak
+        p.grad[...] = 1e6
+    (model if zero == "module" else opt).zero_grad()
+    for got, want in zip(_grads_after(model, x, y), fresh):
+        np.testing.assert_array_equal(got, want)
+    (model if zero == "module" else opt).zero_grad()
+    for got, want in zip(_grads_after(model, x, y, passes=2), twice):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_zero_grad_reads_as_zeros_and_a_step_without_backward_sees_zeros():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    for p in model.parameters():
+        p.grad[...] = 3.0
+    before = [p.data.copy() for p in model.parameters()]
+    opt.zero_grad()
+    opt.step()  # SGD without momentum or decay: a zero gradient moves nothing
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, b)
+    model.zero_grad()
+    assert all(not p.grad.any() for p in model.parameters())
+    p = next(iter(model.parameters()))
+    model.zero_grad()
+    p.grad = np.full(p.shape, 2.0, np.float32)  # an assigned gradient is no longer marked zero
+    opt.step()
+    np.testing.assert_allclose(p.data, before[0] - 0.5 * 2.0, rtol=1e-6)
+
+
+def test_a_parameter_shared_by_two_linear_layers_sums_both_gradients_after_zero_grad():
+    import pydtrain as pdt
+
+    pdt.seed(4)
+    a, b = nn.Linear(4, 4), nn.Linear(4, 4)
+    b.weight = a.weight  # tied
+    model = nn.Sequential(a, nn.ReLU(), b)
+    x = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    dy = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    h = np.maximum(x @ a.weight.data.T + a.bias.data, 0)
+    dh = (dy @ a.weight.data) * (h > 0)
+    want = dy.T @ h + dh.T @ x
+    for p in model.parameters():
+        p.grad[...] = -7.0
+    model.zero_grad()
+    model(x)
+    model.backward(dy)
+    np.testing.assert_allclose(a.weight.grad, want, rtol=1e-5, atol=1e-6)
 
 
 def test_a_second_optimizer_shares_the_arena():

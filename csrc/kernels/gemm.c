@@ -13,19 +13,24 @@
  *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
  * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
  * L1, the vector operand streamed from L2).
- * When the slab's rows fit one A block (m ≤ MC, e.g. batch 256) the loops run
- * pc → pack A → jr → pack one NR-wide panel of op(B) → ir: each panel is packed
- * just before all MR-row tiles use it, instead of a whole KC × NC block first
- * (x·Wᵀ at (256, 1024, 1024): the transposing pack of W fed from L3 in one pass
- * was 8% of the time; 1.06× faster this way, the other forms unchanged).
+ * When op(B) is transposed and the slab's rows fit one A block (m ≤ MC, e.g.
+ * x·Wᵀ at batch 256) the loops run pc → pack A → jr → pack one NR-wide panel of
+ * op(B) → ir: each panel is packed just before all MR-row tiles use it, instead
+ * of a whole KC × NC block first (x·Wᵀ at (256, 1024, 1024): the transposing
+ * pack of W fed from L3 in one pass was 8% of the time; 1.06× faster this way,
+ * 1.09× at m = 128). Not for an untransposed op(B): one of its panels is KC rows
+ * of NR·sizeof(T) bytes at the full row pitch, which the hardware prefetcher
+ * does not follow (dy·W at m = 128 and 256, k = n = 1024: 1.16× faster with the
+ * block packed whole, row by row).
  * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
  * Edge tiles use the same micro-kernel with masked stores; operands that are not
  * packed have their edge panels copied into a small zero-padded buffer.
  *
  * Threads: C is cut into one slab per thread (columns when n ≥ m, else rows),
  * aligned to the register tile; each slab runs the loops above with its own
- * buffers. Every element is then summed by one thread, over the same KC blocks
- * in the same k order, so results are bit-identical for any thread count.
+ * part of the calling thread's scratch buffer (scratch.h). Every element is
+ * then summed by one thread, over the same KC blocks in the same k order, so
+ * results are bit-identical for any thread count.
  */
 
 #ifndef PDT_GEMM_HELPERS
@@ -169,13 +174,19 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
         }
 }
 
-// buffer elements one slab needs: the packed A and B blocks (one op(B) panel for a single A block), or the two
-// edge panels of the unpacked path
+// whether a slab of `rows` rows packs op(B) one panel at a time before its tiles (see the file header)
+static inline int KN(gemm_panel_by_panel)(const KN(gemm_problem) *g, pdt_int rows) {
+    return rows <= GEMM_MC && g->csb != 1;
+}
+
+// buffer elements one slab needs: the packed A and B blocks (one op(B) panel when packed panel by panel), or the
+// two edge panels of the unpacked path
 static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt_int cols) {
     const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k);
     if (!g->packed) return pdt_gemm_round_up((GEMM_MR + GEMM_NR) * kc, 64);
     const pdt_int a = pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc;
-    const pdt_int b = (rows <= GEMM_MC ? GEMM_NR : pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR)) * kc;
+    const pdt_int b = (KN(gemm_panel_by_panel)(g, rows) ? GEMM_NR
+                                                        : pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR)) * kc;
     return pdt_gemm_round_up(a + b, 64);
 }
 
@@ -238,7 +249,7 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
         return;
     }
     T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
-    if (m1 - m0 <= GEMM_MC) {  // one A block: op(B) panels packed just before use (see the file header)
+    if (KN(gemm_panel_by_panel)(g, m1 - m0)) {  // one A block, op(B) panels packed just before use
         for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
             const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
             const T beta = pc == 0 ? g->beta : (T)1;
@@ -302,7 +313,7 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
     parts = (extent + step - 1) / step;
     const pdt_int per = g.dot ? 0 : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
     T *buf = NULL;
-    if (per > 0 && !(buf = aligned_alloc(64, (size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
+    if (per > 0 && !(buf = pdt_scratch((size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
     PDT_OMP_FOR(parts > 1)
     for (pdt_int s = 0; s < parts; ++s) {
         const pdt_int lo = s * step, hi = pdt_gemm_min(extent, lo + step);
@@ -310,6 +321,5 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, own);
         else KN(gemm_slab)(&g, lo, hi, 0, n, own);
     }
-    free(buf);
     return PDT_OK;
 }

@@ -101,8 +101,12 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
     t_ours = median_time(ours, repeats=5)
     note = curve_note
     if peak:
-        params = sum(p.size for p in model.parameters())
-        note += f"; 6·batch·params/t = {6 * batch * params / t_ours / 1e9:.0f} GFLOP/s = {600 * batch * params / t_ours / peak:.0f}% of peak"
+        from .gemm import paired_efficiency
+
+        flops = 6.0 * batch * sum(p.size for p in model.parameters())
+        paired = paired_efficiency(ours, flops, np.float32, threads, 25)
+        note += (f"; 6·batch·params/t = {flops / t_ours / 1e9:.0f} GFLOP/s = {100 * flops / t_ours / peak:.0f}% of"
+                 f" best peak, {100 * paired:.0f}% paired")
     table.row(f"{label} {threads}T", t_ours, None, t_torch, note)
 
 

@@ -30,14 +30,22 @@ class Parameter:
     ``grad`` into one flat buffer and leaves views here. From then on,
     assigning ``p.data = values`` copies the values into that view (same shape
     required), so the optimizer keeps updating what the model uses.
+
+    ``zero_grad()`` only marks the gradient as zero (like PyTorch's
+    ``set_to_none``, without the None): reading ``p.grad`` then fills the array
+    with zeros, and a layer whose backward would add into it writes it instead
+    (a Linear layer's dyᵀ·x with β = 0), which saves a pass over every
+    gradient per step. An array fetched from ``p.grad`` before ``zero_grad()``
+    keeps its old values until then.
     """
 
-    __slots__ = ("_data", "_grad", "name", "_owners")
+    __slots__ = ("_data", "_grad", "name", "_owners", "_grad_zero")
 
     def __init__(self, data: np.ndarray, name: Optional[str] = None) -> None:
         self._owners: Optional[weakref.WeakSet] = None
         self._data = self._checked(data, "data")
         self._grad = np.zeros_like(self._data)
+        self._grad_zero = False  # the gradient is zero whatever its array holds (set by zero_grad)
         self.name = name
 
     @staticmethod
@@ -71,11 +79,25 @@ class Parameter:
 
     @property
     def grad(self) -> np.ndarray:
+        if self._grad_zero:
+            self._grad.fill(0)
+            self._grad_zero = False
         return self._grad
 
     @grad.setter
     def grad(self, value: np.ndarray) -> None:
         self._assign("_grad", value)
+        self._grad_zero = False
+
+    def _zero_grad(self) -> None:
+        """Mark the gradient as zero; the array is cleared or overwritten when next used."""
+        self._grad_zero = True
+
+    def _grad_beta(self) -> float:
+        """β for a kernel about to add into ``_grad``: 0 (write, ignoring the stale array) right after zero_grad.
+
+        The caller clears ``_grad_zero`` once the kernel has written the array."""
+        return 0.0 if self._grad_zero else 1.0
 
     def in_arena(self) -> bool:
         """Whether a live optimizer holds this parameter's values in its flat buffer."""
@@ -195,9 +217,9 @@ class Module:
         return list(self._modules.values())
 
     def zero_grad(self) -> None:
-        """Set every parameter's gradient to zero, in place."""
+        """Set every parameter's gradient to zero (marked; see Parameter)."""
         for p in self.parameters():
-            p.grad.fill(0)
+            p._zero_grad()
 
     # ---- mode ----
     def train(self, mode: bool = True) -> "Module":
