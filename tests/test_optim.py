@@ -359,8 +359,8 @@ def test_arena_makes_parameters_views_and_the_model_keeps_working():
     assert np.abs(grad).sum() > 0
     opt.step()
     assert not np.allclose(model(x), before)
-    opt.zero_grad()
-    assert not any(p.grad.any() for p in model.parameters()) and not grad.any()
+    opt.zero_grad(set_to_none=False)  # one fill of the arena: the flat buffer itself reads zero
+    assert not grad.any() and not any(p.grad.any() for p in model.parameters())
 
 
 # ---- zero_grad marks gradients zero; the next backward writes them ----
@@ -408,6 +408,54 @@ def test_zero_grad_reads_as_zeros_and_a_step_without_backward_sees_zeros():
     p.grad = np.full(p.shape, 2.0, np.float32)  # an assigned gradient is no longer marked zero
     opt.step()
     np.testing.assert_allclose(p.data, before[0] - 0.5 * 2.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("zero", ["module", "optimizer"])
+def test_zero_grad_marks_arrays_held_from_before_keep_their_values_unless_set_to_none_is_false(zero):
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    zero_grad = model.zero_grad if zero == "module" else opt.zero_grad
+    held = [p.grad for p in model.parameters()]
+    for g in held:
+        g[...] = 5.0
+    zero_grad()
+    assert all((g == 5.0).all() for g in held)  # like PyTorch's set_to_none: the old arrays are left alone
+    assert all(not p.grad.any() for p in model.parameters())  # the gradient itself reads as zero
+    for g in held:  # the same arrays (nothing was reallocated): they now read zero too
+        assert not g.any()
+        g[...] = 5.0
+    zero_grad(set_to_none=False)
+    assert all(not g.any() for g in held)
+
+
+@pytest.mark.parametrize("layer", ["batchnorm", "layernorm", "linear_no_bias"])
+def test_zero_grad_then_backward_equals_fresh_gradients_for_other_parameter_kinds(layer):
+    import pydtrain as pdt
+
+    def build():
+        pdt.seed(6)
+        mid = {"batchnorm": nn.BatchNorm(7), "layernorm": nn.LayerNorm(7),
+               "linear_no_bias": nn.Linear(7, 7, bias=False)}[layer]
+        return nn.Sequential(nn.Linear(5, 7, bias=layer != "linear_no_bias"), mid, nn.ReLU(), nn.Linear(7, 3))
+
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((6, 5)).astype(np.float32), np.array([0, 1, 2, 1, 0, 2])
+    fresh = _grads_after(build(), x, y)
+    model = build()
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    for p in model.parameters():  # stale non-finite values must not leak into the fresh gradients
+        p.grad[...] = np.nan
+    opt.zero_grad()
+    for got, want in zip(_grads_after(model, x, y), fresh):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_clip_after_zero_grad_without_backward_sees_zero_gradients():
+    model = _model()
+    for p in model.parameters():
+        p.grad[...] = np.inf
+    model.zero_grad()
+    assert optim.clip_grad_norm_(model.parameters(), max_norm=1.0) == 0.0
 
 
 def test_a_parameter_shared_by_two_linear_layers_sums_both_gradients_after_zero_grad():

@@ -52,7 +52,9 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #define PDT_GEMM_SUP_COPY_B_M 64
 /* ...except when k and n are both ≥ 512 and m > 32: there packing A once per KC block and each op(B)
  * panel just before its tiles (the one-A-block loop of gemm_slab) measured 1.02–1.12× faster for
- * x·Wᵀ and dy·W at m = 48, 64, 128 with k = n = 1024 (at m = 32 and at smaller k or n: no gain). */
+ * x·Wᵀ at m = 48, 64, 128 with k = n = 1024 (at m = 32 and at smaller k or n: no gain); dy·W, whose
+ * op(B) is not transposed, takes the whole-block loop there: 1.12× over the unpacked path at m = 48,
+ * level at m = 64 and 128. */
 #define PDT_GEMM_SUP_BIG_M 32
 /* x·Wᵀ with a long k and a narrow output runs as dot products along k (gemm_dot_tile), so no
  * panel of W is transposed at all; measured against the unpacked path above it wins for k ≥ 512
@@ -321,5 +323,6 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, own);
         else KN(gemm_slab)(&g, lo, hi, 0, n, own);
     }
+    if (buf) pdt_scratch_done();
     return PDT_OK;
 }

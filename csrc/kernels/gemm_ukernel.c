@@ -27,10 +27,8 @@
  * of the FMA ports (measured 1–3% on AVX-512 at the 1024-wide shapes) */
 #define PDT_GEMM_UNROLL_K _Pragma("GCC unroll 4")
 #define PDT_GEMM_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
-#define PDT_GEMM_PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #else
 #define PDT_GEMM_PREFETCHW(p) ((void)(p))
-#define PDT_GEMM_PREFETCH(p) ((void)(p))
 #define PDT_GEMM_INLINE static inline
 #define PDT_GEMM_UNROLL
 #define PDT_GEMM_UNROLL_K
@@ -63,9 +61,6 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
         V bv[GEMM_NV];
         PDT_GEMM_UNROLL
         for (int v = 0; v < GEMM_NV; ++v) bv[v] = vload(b + p * rsb + v * VN);
-        // the B row GEMM_PF steps ahead, one cache line at a time (past the panel's end: the next panel, or a no-op)
-        PDT_GEMM_UNROLL
-        for (int j = 0; GEMM_PF > 0 && j < GEMM_NR; j += 64 / (int)sizeof(T)) PDT_GEMM_PREFETCH(b + (p + GEMM_PF) * rsb + j);
         PDT_GEMM_UNROLL
         for (int i = 0; i < rows; ++i) {
             const V ai = vset1(a[i * rsa + p * csa]);

@@ -12,6 +12,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .. import _C
+
 try:
     import torch
 except ImportError:  # PyTorch is optional: its columns are left empty
@@ -57,6 +59,35 @@ def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.
             fn()
         samples.append((time.perf_counter() - t0) / calls)
     return float(np.median(samples))
+
+
+def paired_efficiency(fn, flops: float, dtype, threads: int, pairs: int = 15) -> float:
+    """Median over `pairs` of (flops / time of one call of fn) / (the FMA peak timed just before that call).
+
+    On a shared machine the speed a core gets varies from one moment to the next (this machine's
+    1-thread peak measured 104–240 GFLOP/s within one run), so a median call time over the best peak
+    sample of a run counts the neighbours' load against the code. Pairing each call with a peak taken
+    just before it measures both under the same conditions. The yardstick is pydtrain's own FMA loop
+    (``_C.fma_peak``, the widest vectors of this CPU) for every library alike; at more than one thread
+    the other libraries' spinning thread pools would be measured too, so the benches pair at 1 thread."""
+    sink = np.zeros(threads, dtype)
+    reps = 1 << 12
+    while True:  # peak samples of about a millisecond
+        t0 = time.perf_counter()
+        _C.fma_peak(sink, reps)
+        if time.perf_counter() - t0 > 1e-3:
+            break
+        reps *= 2
+    fn()
+    ratios = []
+    for _ in range(pairs):
+        t0 = time.perf_counter()
+        peak_flops = _C.fma_peak(sink, reps)
+        t1 = time.perf_counter()
+        fn()
+        t2 = time.perf_counter()
+        ratios.append((flops / (t2 - t1)) / (peak_flops / (t1 - t0)))
+    return float(np.median(ratios))
 
 
 class Table:

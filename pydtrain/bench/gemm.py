@@ -7,9 +7,10 @@ Rows (each at every thread count of ``--threads``):
 * square ``C = A·B``: float32 at 256, 512, 1024, 2048 and float64 at 512, 1024,
   against ``numpy.matmul`` (OpenBLAS) and ``torch.matmul``, all writing into a
   preallocated output; the note gives GFLOP/s and two shares of the peak for
-  each library: of the best peak of the run (median time over the best second),
-  and at 1 thread "paired" (median over calls, each against a peak timed just
-  before it; see ``paired_efficiency``).
+  each library: of the best peak of the run (its median call time over the best
+  of all peak samples, each the best of three of about 25 ms), and at 1 thread
+  "paired" (median over calls, each against a peak timed just before it; see
+  ``common.paired_efficiency``).
 * MLP shapes, batch M ∈ {32, 64, 128, 256} × (K in, N out) ∈ {64, 256, 1024}²,
   float32: forward ``y = x·Wᵀ + b`` and backward ``dW += dyᵀ·x, db += Σ dy,
   dx = dy·W`` against NumPy (the same products) and PyTorch (``F.linear`` and its
@@ -31,7 +32,7 @@ import time
 import numpy as np
 
 from .. import _C
-from .common import Table, median_time, set_threads, torch
+from .common import Table, median_time, paired_efficiency, set_threads, torch
 
 
 def _set_blas_threads(n: int) -> str:
@@ -81,33 +82,6 @@ def fma_peak(dtype, threads: int, seconds: float = 0.1) -> float:
         flops = _C.fma_peak(sink, reps)
         best = max(best, flops / (time.perf_counter() - t0))
     return best
-
-
-def paired_efficiency(fn, flops: float, dtype, threads: int, pairs: int = 15) -> float:
-    """Median over `pairs` of (flops / time of one call of fn) / (the FMA peak timed just before that call).
-
-    The best peak of a run is its best second; on a shared machine the speed a core gets varies from
-    one second to the next (this machine's 1-thread peak measured 104–226 GFLOP/s within one run), so a
-    median call time over that best overstates what was lost. Pairing each call with a peak taken
-    under the same conditions measures the code, not the neighbours."""
-    sink = np.zeros(threads, dtype)
-    reps = 1 << 12
-    while True:  # peak samples of about a millisecond
-        t0 = time.perf_counter()
-        _C.fma_peak(sink, reps)
-        if time.perf_counter() - t0 > 1e-3:
-            break
-        reps *= 2
-    fn()
-    ratios = []
-    for _ in range(pairs):
-        t0 = time.perf_counter()
-        peak_flops = _C.fma_peak(sink, reps)
-        t1 = time.perf_counter()
-        fn()
-        t2 = time.perf_counter()
-        ratios.append((flops / (t2 - t1)) / (peak_flops / (t1 - t0)))
-    return float(np.median(ratios))
 
 
 def _square_rows(table: Table, threads: int, quick: bool, peaks: dict) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import Table, median_time, set_threads, torch
+from .common import Table, median_time, paired_efficiency, set_threads, torch
 
 CURVE_STEPS = 20
 
@@ -101,12 +101,12 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
     t_ours = median_time(ours, repeats=5)
     note = curve_note
     if peak:
-        from .gemm import paired_efficiency
-
         flops = 6.0 * batch * sum(p.size for p in model.parameters())
-        paired = paired_efficiency(ours, flops, np.float32, threads, 25)
         note += (f"; 6·batch·params/t = {flops / t_ours / 1e9:.0f} GFLOP/s = {100 * flops / t_ours / peak:.0f}% of"
-                 f" best peak, {100 * paired:.0f}% paired")
+                 f" best peak, {100 * paired_efficiency(ours, flops, np.float32, threads, 25):.0f}% paired")
+        if t_torch is not None:
+            note += (f" (torch {100 * flops / t_torch / peak:.0f}%,"
+                     f" {100 * paired_efficiency(theirs, flops, np.float32, threads, 25):.0f}% paired)")
     table.row(f"{label} {threads}T", t_ours, None, t_torch, note)
 
 

@@ -59,7 +59,9 @@ class Linear(Module):
         return y if x.ndim == 2 else y.reshape(out_shape)
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        """dW += dyᵀ·x (dW = dyᵀ·x right after zero_grad), db += Σ dy; returns dx = dy·W (None when ``input_grad=False``: the product is skipped)."""
+        """dW += dyᵀ·x (dW = dyᵀ·x right after zero_grad), db += Σ dy; returns dx = dy·W.
+
+        dx is None when ``input_grad=False`` (the product is skipped)."""
         if self._x is None:
             raise RuntimeError("Linear: backward called before forward")
         x2, weight, bias = self._x, self.weight, self.bias
@@ -67,8 +69,9 @@ class Linear(Module):
         if dy.shape != self._out_shape:
             raise ValueError(f"Linear: dy must have the shape of the forward output {self._out_shape}; got {dy.shape}")
         dy2 = dy if dy.ndim == 2 else dy.reshape(-1, self.out_features)
-        _C.gemm(dy2, x2, weight._grad, True, False, 1.0, weight._grad_beta())
-        weight._grad_zero = False
+        dw, beta = weight._grad_for_write()
+        _C.gemm(dy2, x2, dw, True, False, 1.0, beta)
+        weight._grad_written()
         if bias is not None:
             _C.bias_grad(dy2, bias.grad)
         if not input_grad:

@@ -31,12 +31,15 @@ class Parameter:
     assigning ``p.data = values`` copies the values into that view (same shape
     required), so the optimizer keeps updating what the model uses.
 
-    ``zero_grad()`` only marks the gradient as zero (like PyTorch's
-    ``set_to_none``, without the None): reading ``p.grad`` then fills the array
-    with zeros, and a layer whose backward would add into it writes it instead
-    (a Linear layer's dyᵀ·x with β = 0), which saves a pass over every
-    gradient per step. An array fetched from ``p.grad`` before ``zero_grad()``
-    keeps its old values until then.
+    ``zero_grad()`` (``set_to_none=True``, PyTorch's default) only marks the
+    gradient as zero: reading ``p.grad`` then fills the array with zeros, and a
+    Linear layer's backward writes its weight gradient (dyᵀ·x with β = 0)
+    instead of adding to it, which saves a pass over every gradient per step.
+    As with PyTorch's None gradients, an array fetched from ``p.grad`` before
+    ``zero_grad()`` is not zeroed, and anything written into it before the next
+    read of ``p.grad`` or the next optimizer step is discarded: fetch ``p.grad``
+    again after ``zero_grad()``, or call ``zero_grad(set_to_none=False)`` to
+    fill every gradient with zeros at once.
     """
 
     __slots__ = ("_data", "_grad", "name", "_owners", "_grad_zero")
@@ -89,15 +92,21 @@ class Parameter:
         self._assign("_grad", value)
         self._grad_zero = False
 
-    def _zero_grad(self) -> None:
-        """Mark the gradient as zero; the array is cleared or overwritten when next used."""
-        self._grad_zero = True
+    def _zero_grad(self, set_to_none: bool) -> None:
+        """Mark the gradient as zero (the array is filled or overwritten when next used), or fill it now."""
+        if set_to_none:
+            self._grad_zero = True
+        else:
+            self._grad.fill(0)
+            self._grad_zero = False
 
-    def _grad_beta(self) -> float:
-        """β for a kernel about to add into ``_grad``: 0 (write, ignoring the stale array) right after zero_grad.
+    def _grad_for_write(self) -> tuple[np.ndarray, float]:
+        """The gradient array and the β of a kernel that adds into it: 0 (write over the stale array) after
+        zero_grad. Call ``_grad_written()`` once the kernel has written it."""
+        return self._grad, 0.0 if self._grad_zero else 1.0
 
-        The caller clears ``_grad_zero`` once the kernel has written the array."""
-        return 0.0 if self._grad_zero else 1.0
+    def _grad_written(self) -> None:
+        self._grad_zero = False
 
     def in_arena(self) -> bool:
         """Whether a live optimizer holds this parameter's values in its flat buffer."""
@@ -216,10 +225,11 @@ class Module:
     def children(self) -> list["Module"]:
         return list(self._modules.values())
 
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to zero (marked; see Parameter)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's gradient to zero: marked (read as zeros, overwritten by the next backward;
+        see Parameter), or with ``set_to_none=False`` filled with zeros now."""
         for p in self.parameters():
-            p._zero_grad()
+            p._zero_grad(set_to_none)
 
     # ---- mode ----
     def train(self, mode: bool = True) -> "Module":

@@ -3,8 +3,9 @@
 Building an optimizer moves the parameters of each group into one contiguous
 buffer (and their gradients into another); every ``Parameter.data``/``.grad``
 becomes a view into it, so layers keep working unchanged. One step is then one
-C call per group (DESIGN.md, decision 3); ``zero_grad()`` marks every gradient
-zero, and the next backward writes it instead of adding to it.
+C call per group (DESIGN.md, decision 3). ``zero_grad()`` marks every gradient
+zero (reading ``p.grad`` fills it; a Linear weight's next backward writes it
+instead of adding to it); ``zero_grad(set_to_none=False)`` is one fill.
 """
 from __future__ import annotations
 
@@ -177,6 +178,8 @@ class Optimizer:
             self._fresh.append(set())
             self._state.append(state)
             self._ensure_buffers(len(self._state) - 1)
+        # zero bytes are +0.0: filling a byte view is one memset (zero_grad(set_to_none=False))
+        self._grad_bytes = [grad.view(np.uint8) for _, grad in self._arenas]
 
     def _ensure_buffers(self, index: int) -> None:
         """Zero buffers for the state group `index`'s settings need (momentum may be switched on later)."""
@@ -207,18 +210,25 @@ class Optimizer:
             fresh = self._fresh[i]
             data, grad = self._arenas[i]
             for p in group["params"]:
-                if p._grad_zero:  # zero_grad with no backward since: the kernel reads the array
-                    p.grad  # noqa: B018 (the property fills it)
+                if p._grad_zero:  # marked by zero_grad and not written since: the kernel reads zeros
+                    p._zero_grad(set_to_none=False)
             self._step_group(group, data, grad, state, fresh)
             if fresh:
                 self._fresh[i] = set()
 
-    def zero_grad(self) -> None:
-        """Set every gradient to zero: each parameter's is marked, and cleared or overwritten when next used
-        (a pass over every gradient saved per step; see Parameter)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every gradient to zero: marked (read as zeros, overwritten by the next backward; see
+        Parameter), or with ``set_to_none=False`` one fill of each group's gradient buffer now."""
+        if set_to_none:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p._zero_grad(True)
+            return
+        for grad_bytes in self._grad_bytes:
+            grad_bytes.fill(0)
         for group in self.param_groups:
             for p in group["params"]:
-                p._zero_grad()
+                p._grad_written()
 
     def state_dict(self) -> dict:
         """Copies of the state, PyTorch's layout: ``{"state": {i: {...}}, "param_groups": [...]}``.
