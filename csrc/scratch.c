@@ -4,7 +4,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)  /* GCC */
+#define PDT_SCRATCH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)  /* clang */
+#define PDT_SCRATCH_ASAN 1
+#endif
+#endif
+#ifdef PDT_SCRATCH_ASAN
 #include <sanitizer/asan_interface.h>
 #define PDT_SCRATCH_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define PDT_SCRATCH_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
@@ -60,10 +67,4 @@ void *pdt_scratch(size_t bytes) {
     PDT_SCRATCH_UNPOISON(block->data, bytes);
     PDT_SCRATCH_POISON((char *)block->data + bytes, block->bytes - bytes);
     return block->data;
-}
-
-void pdt_scratch_done(void) {
-    if (!pdt_scratch_key_ok) return;
-    pdt_scratch_block *block = pthread_getspecific(pdt_scratch_key);
-    if (block && block->bytes > PDT_SCRATCH_KEEP) pdt_scratch_free(block);
 }

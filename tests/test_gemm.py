@@ -205,7 +205,7 @@ def test_bad_inputs():
 def test_products_from_several_python_threads_at_once_each_use_their_own_buffer():
     """The GIL is released during a product and each calling thread packs into its own scratch buffer
     (kept between calls): concurrent products of different sizes stay exact, also on new threads after
-    the first ones ended (their buffers go to the key destructor)."""
+    the first ones ended."""
     import threading
 
     shapes = [(300, 260, 280), (40, 1030, 520), (970, 150, 260), (128, 512, 700)]

@@ -428,6 +428,25 @@ def test_zero_grad_marks_arrays_held_from_before_keep_their_values_unless_set_to
     assert all(not g.any() for g in held)
 
 
+@pytest.mark.parametrize("zero", ["module", "optimizer"])
+def test_zero_grad_set_to_none_false_clears_an_earlier_mark(zero):
+    """zero_grad(); zero_grad(set_to_none=False): the second call fills and unmarks, so a gradient written
+    into a held array afterwards is the one the step uses (a leftover mark would zero it first)."""
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    zero_grad = model.zero_grad if zero == "module" else opt.zero_grad
+    params = model.parameters()
+    held = [p.grad for p in params]
+    before = [p.data.copy() for p in params]
+    zero_grad()
+    zero_grad(set_to_none=False)
+    for g in held:
+        g[...] = 2.0
+    opt.step()
+    for p, b in zip(params, before):
+        np.testing.assert_allclose(p.data, b - 0.5 * 2.0, rtol=1e-6)
+
+
 @pytest.mark.parametrize("layer", ["batchnorm", "layernorm", "linear_no_bias"])
 def test_zero_grad_then_backward_equals_fresh_gradients_for_other_parameter_kinds(layer):
     import pydtrain as pdt

@@ -323,6 +323,5 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, own);
         else KN(gemm_slab)(&g, lo, hi, 0, n, own);
     }
-    if (buf) pdt_scratch_done();
     return PDT_OK;
 }

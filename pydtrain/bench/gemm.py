@@ -8,7 +8,7 @@ Rows (each at every thread count of ``--threads``):
   against ``numpy.matmul`` (OpenBLAS) and ``torch.matmul``, all writing into a
   preallocated output; the note gives GFLOP/s and two shares of the peak for
   each library: of the best peak of the run (its median call time over the best
-  of all peak samples, each the best of three of about 25 ms), and at 1 thread
+  of all peak samples, each the best of three of 25–50 ms), and at 1 thread
   "paired" (median over calls, each against a peak timed just before it; see
   ``common.paired_efficiency``).
 * MLP shapes, batch M ∈ {32, 64, 128, 256} × (K in, N out) ∈ {64, 256, 1024}²,

@@ -31,15 +31,17 @@ class Parameter:
     assigning ``p.data = values`` copies the values into that view (same shape
     required), so the optimizer keeps updating what the model uses.
 
-    ``zero_grad()`` (``set_to_none=True``, PyTorch's default) only marks the
-    gradient as zero: reading ``p.grad`` then fills the array with zeros, and a
-    Linear layer's backward writes its weight gradient (dyᵀ·x with β = 0)
-    instead of adding to it, which saves a pass over every gradient per step.
-    As with PyTorch's None gradients, an array fetched from ``p.grad`` before
-    ``zero_grad()`` is not zeroed, and anything written into it before the next
-    read of ``p.grad`` or the next optimizer step is discarded: fetch ``p.grad``
-    again after ``zero_grad()``, or call ``zero_grad(set_to_none=False)`` to
-    fill every gradient with zeros at once.
+    ``zero_grad()`` (``set_to_none=True``, after PyTorch's default) only marks
+    the gradient as zero: reading ``p.grad`` then fills the array with zeros,
+    and a Linear layer's backward writes its weight gradient (dyᵀ·x with
+    β = 0) instead of adding to it, which saves a pass over every gradient per
+    step; an optimizer step treats a gradient still marked as zeros (momentum
+    and weight decay still move that parameter, where PyTorch skips a None
+    gradient). An array fetched from ``p.grad`` before ``zero_grad()`` is not
+    zeroed: until the gradient is next used (read through ``p.grad``, written
+    by a backward, or stepped), writes into it are discarded; after that it is
+    the gradient again. Fetch ``p.grad`` after ``zero_grad()``, or call
+    ``zero_grad(set_to_none=False)`` to fill every gradient with zeros at once.
     """
 
     __slots__ = ("_data", "_grad", "name", "_owners", "_grad_zero")
@@ -226,8 +228,8 @@ class Module:
         return list(self._modules.values())
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Set every parameter's gradient to zero: marked (read as zeros, overwritten by the next backward;
-        see Parameter), or with ``set_to_none=False`` filled with zeros now."""
+        """Set every parameter's gradient to zero: marked (it reads as zeros; a Linear weight's next backward
+        writes it; see Parameter), or with ``set_to_none=False`` filled with zeros now."""
         for p in self.parameters():
             p._zero_grad(set_to_none)
 

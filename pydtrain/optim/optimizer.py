@@ -217,8 +217,8 @@ class Optimizer:
                 self._fresh[i] = set()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Set every gradient to zero: marked (read as zeros, overwritten by the next backward; see
-        Parameter), or with ``set_to_none=False`` one fill of each group's gradient buffer now."""
+        """Set every gradient to zero: marked (it reads as zeros; a Linear weight's next backward writes it;
+        see Parameter), or with ``set_to_none=False`` one fill of each group's gradient buffer now."""
         if set_to_none:
             for group in self.param_groups:
                 for p in group["params"]:
