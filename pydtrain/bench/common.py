@@ -61,6 +61,17 @@ def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.
     return float(np.median(samples))
 
 
+def fma_reps(sink: np.ndarray, seconds: float) -> int:
+    """Repetitions (a power of two) for which ``_C.fma_peak(sink, reps)`` takes more than ``seconds``."""
+    reps = 1 << 12
+    while True:
+        t0 = time.perf_counter()
+        _C.fma_peak(sink, reps)
+        if time.perf_counter() - t0 > seconds:
+            return reps
+        reps *= 2
+
+
 def paired_efficiency(fn, flops: float, dtype, threads: int, pairs: int = 15) -> float:
     """Median over `pairs` of (flops / time of one call of fn) / (the FMA peak timed just before that call).
 
@@ -71,13 +82,7 @@ def paired_efficiency(fn, flops: float, dtype, threads: int, pairs: int = 15) ->
     (``_C.fma_peak``, the widest vectors of this CPU) for every library alike; at more than one thread
     the other libraries' spinning thread pools would be measured too, so the benches pair at 1 thread."""
     sink = np.zeros(threads, dtype)
-    reps = 1 << 12
-    while True:  # peak samples of about a millisecond
-        t0 = time.perf_counter()
-        _C.fma_peak(sink, reps)
-        if time.perf_counter() - t0 > 1e-3:
-            break
-        reps *= 2
+    reps = fma_reps(sink, 1e-3)  # peak samples of about a millisecond
     fn()
     ratios = []
     for _ in range(pairs):
@@ -141,8 +146,6 @@ def stream_triad(n: int = 1 << 24) -> float:
 
 def triad_fn(n: int = 1 << 24) -> tuple[Callable[[], object], int]:
     """One C STREAM triad call a = b + 3·c on float32 arrays of n elements, and the 12·n bytes it moves."""
-    from pydtrain import _C
-
     b = np.ones(n, np.float32)
     c = np.ones(n, np.float32)
     a = np.empty(n, np.float32)

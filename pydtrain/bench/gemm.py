@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from .. import _C
-from .common import Table, median_time, paired_efficiency, set_threads, torch
+from .common import Table, fma_reps, median_time, paired_efficiency, set_threads, torch
 
 
 def _set_blas_threads(n: int) -> str:
@@ -69,13 +69,7 @@ def _threads(n: int) -> None:
 def fma_peak(dtype, threads: int, seconds: float = 0.1) -> float:
     """Measured FMA peak in flop/s for `dtype` with `threads` threads (best of three)."""
     sink = np.zeros(threads, dtype)
-    reps = 1 << 16
-    while True:
-        t0 = time.perf_counter()
-        _C.fma_peak(sink, reps)
-        if time.perf_counter() - t0 > seconds / 4:
-            break
-        reps *= 2
+    reps = fma_reps(sink, seconds / 4)
     best = 0.0
     for _ in range(3):
         t0 = time.perf_counter()

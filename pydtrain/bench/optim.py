@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _C
 from . import common
 
 SPLIT = (0.3, 0.2, 0.15, 0.1, 0.08, 0.06, 0.05, 0.03, 0.02, 0.01)  # the 10 tensors of the "model"
@@ -60,13 +61,10 @@ class _ReadRate:
     """
 
     def __init__(self, nbytes: int) -> None:
-        from pydtrain import _C
-
-        self._C = _C
         self.x = np.ones(nbytes // 4, np.float32)
 
     def __call__(self) -> float:
-        t = common.median_time(lambda: self._C.clip_sumsq(self.x), repeats=3)
+        t = common.median_time(lambda: _C.clip_sumsq(self.x), repeats=3)
         return self.x.nbytes / t
 
 

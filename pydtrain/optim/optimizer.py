@@ -178,8 +178,6 @@ class Optimizer:
             self._fresh.append(set())
             self._state.append(state)
             self._ensure_buffers(len(self._state) - 1)
-        # zero bytes are +0.0: filling a byte view is one memset (zero_grad(set_to_none=False))
-        self._grad_bytes = [grad.view(np.uint8) for _, grad in self._arenas]
 
     def _ensure_buffers(self, index: int) -> None:
         """Zero buffers for the state group `index`'s settings need (momentum may be switched on later)."""
@@ -224,8 +222,8 @@ class Optimizer:
                 for p in group["params"]:
                     p._zero_grad(True)
             return
-        for grad_bytes in self._grad_bytes:
-            grad_bytes.fill(0)
+        for _, grad in self._arenas:
+            grad.view(np.uint8).fill(0)  # zero bytes are +0.0: one memset
         for group in self.param_groups:
             for p in group["params"]:
                 p._grad_written()
