@@ -4,71 +4,143 @@
  *   Lᵢ = −Σ_c q_c·log p_c = −Σ_c q_c·(z_c − lse(z)),   ∂L/∂z = p − q.
  * q is the target distribution: from an integer label with smoothing
  * (on_value at the label, off_value elsewhere: one-hot when 1 and 0) or given
- * as a row of probabilities. Row sums are accumulated in double.
+ * as a row of probabilities.
+ * Per row, with x = z − max z (rounded to T, the exps' argument) and s = Σ exp(x):
+ * one pass finds max z in vectors; a second computes the exps in vectors, stores
+ * them and sums them (and Σ x when smoothing needs it) while they are still in
+ * registers; a third scales the row by 1/s. lse(z) = max z + log s, and the
+ * target sums need no pass over (z_c − lse):
+ *   Σ_c q_c (z_c − lse) = Σ_c q_c x_c − (Σ_c q_c)·log s,
+ * all of whose terms have one sign for targets ≥ 0 (x ≤ 0, log s ≥ 0): nothing
+ * cancels. Row sums add PDT_SOFTMAX_FLUSH vectors in T, then the lanes, before
+ * each block goes into a double sum: at most PDT_SOFTMAX_FLUSH − 1 + log2(VN)
+ * roundings of T per value (7 for float on AVX-512), then double.
  */
 
 /* Rows a softmax pass works on at a time: first the exps of every row of the block are
- * stored, then each row is summed and scaled. Summing a row right after its exps were
- * stored reads values still in flight from a (masked) vector store, which store
- * forwarding cannot serve: that stall was half the time of a 10-class row. */
+ * stored, then each row is scaled. Scaling a row right after its exps were stored reads
+ * values still in flight from a (masked) vector store, which store forwarding cannot
+ * serve: that stall was half the time of a 10-class row. */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
+#define PDT_SOFTMAX_FLUSH 4  /* vectors summed in T before a flush into the double row sums */
 #endif
 
-// z (k) -> p (k) = exp(z − max z), not yet normalised; returns max z
-// the exps run in vectors (vmath.h's vexp, ≤ 1 ulp); the max stays in double
-static inline double KN(softmax_exp_row)(pdt_int k, const T *z, T *p) {
-    /* four running maxima break the chain of dependent compares; the max of finite numbers is
-     * exact in any order (a NaN anywhere in the row makes the whole row NaN either way) */
-    T m0 = z[0], m1 = z[0], m2 = z[0], m3 = z[0];
-    pdt_int j = 1;
-    for (; j + 4 <= k; j += 4) {
-        m0 = z[j] > m0 ? z[j] : m0;
-        m1 = z[j + 1] > m1 ? z[j + 1] : m1;
-        m2 = z[j + 2] > m2 ? z[j + 2] : m2;
-        m3 = z[j + 3] > m3 ? z[j + 3] : m3;
-    }
-    for (; j < k; ++j) m0 = z[j] > m0 ? z[j] : m0;
-    m0 = m1 > m0 ? m1 : m0;
-    m2 = m3 > m2 ? m3 : m2;
-    const double mx = (double)(m2 > m0 ? m2 : m0);
-    const V vmx = vset1((T)mx);
-    for (pdt_int j = 0; j < k; j += VN) {
-        const pdt_int r = k - j < VN ? k - j : VN;
-        vstore_tail(p + j, KN(vexp)(vsub(vload_tail(z + j, r), vmx)), r);
-    }
-    return mx;
+// a mask of lanes 0 .. r − 1 (0 < r ≤ VN): the lanes vload_tail(p, r) loads from p
+static inline VMASK KN(lanes_below)(pdt_int r) {
+    static const T ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    _Static_assert(VN <= 16, "lanes_below: at most 16 lanes");
+    return vgt(vload_tail(ones, r), vzero());
 }
 
-// p (k) ← p / Σp; returns log Σp (so lse(z) = max z + log Σp); the sum stays in double
-static inline double KN(softmax_scale_row)(pdt_int k, T *p) {
-    double s = 0.0;
-    for (pdt_int j = 0; j < k; ++j) s += (double)p[j];
+// z (k) -> max z: VN-lane maxima over the full vectors (four running ones, so the compares do not wait on
+// each other), then the last k % VN values one by one (vload_tail's zero padding never enters). The max of
+// finite numbers is exact in any order; a NaN anywhere makes the row NaN whatever the max (its exp is NaN).
+static inline T KN(row_max)(pdt_int k, const T *restrict z) {
+    const pdt_int full = k - k % VN;
+    T m = (T)-INFINITY;
+    if (full > 0) {
+        V m0 = vload(z), m1 = m0, m2 = m0, m3 = m0;
+        pdt_int j = VN;
+        for (; j + 4 * VN <= full; j += 4 * VN) {
+            m0 = vmax(m0, vload(z + j));
+            m1 = vmax(m1, vload(z + j + VN));
+            m2 = vmax(m2, vload(z + j + 2 * VN));
+            m3 = vmax(m3, vload(z + j + 3 * VN));
+        }
+        for (; j < full; j += VN) m0 = vmax(m0, vload(z + j));
+        m = vreduce_max(vmax(vmax(m0, m1), vmax(m2, m3)));
+    }
+    for (pdt_int j = full; j < k; ++j) m = z[j] > m ? z[j] : m;
+    return m;
+}
+
+// z (k), mx = max z -> p (k) = exp(x), x = z − mx, not yet normalised; returns Σ exp(x) and, if sx is not NULL,
+// *sx = Σ x (both T vectors over blocks of PDT_SOFTMAX_FLUSH vectors, then double). The exps run in vectors
+// (vmath.h's vexp, ≤ 1 ulp); the padded lanes of the last vector (exp(0 − mx), not 0) are kept out of the sums.
+static inline double KN(softmax_exp_row)(pdt_int k, const T *restrict z, T mx, T *restrict p, double *sx) {
+    const V vmx = vset1(mx);
+    const pdt_int full = k - k % VN;
+    double se = 0.0, s1 = 0.0;
+    pdt_int j = 0;
+    while (j < full) {
+        const pdt_int end = full - j > PDT_SOFTMAX_FLUSH * VN ? j + PDT_SOFTMAX_FLUSH * VN : full;
+        V ae = vzero(), ax = vzero();
+        for (; j < end; j += VN) {
+            const V x = vsub(vload(z + j), vmx), e = KN(vexp)(x);
+            vstore(p + j, e);
+            ae = vadd(ae, e);
+            if (sx) ax = vadd(ax, x);
+        }
+        se += (double)vreduce_add(ae);
+        if (sx) s1 += (double)vreduce_add(ax);
+    }
+    if (j < k) {
+        const pdt_int r = k - j;
+        const VMASK in = KN(lanes_below)(r);
+        const V x = vsub(vload_tail(z + j, r), vmx), e = KN(vexp)(x);
+        vstore_tail(p + j, e, r);
+        se += (double)vreduce_add(vselect(in, e, vzero()));
+        if (sx) s1 += (double)vreduce_add(vselect(in, x, vzero()));
+    }
+    if (sx) *sx = s1;
+    return se;
+}
+
+// p (k) ← p·(1/s)
+static inline void KN(softmax_scale_row)(pdt_int k, T *p, double s) {
     const V inv = vset1((T)(1.0 / s));
     for (pdt_int j = 0; j < k; j += VN) {
         const pdt_int r = k - j < VN ? k - j : VN;
         vstore_tail(p + j, vmul(vload_tail(p + j, r), inv), r);
     }
-    return log(s);
+}
+
+// z, t (k), mx = max z: *stx = Σ t·(z − mx) (z − mx rounded to T as the exps' argument) and *st = Σ t, as T
+// vectors over blocks of PDT_SOFTMAX_FLUSH vectors, then double. A term whose t is 0 counts 0 (t·0), so a
+// −inf logit may carry no target mass without a 0·(−inf) NaN; a NaN t stays NaN. The tail loads pad t with 0.
+static inline void KN(soft_row_dots)(pdt_int k, const T *restrict z, const T *restrict t, T mx, double *stx,
+                                     double *st) {
+    const V vmx = vset1(mx), zero = vzero();
+    double s1 = 0.0, s2 = 0.0;
+    for (pdt_int j = 0; j < k;) {
+        const pdt_int end = k - j > PDT_SOFTMAX_FLUSH * VN ? j + PDT_SOFTMAX_FLUSH * VN : k;
+        V a1 = zero, a2 = zero;
+        for (; j < end; j += VN) {
+            const pdt_int r = end - j < VN ? end - j : VN;
+            const V tv = vload_tail(t + j, r), x = vsub(vload_tail(z + j, r), vmx);
+            a1 = vadd(a1, vselect(vgt(vabs(tv), zero), vmul(tv, x), vmul(tv, zero)));
+            a2 = vadd(a2, tv);
+        }
+        s1 += (double)vreduce_add(a1);
+        s2 += (double)vreduce_add(a2);
+    }
+    *stx = s1;
+    *st = s2;
 }
 
 // logits, probs (n, k), labels (n) in [0, k), losses (n)
 // Lᵢ = −Σ_c q_c (z_ic − lse(z_i)),  q_c = on_value if c = labelᵢ else off_value
+//    = −off_value·(Σ_c x_ic − k·log sᵢ) − (on_value − off_value)·(x_i,label − log sᵢ)
 static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logits, const int64_t *labels,
                                             double on_value, double off_value, T *probs, T *losses) {
     const pdt_int blocks = (n + PDT_SOFTMAX_BLOCK - 1) / PDT_SOFTMAX_BLOCK;
     PDT_OMP_FOR(n * k > PDT_PAR_MIN)
     for (pdt_int b = 0; b < blocks; ++b) {
         const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
-        double mx[PDT_SOFTMAX_BLOCK];
-        for (pdt_int i = i0; i < i1; ++i) mx[i - i0] = KN(softmax_exp_row)(k, logits + i * k, probs + i * k);
+        T mx[PDT_SOFTMAX_BLOCK];
+        double s[PDT_SOFTMAX_BLOCK], sx[PDT_SOFTMAX_BLOCK];
         for (pdt_int i = i0; i < i1; ++i) {
             const T *z = logits + i * k;
-            double lse = mx[i - i0] + KN(softmax_scale_row)(k, probs + i * k);
+            mx[i - i0] = KN(row_max)(k, z);
+            s[i - i0] = KN(softmax_exp_row)(k, z, mx[i - i0], probs + i * k, off_value != 0.0 ? &sx[i - i0] : NULL);
+        }
+        for (pdt_int i = i0; i < i1; ++i) {
+            KN(softmax_scale_row)(k, probs + i * k, s[i - i0]);
+            const double ls = log(s[i - i0]);
             double loss = 0.0;
-            if (off_value != 0.0)
-                for (pdt_int j = 0; j < k; ++j) loss -= off_value * ((double)z[j] - lse);
-            loss -= (on_value - off_value) * ((double)z[labels[i]] - lse);
+            if (off_value != 0.0) loss -= off_value * (sx[i - i0] - (double)k * ls);
+            loss -= (on_value - off_value) * (((double)logits[i * k + labels[i]] - (double)mx[i - i0]) - ls);
             losses[i] = (T)loss;
         }
     }
@@ -76,21 +148,25 @@ static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logit
 }
 
 // logits, targets, probs (n, k), losses (n)
-// Lᵢ = −Σ_c t_ic (z_ic − lse(z_i))
+// Lᵢ = −Σ_c t_ic (z_ic − lse(z_i)) = (Σ_c t_ic)·log sᵢ − Σ_c t_ic x_ic, leaving out the terms with t_ic = 0
 static pdt_status KN(cross_entropy_soft_forward)(pdt_int n, pdt_int k, const T *logits, const T *targets,
                                                  T *probs, T *losses) {
     const pdt_int blocks = (n + PDT_SOFTMAX_BLOCK - 1) / PDT_SOFTMAX_BLOCK;
     PDT_OMP_FOR(n * k > PDT_PAR_MIN)
     for (pdt_int b = 0; b < blocks; ++b) {
         const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
-        double mx[PDT_SOFTMAX_BLOCK];
-        for (pdt_int i = i0; i < i1; ++i) mx[i - i0] = KN(softmax_exp_row)(k, logits + i * k, probs + i * k);
+        T mx[PDT_SOFTMAX_BLOCK];
+        double s[PDT_SOFTMAX_BLOCK];
         for (pdt_int i = i0; i < i1; ++i) {
-            const T *z = logits + i * k, *t = targets + i * k;
-            double lse = mx[i - i0] + KN(softmax_scale_row)(k, probs + i * k);
-            double loss = 0.0;
-            for (pdt_int j = 0; j < k; ++j)
-                if (t[j] != 0) loss -= (double)t[j] * ((double)z[j] - lse);
+            mx[i - i0] = KN(row_max)(k, logits + i * k);
+            s[i - i0] = KN(softmax_exp_row)(k, logits + i * k, mx[i - i0], probs + i * k, NULL);
+        }
+        for (pdt_int i = i0; i < i1; ++i) {
+            KN(softmax_scale_row)(k, probs + i * k, s[i - i0]);
+            double stx, st;
+            KN(soft_row_dots)(k, logits + i * k, targets + i * k, mx[i - i0], &stx, &st);
+            double loss = 0.0 - stx;
+            if (st != 0.0) loss += st * log(s[i - i0]);  // a row of zero targets has loss 0, whatever its logits
             losses[i] = (T)loss;
         }
     }
