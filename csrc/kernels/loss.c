@@ -23,7 +23,7 @@
  * serve: that stall was half the time of a 10-class row. */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
-#define PDT_SOFTMAX_FLUSH 4  /* vectors summed in T before a flush into the double row sums */
+#define PDT_SOFTMAX_FLUSH 16  /* vectors summed in T before a flush into the double row sums (a multiple of 4) */
 #endif
 
 // a mask of lanes 0 .. r − 1 (0 < r ≤ VN): the lanes vload_tail(p, r) loads from p
@@ -55,9 +55,19 @@ static inline T KN(row_max)(pdt_int k, const T *restrict z) {
     return m;
 }
 
+// one vector of the exp pass: x = z[0..VN) − mx, p[0..VN) ← exp(x); returns exp(x)
+static inline V KN(softmax_exp_vec)(const T *restrict z, T *restrict p, V vmx, V *x) {
+    *x = vsub(vload(z), vmx);
+    const V e = KN(vexp)(*x);
+    vstore(p, e);
+    return e;
+}
+
 // z (k), mx = max z -> p (k) = exp(x), x = z − mx, not yet normalised; returns Σ exp(x) and, if sx is not NULL,
-// *sx = Σ x (both T vectors over blocks of PDT_SOFTMAX_FLUSH vectors, then double). The exps run in vectors
-// (vmath.h's vexp, ≤ 1 ulp); the padded lanes of the last vector (exp(0 − mx), not 0) are kept out of the sums.
+// *sx = Σ x. The exps run in vectors (vmath.h's vexp, ≤ 1 ulp). Sums in T over blocks of PDT_SOFTMAX_FLUSH
+// vectors: groups of 4 added pairwise, the group sums (and the < 4 vectors left at the end of a row, apart)
+// in order, the block's lanes then added into double; at most 5 + log2(VN) roundings of T per value.
+// The padded lanes of the last vector (exp(0 − mx), not 0) are kept out of the sums.
 static inline double KN(softmax_exp_row)(pdt_int k, const T *restrict z, T mx, T *restrict p, double *sx) {
     const V vmx = vset1(mx);
     const pdt_int full = k - k % VN;
@@ -65,15 +75,23 @@ static inline double KN(softmax_exp_row)(pdt_int k, const T *restrict z, T mx, T
     pdt_int j = 0;
     while (j < full) {
         const pdt_int end = full - j > PDT_SOFTMAX_FLUSH * VN ? j + PDT_SOFTMAX_FLUSH * VN : full;
-        V ae = vzero(), ax = vzero();
-        for (; j < end; j += VN) {
-            const V x = vsub(vload(z + j), vmx), e = KN(vexp)(x);
-            vstore(p + j, e);
-            ae = vadd(ae, e);
-            if (sx) ax = vadd(ax, x);
+        V ae = vzero(), ax = vzero(), re = vzero(), rx = vzero();
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            V x0, x1, x2, x3;
+            const V e0 = KN(softmax_exp_vec)(z + j, p + j, vmx, &x0);
+            const V e1 = KN(softmax_exp_vec)(z + j + VN, p + j + VN, vmx, &x1);
+            const V e2 = KN(softmax_exp_vec)(z + j + 2 * VN, p + j + 2 * VN, vmx, &x2);
+            const V e3 = KN(softmax_exp_vec)(z + j + 3 * VN, p + j + 3 * VN, vmx, &x3);
+            ae = vadd(ae, vadd(vadd(e0, e1), vadd(e2, e3)));
+            if (sx) ax = vadd(ax, vadd(vadd(x0, x1), vadd(x2, x3)));
         }
-        se += (double)vreduce_add(ae);
-        if (sx) s1 += (double)vreduce_add(ax);
+        for (; j < end; j += VN) {
+            V x;
+            re = vadd(re, KN(softmax_exp_vec)(z + j, p + j, vmx, &x));
+            if (sx) rx = vadd(rx, x);
+        }
+        se += (double)vreduce_add(vadd(ae, re));
+        if (sx) s1 += (double)vreduce_add(vadd(ax, rx));
     }
     if (j < k) {
         const pdt_int r = k - j;
@@ -90,30 +108,40 @@ static inline double KN(softmax_exp_row)(pdt_int k, const T *restrict z, T mx, T
 // p (k) ← p·(1/s)
 static inline void KN(softmax_scale_row)(pdt_int k, T *p, double s) {
     const V inv = vset1((T)(1.0 / s));
-    for (pdt_int j = 0; j < k; j += VN) {
-        const pdt_int r = k - j < VN ? k - j : VN;
-        vstore_tail(p + j, vmul(vload_tail(p + j, r), inv), r);
-    }
+    const pdt_int full = k - k % VN;
+    for (pdt_int j = 0; j < full; j += VN) vstore(p + j, vmul(vload(p + j), inv));
+    if (full < k) vstore_tail(p + full, vmul(vload_tail(p + full, k - full), inv), k - full);
 }
 
-// z, t (k), mx = max z: *stx = Σ t·(z − mx) (z − mx rounded to T as the exps' argument) and *st = Σ t, as T
-// vectors over blocks of PDT_SOFTMAX_FLUSH vectors, then double. A term whose t is 0 counts 0 (t·0), so a
-// −inf logit may carry no target mass without a 0·(−inf) NaN; a NaN t stays NaN. The tail loads pad t with 0.
+// t, x: t·x, or t·0 where t is 0 (so a −inf logit may carry no target mass without a 0·(−inf) NaN; a NaN t stays NaN)
+static inline V KN(soft_term)(V t, V x) {
+    return vselect(vgt(vabs(t), vzero()), vmul(t, x), vmul(t, vzero()));
+}
+
+// z, t (k), mx = max z: *stx = Σ t·x, x = z − mx (rounded to T, as the exps' argument), leaving out the terms
+// whose t is 0 (soft_term), and *st = Σ t: T vectors over blocks of PDT_SOFTMAX_FLUSH vectors, the block's lanes
+// then added into double; the last k % VN values in one vector whose padded lanes (t = 0) add 0
 static inline void KN(soft_row_dots)(pdt_int k, const T *restrict z, const T *restrict t, T mx, double *stx,
                                      double *st) {
-    const V vmx = vset1(mx), zero = vzero();
+    const V vmx = vset1(mx);
+    const pdt_int full = k - k % VN;
     double s1 = 0.0, s2 = 0.0;
-    for (pdt_int j = 0; j < k;) {
-        const pdt_int end = k - j > PDT_SOFTMAX_FLUSH * VN ? j + PDT_SOFTMAX_FLUSH * VN : k;
-        V a1 = zero, a2 = zero;
+    pdt_int j = 0;
+    while (j < full) {
+        const pdt_int end = full - j > PDT_SOFTMAX_FLUSH * VN ? j + PDT_SOFTMAX_FLUSH * VN : full;
+        V a1 = vzero(), a2 = vzero();
         for (; j < end; j += VN) {
-            const pdt_int r = end - j < VN ? end - j : VN;
-            const V tv = vload_tail(t + j, r), x = vsub(vload_tail(z + j, r), vmx);
-            a1 = vadd(a1, vselect(vgt(vabs(tv), zero), vmul(tv, x), vmul(tv, zero)));
+            const V tv = vload(t + j);
+            a1 = vadd(a1, KN(soft_term)(tv, vsub(vload(z + j), vmx)));
             a2 = vadd(a2, tv);
         }
         s1 += (double)vreduce_add(a1);
         s2 += (double)vreduce_add(a2);
+    }
+    if (j < k) {
+        const V tv = vload_tail(t + j, k - j);
+        s1 += (double)vreduce_add(KN(soft_term)(tv, vsub(vload_tail(z + j, k - j), vmx)));
+        s2 += (double)vreduce_add(tv);
     }
     *stx = s1;
     *st = s2;
