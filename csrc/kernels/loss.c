@@ -12,9 +12,9 @@
  * target sums need no pass over (z_c − lse):
  *   Σ_c q_c (z_c − lse) = Σ_c q_c x_c − (Σ_c q_c)·log s,
  * all of whose terms have one sign for targets ≥ 0 (x ≤ 0, log s ≥ 0): nothing
- * cancels. Row sums add PDT_SOFTMAX_FLUSH vectors in T, then the lanes, before
- * each block goes into a double sum: at most PDT_SOFTMAX_FLUSH − 1 + log2(VN)
- * roundings of T per value (7 for float on AVX-512), then double.
+ * cancels. Row sums are T vectors over a few vectors, whose lanes are then
+ * added into a double sum: at most 5 + log2(VN) roundings of T per value (9 for
+ * float on AVX-512), then double. The max is one of the logits, exact.
  */
 
 /* Rows a softmax pass works on at a time: first the exps of every row of the block are
@@ -23,7 +23,7 @@
  * serve: that stall was half the time of a 10-class row. */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
-#define PDT_SOFTMAX_FLUSH 16  /* vectors summed in T before a flush into the double row sums (a multiple of 4) */
+#define PDT_SOFTMAX_FLUSH 16  /* exps summed in T before a flush into the double row sums (a multiple of 4) */
 #endif
 
 // a mask of lanes 0 .. r − 1 (0 < r ≤ VN): the lanes vload_tail(p, r) loads from p
@@ -119,8 +119,9 @@ static inline V KN(soft_term)(V t, V x) {
 }
 
 // z, t (k), mx = max z: *stx = Σ t·x, x = z − mx (rounded to T, as the exps' argument), leaving out the terms
-// whose t is 0 (soft_term), and *st = Σ t: T vectors over blocks of PDT_SOFTMAX_FLUSH vectors, the block's lanes
-// then added into double; the last k % VN values in one vector whose padded lanes (t = 0) add 0
+// whose t is 0 (soft_term), and *st = Σ t: T vectors over blocks of 4 vectors (3 + log2(VN) roundings of T per
+// value), the block's lanes then added into double; the last k % VN values in one vector whose padded lanes
+// (t = 0) add 0
 static inline void KN(soft_row_dots)(pdt_int k, const T *restrict z, const T *restrict t, T mx, double *stx,
                                      double *st) {
     const V vmx = vset1(mx);
@@ -128,7 +129,7 @@ static inline void KN(soft_row_dots)(pdt_int k, const T *restrict z, const T *re
     double s1 = 0.0, s2 = 0.0;
     pdt_int j = 0;
     while (j < full) {
-        const pdt_int end = full - j > PDT_SOFTMAX_FLUSH * VN ? j + PDT_SOFTMAX_FLUSH * VN : full;
+        const pdt_int end = full - j > 4 * VN ? j + 4 * VN : full;
         V a1 = vzero(), a2 = vzero();
         for (; j < end; j += VN) {
             const V tv = vload(t + j);
