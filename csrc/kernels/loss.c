@@ -20,7 +20,8 @@
 /* Rows a softmax pass works on at a time: first the exps of every row of the block are
  * stored, then each row is scaled. Scaling a row right after its exps were stored reads
  * values still in flight from a (masked) vector store, which store forwarding cannot
- * serve: that stall was half the time of a 10-class row. */
+ * serve: that stall was half the time of a 10-class row (with the sums taken in registers,
+ * 128 rows of 10 classes still take 1.5× as long with blocks of 1 row). */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
 #define PDT_SOFTMAX_FLUSH 16  /* exps summed in T before a flush into the double row sums (a multiple of 4) */
@@ -113,7 +114,8 @@ static inline void KN(softmax_scale_row)(pdt_int k, T *p, double s) {
     if (full < k) vstore_tail(p + full, vmul(vload_tail(p + full, k - full), inv), k - full);
 }
 
-// t, x: t·x, or t·0 where t is 0 (so a −inf logit may carry no target mass without a 0·(−inf) NaN; a NaN t stays NaN)
+// t, x: t·x, or t·0 where t is 0 (so a −inf logit may carry no target mass without a 0·(−inf) NaN;
+// a NaN t stays NaN)
 static inline V KN(soft_term)(V t, V x) {
     return vselect(vgt(vabs(t), vzero()), vmul(t, x), vmul(t, vzero()));
 }
@@ -162,7 +164,8 @@ static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logit
         for (pdt_int i = i0; i < i1; ++i) {
             const T *z = logits + i * k;
             mx[i - i0] = KN(row_max)(k, z);
-            s[i - i0] = KN(softmax_exp_row)(k, z, mx[i - i0], probs + i * k, off_value != 0.0 ? &sx[i - i0] : NULL);
+            s[i - i0] = KN(softmax_exp_row)(k, z, mx[i - i0], probs + i * k,
+                                            off_value != 0.0 ? &sx[i - i0] : NULL);
         }
         for (pdt_int i = i0; i < i1; ++i) {
             KN(softmax_scale_row)(k, probs + i * k, s[i - i0]);
