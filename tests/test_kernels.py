@@ -108,6 +108,84 @@ def test_cross_entropy_extreme_logits_stay_finite(dtype):
     np.testing.assert_allclose(losses, [2e4, 0.0], rtol=1e-6)
 
 
+ROW_LENGTHS = (1, 15, 16, 17, 1023, 1025)  # around a vector and the kernels' blocks of 4 and 16 vectors
+
+
+@pytest.mark.parametrize("k", ROW_LENGTHS)
+@pytest.mark.parametrize("shift", [0.0, -200.0])
+def test_cross_entropy_row_lengths(simd, dtype, k, shift):
+    """Every row length around the vector width, with and without smoothing; the shift makes every logit
+    negative, so exp(0 − max) of a padded lane would be huge if it entered a sum."""
+    n = 9
+    z = rand((n, k), dtype, 3.0) + dtype.type(shift)
+    labels = rng.integers(0, k, n)
+    on, off = (1.0, 0.0) if k == 1 else (0.9, 0.1 / (k - 1))
+    for on_, off_ in ((1.0, 0.0), (on, off), (0.5, 0.25)):
+        probs, losses = F.cross_entropy(z, labels, on_, off_)
+        want_p, want_l = ref.cross_entropy_forward(z, labels, on_, off_)
+        np.testing.assert_allclose(probs, want_p, **tol(dtype, f32=(1e-5, 1e-7)))
+        np.testing.assert_allclose(losses, want_l, **tol(dtype, f32=(1e-5, 1e-5)))
+    t = rng.random((n, k))
+    t = np.ascontiguousarray((t / t.sum(1, keepdims=True)).astype(dtype))
+    probs, losses = F.cross_entropy_soft(z, t)
+    want_p, want_l = ref.cross_entropy_soft_forward(z, t)
+    np.testing.assert_allclose(probs, want_p, **tol(dtype, f32=(1e-5, 1e-7)))
+    np.testing.assert_allclose(losses, want_l, **tol(dtype, f32=(1e-5, 1e-5)))
+
+
+@pytest.mark.parametrize("k", [5, 17, 1025])
+def test_cross_entropy_nan_logit_makes_its_row_nan(simd, dtype, k):
+    """A NaN first, inside a full vector, or in the last (partial) vector: that row's probabilities and loss
+    are NaN (also with smoothing and soft targets), the other rows are untouched."""
+    cols = sorted({0, k // 2, k - 1})
+    z = rand((len(cols) + 1, k), dtype, 3.0)
+    for row, col in enumerate(cols):
+        z[row, col] = np.nan
+    labels = np.zeros(len(z), np.int64)
+    t = np.full((len(z), k), 1.0 / k, dtype)
+    clean = len(cols)
+    for probs, losses, (want_p, want_l) in (
+        (*F.cross_entropy(z, labels), ref.cross_entropy_forward(z[clean:], labels[clean:])),
+        (*F.cross_entropy(z, labels, 0.9, 0.1 / (k - 1)),
+         ref.cross_entropy_forward(z[clean:], labels[clean:], 0.9, 0.1 / (k - 1))),
+        (*F.cross_entropy_soft(z, t), ref.cross_entropy_soft_forward(z[clean:], t[clean:])),
+    ):
+        assert np.isnan(probs[:clean]).all() and np.isnan(losses[:clean]).all()
+        np.testing.assert_allclose(probs[clean:], want_p, **tol(dtype, f32=(1e-5, 1e-7)))
+        np.testing.assert_allclose(losses[clean:], want_l, **tol(dtype, f32=(1e-5, 1e-5)))
+
+
+@pytest.mark.parametrize("k", [5, 17, 1025])
+def test_cross_entropy_minus_inf_logits(simd, dtype, k):
+    """A −inf logit (a masked class) gets probability 0; where its target is 0 the loss is that of the row
+    without it (no 0·(−inf) NaN), with a label elsewhere and no smoothing too. A row of zero targets has
+    loss 0 whatever its logits, even NaN or all −inf."""
+    z = rand((4, k), dtype, 3.0)
+    masked = [0, k // 2, k - 1]
+    z[:, masked] = -np.inf
+    z[3] = -np.inf
+    keep = np.setdiff1d(np.arange(k), masked)
+    t = rng.random((4, k))
+    t[:, masked] = 0.0
+    t = (t / t.sum(1, keepdims=True)).astype(dtype)
+    t[2:] = 0.0
+    z[2, 1] = np.nan
+    probs, losses = F.cross_entropy_soft(z, t)
+    want_p, want_l = ref.cross_entropy_soft_forward(z[:2, keep], t[:2, keep])
+    assert np.all(probs[:2, masked] == 0.0)
+    np.testing.assert_allclose(probs[:2, keep], want_p, **tol(dtype, f32=(1e-5, 1e-7)))
+    np.testing.assert_allclose(losses[:2], want_l, **tol(dtype, f32=(1e-5, 1e-5)))
+    np.testing.assert_array_equal(losses[2:], [0.0, 0.0])
+    labels = keep[:2]
+    probs, losses = F.cross_entropy(z[:2].copy(), labels)
+    want_p, want_l = ref.cross_entropy_forward(z[:2, keep], np.array([0, 1]))
+    assert np.all(probs[:, masked] == 0.0)
+    np.testing.assert_allclose(probs[:, keep], want_p, **tol(dtype, f32=(1e-5, 1e-7)))
+    np.testing.assert_allclose(losses, want_l, **tol(dtype, f32=(1e-5, 1e-5)))
+    _, losses = F.cross_entropy(z[:2].copy(), labels, 0.9, 0.1 / (k - 1))  # smoothing puts mass on −inf logits
+    assert np.all(losses == np.inf)
+
+
 @pytest.mark.parametrize("n", AWKWARD_SIZES)
 def test_sgd_step(simd, dtype, n):
     p, g = rand(n, dtype), rand(n, dtype)

@@ -4,71 +4,175 @@
  *   Lᵢ = −Σ_c q_c·log p_c = −Σ_c q_c·(z_c − lse(z)),   ∂L/∂z = p − q.
  * q is the target distribution: from an integer label with smoothing
  * (on_value at the label, off_value elsewhere: one-hot when 1 and 0) or given
- * as a row of probabilities. Row sums are accumulated in double.
+ * as a row of probabilities.
+ * Per row, with x = z − max z (rounded to T, the exps' argument) and s = Σ exp(x):
+ * one pass finds max z in vectors; a second computes the exps in vectors, stores
+ * them and sums them (and Σ x when smoothing needs it) while they are still in
+ * registers; a third scales the row by 1/s. lse(z) = max z + log s, and the
+ * target sums need no pass over (z_c − lse):
+ *   Σ_c q_c (z_c − lse) = Σ_c q_c x_c − (Σ_c q_c)·log s,
+ * all of whose terms have one sign for targets ≥ 0 (x ≤ 0, log s ≥ 0): nothing
+ * cancels. Row sums are T vectors over a few vectors, whose lanes are then
+ * added into a double sum: at most 5 + log2(VN) roundings of T per value (9 for
+ * float on AVX-512), then double. The max is one of the logits, exact.
  */
 
 /* Rows a softmax pass works on at a time: first the exps of every row of the block are
- * stored, then each row is summed and scaled. Summing a row right after its exps were
- * stored reads values still in flight from a (masked) vector store, which store
- * forwarding cannot serve: that stall was half the time of a 10-class row. */
+ * stored, then each row is scaled. Scaling a row right after its exps were stored reads
+ * values still in flight from a (masked) vector store, which store forwarding cannot
+ * serve: that stall was half the time of a 10-class row (with the sums taken in registers,
+ * 128 rows of 10 classes still take 1.5× as long with blocks of 1 row). */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
+#define PDT_SOFTMAX_FLUSH 16  /* exps summed in T before a flush into the double row sums (a multiple of 4) */
 #endif
 
-// z (k) -> p (k) = exp(z − max z), not yet normalised; returns max z
-// the exps run in vectors (vmath.h's vexp, ≤ 1 ulp); the max stays in double
-static inline double KN(softmax_exp_row)(pdt_int k, const T *z, T *p) {
-    /* four running maxima break the chain of dependent compares; the max of finite numbers is
-     * exact in any order (a NaN anywhere in the row makes the whole row NaN either way) */
-    T m0 = z[0], m1 = z[0], m2 = z[0], m3 = z[0];
-    pdt_int j = 1;
-    for (; j + 4 <= k; j += 4) {
-        m0 = z[j] > m0 ? z[j] : m0;
-        m1 = z[j + 1] > m1 ? z[j + 1] : m1;
-        m2 = z[j + 2] > m2 ? z[j + 2] : m2;
-        m3 = z[j + 3] > m3 ? z[j + 3] : m3;
-    }
-    for (; j < k; ++j) m0 = z[j] > m0 ? z[j] : m0;
-    m0 = m1 > m0 ? m1 : m0;
-    m2 = m3 > m2 ? m3 : m2;
-    const double mx = (double)(m2 > m0 ? m2 : m0);
-    const V vmx = vset1((T)mx);
-    for (pdt_int j = 0; j < k; j += VN) {
-        const pdt_int r = k - j < VN ? k - j : VN;
-        vstore_tail(p + j, KN(vexp)(vsub(vload_tail(z + j, r), vmx)), r);
-    }
-    return mx;
+// a mask of lanes 0 .. r − 1 (0 < r ≤ VN): the lanes vload_tail(p, r) loads from p
+static inline VMASK KN(lanes_below)(pdt_int r) {
+    static const T ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    _Static_assert(VN <= 16, "lanes_below: at most 16 lanes");
+    return vgt(vload_tail(ones, r), vzero());
 }
 
-// p (k) ← p / Σp; returns log Σp (so lse(z) = max z + log Σp); the sum stays in double
-static inline double KN(softmax_scale_row)(pdt_int k, T *p) {
-    double s = 0.0;
-    for (pdt_int j = 0; j < k; ++j) s += (double)p[j];
-    const V inv = vset1((T)(1.0 / s));
-    for (pdt_int j = 0; j < k; j += VN) {
-        const pdt_int r = k - j < VN ? k - j : VN;
-        vstore_tail(p + j, vmul(vload_tail(p + j, r), inv), r);
+// z (k) -> max z: VN-lane maxima over the full vectors (four running ones, so the compares do not wait on
+// each other), then the last k % VN values one by one (vload_tail's zero padding never enters). The max of
+// finite numbers is exact in any order; a NaN anywhere makes the row NaN whatever the max (its exp is NaN).
+static inline T KN(row_max)(pdt_int k, const T *restrict z) {
+    const pdt_int full = k - k % VN;
+    T m = (T)-INFINITY;
+    if (full > 0) {
+        V m0 = vload(z), m1 = m0, m2 = m0, m3 = m0;
+        pdt_int j = VN;
+        for (; j + 4 * VN <= full; j += 4 * VN) {
+            m0 = vmax(m0, vload(z + j));
+            m1 = vmax(m1, vload(z + j + VN));
+            m2 = vmax(m2, vload(z + j + 2 * VN));
+            m3 = vmax(m3, vload(z + j + 3 * VN));
+        }
+        for (; j < full; j += VN) m0 = vmax(m0, vload(z + j));
+        m = vreduce_max(vmax(vmax(m0, m1), vmax(m2, m3)));
     }
-    return log(s);
+    for (pdt_int j = full; j < k; ++j) m = z[j] > m ? z[j] : m;
+    return m;
+}
+
+// one vector of the exp pass: x = z[0..VN) − mx, p[0..VN) ← exp(x); returns exp(x)
+static inline V KN(softmax_exp_vec)(const T *restrict z, T *restrict p, V vmx, V *x) {
+    *x = vsub(vload(z), vmx);
+    const V e = KN(vexp)(*x);
+    vstore(p, e);
+    return e;
+}
+
+// z (k), mx = max z -> p (k) = exp(x), x = z − mx, not yet normalised; returns Σ exp(x) and, if sx is not NULL,
+// *sx = Σ x. The exps run in vectors (vmath.h's vexp, ≤ 1 ulp). Sums in T over blocks of PDT_SOFTMAX_FLUSH
+// vectors: groups of 4 added pairwise, the group sums (and the < 4 vectors left at the end of a row, apart)
+// in order, the block's lanes then added into double; at most 5 + log2(VN) roundings of T per value.
+// The padded lanes of the last vector (exp(0 − mx), not 0) are kept out of the sums.
+static inline double KN(softmax_exp_row)(pdt_int k, const T *restrict z, T mx, T *restrict p, double *sx) {
+    const V vmx = vset1(mx);
+    const pdt_int full = k - k % VN;
+    double se = 0.0, s1 = 0.0;
+    pdt_int j = 0;
+    while (j < full) {
+        const pdt_int end = full - j > PDT_SOFTMAX_FLUSH * VN ? j + PDT_SOFTMAX_FLUSH * VN : full;
+        V ae = vzero(), ax = vzero(), re = vzero(), rx = vzero();
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            V x0, x1, x2, x3;
+            const V e0 = KN(softmax_exp_vec)(z + j, p + j, vmx, &x0);
+            const V e1 = KN(softmax_exp_vec)(z + j + VN, p + j + VN, vmx, &x1);
+            const V e2 = KN(softmax_exp_vec)(z + j + 2 * VN, p + j + 2 * VN, vmx, &x2);
+            const V e3 = KN(softmax_exp_vec)(z + j + 3 * VN, p + j + 3 * VN, vmx, &x3);
+            ae = vadd(ae, vadd(vadd(e0, e1), vadd(e2, e3)));
+            if (sx) ax = vadd(ax, vadd(vadd(x0, x1), vadd(x2, x3)));
+        }
+        for (; j < end; j += VN) {
+            V x;
+            re = vadd(re, KN(softmax_exp_vec)(z + j, p + j, vmx, &x));
+            if (sx) rx = vadd(rx, x);
+        }
+        se += (double)vreduce_add(vadd(ae, re));
+        if (sx) s1 += (double)vreduce_add(vadd(ax, rx));
+    }
+    if (j < k) {
+        const pdt_int r = k - j;
+        const VMASK in = KN(lanes_below)(r);
+        const V x = vsub(vload_tail(z + j, r), vmx), e = KN(vexp)(x);
+        vstore_tail(p + j, e, r);
+        se += (double)vreduce_add(vselect(in, e, vzero()));
+        if (sx) s1 += (double)vreduce_add(vselect(in, x, vzero()));
+    }
+    if (sx) *sx = s1;
+    return se;
+}
+
+// p (k) ← p·(1/s)
+static inline void KN(softmax_scale_row)(pdt_int k, T *p, double s) {
+    const V inv = vset1((T)(1.0 / s));
+    const pdt_int full = k - k % VN;
+    for (pdt_int j = 0; j < full; j += VN) vstore(p + j, vmul(vload(p + j), inv));
+    if (full < k) vstore_tail(p + full, vmul(vload_tail(p + full, k - full), inv), k - full);
+}
+
+// t, x: t·x, or t·0 where t is 0 (so a −inf logit may carry no target mass without a 0·(−inf) NaN;
+// a NaN t stays NaN)
+static inline V KN(soft_term)(V t, V x) {
+    return vselect(vgt(vabs(t), vzero()), vmul(t, x), vmul(t, vzero()));
+}
+
+// z, t (k), mx = max z: *stx = Σ t·x, x = z − mx (rounded to T, as the exps' argument), leaving out the terms
+// whose t is 0 (soft_term), and *st = Σ t: T vectors over blocks of 4 vectors (3 + log2(VN) roundings of T per
+// value), the block's lanes then added into double; the last k % VN values in one vector whose padded lanes
+// (t = 0) add 0
+static inline void KN(soft_row_dots)(pdt_int k, const T *restrict z, const T *restrict t, T mx, double *stx,
+                                     double *st) {
+    const V vmx = vset1(mx);
+    const pdt_int full = k - k % VN;
+    double s1 = 0.0, s2 = 0.0;
+    pdt_int j = 0;
+    while (j < full) {
+        const pdt_int end = full - j > 4 * VN ? j + 4 * VN : full;
+        V a1 = vzero(), a2 = vzero();
+        for (; j < end; j += VN) {
+            const V tv = vload(t + j);
+            a1 = vadd(a1, KN(soft_term)(tv, vsub(vload(z + j), vmx)));
+            a2 = vadd(a2, tv);
+        }
+        s1 += (double)vreduce_add(a1);
+        s2 += (double)vreduce_add(a2);
+    }
+    if (j < k) {
+        const V tv = vload_tail(t + j, k - j);
+        s1 += (double)vreduce_add(KN(soft_term)(tv, vsub(vload_tail(z + j, k - j), vmx)));
+        s2 += (double)vreduce_add(tv);
+    }
+    *stx = s1;
+    *st = s2;
 }
 
 // logits, probs (n, k), labels (n) in [0, k), losses (n)
 // Lᵢ = −Σ_c q_c (z_ic − lse(z_i)),  q_c = on_value if c = labelᵢ else off_value
+//    = −off_value·(Σ_c x_ic − k·log sᵢ) − (on_value − off_value)·(x_i,label − log sᵢ)
 static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logits, const int64_t *labels,
                                             double on_value, double off_value, T *probs, T *losses) {
     const pdt_int blocks = (n + PDT_SOFTMAX_BLOCK - 1) / PDT_SOFTMAX_BLOCK;
     PDT_OMP_FOR(n * k > PDT_PAR_MIN)
     for (pdt_int b = 0; b < blocks; ++b) {
         const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
-        double mx[PDT_SOFTMAX_BLOCK];
-        for (pdt_int i = i0; i < i1; ++i) mx[i - i0] = KN(softmax_exp_row)(k, logits + i * k, probs + i * k);
+        T mx[PDT_SOFTMAX_BLOCK];
+        double s[PDT_SOFTMAX_BLOCK], sx[PDT_SOFTMAX_BLOCK];
         for (pdt_int i = i0; i < i1; ++i) {
             const T *z = logits + i * k;
-            double lse = mx[i - i0] + KN(softmax_scale_row)(k, probs + i * k);
+            mx[i - i0] = KN(row_max)(k, z);
+            s[i - i0] = KN(softmax_exp_row)(k, z, mx[i - i0], probs + i * k,
+                                            off_value != 0.0 ? &sx[i - i0] : NULL);
+        }
+        for (pdt_int i = i0; i < i1; ++i) {
+            KN(softmax_scale_row)(k, probs + i * k, s[i - i0]);
+            const double ls = log(s[i - i0]);
             double loss = 0.0;
-            if (off_value != 0.0)
-                for (pdt_int j = 0; j < k; ++j) loss -= off_value * ((double)z[j] - lse);
-            loss -= (on_value - off_value) * ((double)z[labels[i]] - lse);
+            if (off_value != 0.0) loss -= off_value * (sx[i - i0] - (double)k * ls);
+            loss -= (on_value - off_value) * (((double)logits[i * k + labels[i]] - (double)mx[i - i0]) - ls);
             losses[i] = (T)loss;
         }
     }
@@ -76,21 +180,25 @@ static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logit
 }
 
 // logits, targets, probs (n, k), losses (n)
-// Lᵢ = −Σ_c t_ic (z_ic − lse(z_i))
+// Lᵢ = −Σ_c t_ic (z_ic − lse(z_i)) = (Σ_c t_ic)·log sᵢ − Σ_c t_ic x_ic, leaving out the terms with t_ic = 0
 static pdt_status KN(cross_entropy_soft_forward)(pdt_int n, pdt_int k, const T *logits, const T *targets,
                                                  T *probs, T *losses) {
     const pdt_int blocks = (n + PDT_SOFTMAX_BLOCK - 1) / PDT_SOFTMAX_BLOCK;
     PDT_OMP_FOR(n * k > PDT_PAR_MIN)
     for (pdt_int b = 0; b < blocks; ++b) {
         const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
-        double mx[PDT_SOFTMAX_BLOCK];
-        for (pdt_int i = i0; i < i1; ++i) mx[i - i0] = KN(softmax_exp_row)(k, logits + i * k, probs + i * k);
+        T mx[PDT_SOFTMAX_BLOCK];
+        double s[PDT_SOFTMAX_BLOCK];
         for (pdt_int i = i0; i < i1; ++i) {
-            const T *z = logits + i * k, *t = targets + i * k;
-            double lse = mx[i - i0] + KN(softmax_scale_row)(k, probs + i * k);
-            double loss = 0.0;
-            for (pdt_int j = 0; j < k; ++j)
-                if (t[j] != 0) loss -= (double)t[j] * ((double)z[j] - lse);
+            mx[i - i0] = KN(row_max)(k, logits + i * k);
+            s[i - i0] = KN(softmax_exp_row)(k, logits + i * k, mx[i - i0], probs + i * k, NULL);
+        }
+        for (pdt_int i = i0; i < i1; ++i) {
+            KN(softmax_scale_row)(k, probs + i * k, s[i - i0]);
+            double stx, st;
+            KN(soft_row_dots)(k, logits + i * k, targets + i * k, mx[i - i0], &stx, &st);
+            double loss = 0.0 - stx;
+            if (st != 0.0) loss += st * log(s[i - i0]);  // a row of zero targets has loss 0, whatever its logits
             losses[i] = (T)loss;
         }
     }

@@ -89,6 +89,26 @@ static void test_target(pdt_simd level) {
         CHECK(max_abs_diff(n, y0, y1) < 1e-6, "%s sgd_step n=%lld", pdt_simd_name(level), (long long)n);
         free(x); free(dy); free(y0); free(y1);
     }
+    /* softmax cross-entropy, rows of k classes (integer labels with smoothing, and soft targets) */
+    for (size_t s = 0; s < NSIZES; ++s) {
+        const pdt_int rows = 3, kk = sizes[s], n = rows * kk;
+        if (kk == 0) continue;
+        float *z = malloc(sizeof(float) * n), *t = malloc(sizeof(float) * n), *p0 = malloc(sizeof(float) * n);
+        float *p1 = malloc(sizeof(float) * n), *l0 = malloc(sizeof(float) * rows), *l1 = malloc(sizeof(float) * rows);
+        const int64_t labels[3] = {0, kk / 2, kk - 1};
+        fill(n, z, 11);
+        fill(n, t, 12);
+        for (pdt_int i = 0; i < n; ++i) t[i] = t[i] < 0 ? 0 : t[i];  /* some zero targets */
+        ref->cross_entropy_forward_f32(rows, kk, z, labels, 0.9, 0.01, p0, l0);
+        k->cross_entropy_forward_f32(rows, kk, z, labels, 0.9, 0.01, p1, l1);
+        CHECK(max_abs_diff(n, p0, p1) < 1e-6 && max_abs_diff(rows, l0, l1) < 1e-5 * (double)kk,
+              "%s cross_entropy_forward k=%lld", pdt_simd_name(level), (long long)kk);
+        ref->cross_entropy_soft_forward_f32(rows, kk, z, t, p0, l0);
+        k->cross_entropy_soft_forward_f32(rows, kk, z, t, p1, l1);
+        CHECK(max_abs_diff(n, p0, p1) < 1e-6 && max_abs_diff(rows, l0, l1) < 1e-5 * (double)kk,
+              "%s cross_entropy_soft_forward k=%lld", pdt_simd_name(level), (long long)kk);
+        free(z); free(t); free(p0); free(p1); free(l0); free(l1);
+    }
     /* gemm, every transposition, m x n x k over awkward sizes */
     const pdt_int dims[] = {1, 3, 8, 9, 17, 33};
     for (int ta = 0; ta < 2; ++ta)

@@ -1,4 +1,5 @@
-"""Activations, forward + backward on float32 batches: bias + ReLU and GELU (exact erf form).
+"""Activations, forward + backward on float32 batches: bias + ReLU and GELU (exact erf form),
+and the output layer's softmax cross-entropy on integer labels.
 
 Each row times one forward and one backward pass into preallocated outputs:
 pydtrain's C kernels, a plain NumPy implementation (GELU's erf from
@@ -11,6 +12,11 @@ and that rate as a percentage of the STREAM triad (common.triad_fn, as common.st
 at the same thread count. The columns and the triad are timed in interleaved rounds
 (every function once per round, medians over rounds), so the load of a shared
 machine drifts over all of them alike.
+
+Cross-entropy rows time ``nn.CrossEntropyLoss()`` (mean over the batch) on (N, k)
+logits: the forward alone, and forward + ``backward()``; against a straightforward
+NumPy log-softmax and PyTorch's ``F.cross_entropy`` (its backward through autograd,
+the logits' gradient reset each call). The note gives pydtrain's ns per logit.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from .. import functional as F
 from . import common
 
 SHAPES = ((256, 1024), (4096, 1024))
+CE_SHAPES = ((256, 1024), (128, 10), (32, 10))
 
 
 def _bias_relu(x, b, dy, rows, cols):
@@ -94,6 +101,45 @@ def _gelu(x, dy):
     return fns
 
 
+def _cross_entropy(z, labels, backward):
+    from ..nn import CrossEntropyLoss
+
+    loss_fn = CrossEntropyLoss()
+    rows = np.arange(len(labels))
+
+    def pdt():
+        loss_fn(z, labels)
+        if backward:
+            loss_fn.backward()
+
+    def numpy():
+        m = z.max(axis=1, keepdims=True)
+        e = np.exp(z - m)
+        s = e.sum(axis=1, keepdims=True)
+        loss = float(np.mean(np.log(s[:, 0]) + m[:, 0] - z[rows, labels], dtype=np.float64))
+        if backward:
+            d = e / s
+            d[rows, labels] -= 1.0
+            d /= len(labels)
+        return loss
+
+    fns = {"pdt": pdt, "numpy": numpy}
+    torch = common.torch
+    if torch is not None:
+        zt, yt = torch.from_numpy(z), torch.from_numpy(labels)
+        if backward:
+            zt.requires_grad_(True)
+
+        def torch_fn():
+            loss = torch.nn.functional.cross_entropy(zt, yt)
+            if backward:
+                zt.grad = None
+                loss.backward()
+
+        fns["torch"] = torch_fn
+    return fns
+
+
 def _interleaved_medians(fns: dict, repeats: int, min_time: float = 0.05) -> dict:
     """Median seconds per call of each function, measured in rounds that run every function
     once in turn, so drifts of a shared, noisy machine hit all columns alike."""
@@ -108,8 +154,25 @@ def _interleaved_medians(fns: dict, repeats: int, min_time: float = 0.05) -> dic
     return {name: float(np.median(v)) for name, v in samples.items()}
 
 
+def cross_entropy_rows(table: common.Table, args, rng: np.random.Generator, repeats: int) -> list:
+    """The cross-entropy rows at each thread count; returns their torch/pydtrain ratios."""
+    ratios = []
+    for threads in args.threads:
+        common.set_threads(threads)
+        for rows, cols in CE_SHAPES[:1] if getattr(args, "quick", False) else CE_SHAPES:
+            z = (3.0 * rng.standard_normal((rows, cols))).astype(np.float32)
+            labels = rng.integers(0, cols, rows)
+            for name, backward in (("fwd", False), ("fwd+bwd", True)):
+                t = _interleaved_medians(_cross_entropy(z, labels, backward), repeats)
+                table.row(f"cross-entropy {name} ({rows}, {cols}) t={threads}", t["pdt"], t.get("numpy"),
+                          t.get("torch"), f"{t['pdt'] / z.size * 1e9:.2f} ns/logit")
+                if "torch" in t:
+                    ratios.append(t["torch"] / t["pdt"])
+    return ratios
+
+
 def run(args) -> None:
-    table = common.Table("layers_act: activations forward + backward, float32")
+    table = common.Table("layers_act: activations forward + backward and softmax cross-entropy, float32")
     rng = np.random.default_rng(0)
     shapes = SHAPES[:1] if getattr(args, "quick", False) else SHAPES
     repeats = 3 if getattr(args, "quick", False) else 7
@@ -129,6 +192,7 @@ def run(args) -> None:
                           note)
                 if "torch" in t:
                     ratios.append(t["torch"] / t["pdt"])
+    ratios += cross_entropy_rows(table, args, rng, repeats)
     if ratios:
         gmean = float(np.exp(np.mean(np.log(ratios))))
         print(f"geometric mean torch/pydtrain over {len(ratios)} rows: {gmean:.2f}")
