@@ -18,7 +18,7 @@ TRANS = list(itertools.product([False, True], [False, True]))
 
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
 # the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
-# the dot-product path of x·Wᵀ (k ≥ 512, m ≤ 32 or n ≤ 64), the unpacked path for narrow n at any m
+# the dot-product path of x·Wᵀ (n ≤ NR/2 from k = 128 at any m, m ≤ 32 from k = 256), the unpacked path for narrow n at any m
 # (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block with op(B) transposed
 # (m ≤ MC, B panels packed one at a time; also 32 < m ≤ 128 when k, n ≥ 512) and the five loops (otherwise;
 # m > MC: A of 1.05 MiB with n = 100)
@@ -28,6 +28,7 @@ SHAPES = [
     (6, 16, 8), (5, 15, 7), (7, 17, 9), (12, 32, 64), (11, 31, 63), (13, 33, 65),
     (12, 16, 256), (13, 17, 257), (4, 4, 255), (63, 40, 70), (64, 47, 70), (128, 64, 129), (129, 65, 131), (95, 130, 64),
     (101, 103, 107), (241, 37, 600), (481, 33, 70), (3, 4097, 2), (32, 1024, 64), (5, 7, 515), (61, 33, 600),
+    (300, 10, 200), (700, 16, 129), (20, 50, 300), (33, 50, 300), (130, 17, 128), (128, 64, 1024),
 ]
 
 
@@ -121,7 +122,7 @@ def test_empty_dimensions(simd, dtype, m, n, k, ta, tb):
 
 @pytest.mark.parametrize("ta,tb", TRANS, ids=["nn", "nt", "tn", "tt"])
 @pytest.mark.parametrize("m,n,k", [(1100, 37, 1100), (37, 1100, 600), (257, 263, 1031), (64, 1024, 256),
-                                   (1024, 256, 64), (513, 511, 7), (32, 300, 700), (100, 64, 600)])
+                                   (1024, 256, 64), (513, 511, 7), (32, 300, 700), (100, 64, 600), (600, 10, 784)])
 def test_one_and_two_threads_identical(simd, dtype, m, n, k, ta, tb):
     rng = np.random.default_rng(13)
     a, b = operands(rng, m, n, k, ta, tb, dtype)

@@ -35,7 +35,9 @@
 
 #ifndef PDT_GEMM_HELPERS
 #define PDT_GEMM_HELPERS
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 static inline pdt_int pdt_gemm_min(pdt_int a, pdt_int b) { return a < b ? a : b; }
 static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 1) / b * b; }
 /* Below this many multiply-adds a second thread costs more than it saves (measured on 2 cores:
@@ -56,14 +58,17 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * op(B) is not transposed, takes the whole-block loop there: 1.12× over the unpacked path at m = 48,
  * level at m = 64 and 128. */
 #define PDT_GEMM_SUP_BIG_M 32
-/* x·Wᵀ with a long k and a narrow output runs as dot products along k (gemm_dot_tile), so no
- * panel of W is transposed at all; measured against the unpacked path above it wins for k ≥ 512
- * when n ≤ 64 (m ≤ 128) or m ≤ 32 (1.1–1.2×), and loses up to 1.5× elsewhere, where its final
- * horizontal reductions and its reloads of x dominate. */
-static inline int pdt_gemm_use_dot(pdt_int m, pdt_int n, pdt_int k) {
-    return k >= 512 && ((n <= 64 && m <= 128) || m <= 32);
-}
 #endif
+
+/* x·Wᵀ runs as dot products along k (gemm_dot_tile), with no panel of W transposed and no register tile
+ * mostly empty, for outputs narrower than half a tile (n ≤ NR/2, e.g. 10 classes) from k = 128, and for
+ * batches of m ≤ 32 rows from k = 256. Measured on AVX-512 float32 against the unpacked path: n = 10 or 16
+ * 1.2–2.0× faster at any m (1.25× at k = 128, level at k = 64), m = 1–16 1.15–1.8×, m = 32 level; at
+ * n = 32–64 with m = 40–128 the unpacked path is 1.3–1.5× faster (the dot tile's final horizontal reductions
+ * and its reloads of x dominate there), so those stay on it. */
+static inline int KN(gemm_use_dot)(pdt_int m, pdt_int n, pdt_int k) {
+    return (n <= GEMM_NR / 2 && k >= 128) || (m <= 32 && k >= 256);
+}
 
 /* The unpacked path also for narrow outputs of any m: with n ≤ 2·NR a packed A panel would serve only
  * one or two micro-tiles, so packing A costs more than reading it in place (1.14–1.25× faster at n = 64
@@ -86,7 +91,7 @@ typedef struct {
     pdt_int ldc;
     const T *bias;
     T alpha, beta;
-    int packed, dot;
+    int packed, dot, dot_copy_a, dot_copy_b;
 } KN(gemm_problem);
 
 // rows[0:nrows] (each `ld` apart, contiguous along p) at p0..p0+pk → dst[q·width + 0:lanes] for q < pk,
@@ -192,13 +197,47 @@ static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt
     return pdt_gemm_round_up(a + b, 64);
 }
 
-// C[m0:m1, n0:n1] of A·Bᵀ by dot-product tiles; a DN-row strip of B stays in L1 while the rows of A pass
-static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1) {
+// whether rows of T, `ld` apart from p, all start on a vector boundary (VN·sizeof(T) bytes)
+static inline int KN(gemm_rows_aligned)(const T *p, pdt_int ld) {
+    return ((uintptr_t)p | (uintptr_t)ld * sizeof(T)) % (VN * sizeof(T)) == 0;
+}
+
+// row pitch of the rows gemm_dot_slab copies: whole vectors
+static inline pdt_int KN(gemm_dot_pitch)(pdt_int k) { return pdt_gemm_round_up(k, VN); }
+
+// rows[0:count] (ld apart, k long) → dst at `pitch`
+static void KN(gemm_copy_rows)(pdt_int count, pdt_int k, const T *restrict rows, pdt_int ld, T *restrict dst,
+                               pdt_int pitch) {
+    for (pdt_int r = 0; r < count; ++r) memcpy(dst + r * pitch, rows + r * ld, (size_t)k * sizeof(T));
+}
+
+// C[m0:m1, n0:n1] of A·Bᵀ by dot-product tiles; a DN-row strip of B stays in L1 while the rows of A pass.
+// A vector load from a row that does not start on a vector boundary straddles two cache lines (NumPy's
+// large arrays start 16 bytes into one), and the tiles ran 1.2–1.45× slower with both operands so: a
+// misaligned strip of B is copied to aligned rows in `buf` when several tiles use it (dot_copy_b), and the
+// slab's rows of A once, when many strips pass over them and they are small (dot_copy_a). The values are
+// the same either way: each row is summed lane p % VN by lane, in k order, wherever it lies.
+static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+    const pdt_int pitch = KN(gemm_dot_pitch)(g->k);
+    const T *a = g->a + m0 * g->rsa;
+    pdt_int lda = g->rsa;
+    if (g->dot_copy_a) {
+        KN(gemm_copy_rows)(m1 - m0, g->k, a, lda, buf + GEMM_DN * pitch, pitch);
+        a = buf + GEMM_DN * pitch;
+        lda = pitch;
+    }
     for (pdt_int j0 = n0; j0 < n1; j0 += GEMM_DN) {
         const pdt_int nr = pdt_gemm_min(GEMM_DN, n1 - j0);
-        for (pdt_int i0 = m0; i0 < m1; i0 += GEMM_DM)
-            KN(gemm_dot_tile)(g->k, g->a + i0 * g->rsa, g->rsa, g->b + j0 * g->csb, g->csb, g->alpha, g->beta,
-                              g->c + i0 * g->ldc + j0, g->ldc, pdt_gemm_min(GEMM_DM, m1 - i0), nr,
+        const T *strip = g->b + j0 * g->csb;
+        pdt_int ldb = g->csb;
+        if (g->dot_copy_b) {
+            KN(gemm_copy_rows)(nr, g->k, strip, ldb, buf, pitch);
+            strip = buf;
+            ldb = pitch;
+        }
+        for (pdt_int i0 = 0; i0 < m1 - m0; i0 += GEMM_DM)
+            KN(gemm_dot_tile)(g->k, a + i0 * lda, lda, strip, ldb, g->alpha, g->beta,
+                              g->c + (m0 + i0) * g->ldc + j0, g->ldc, pdt_gemm_min(GEMM_DM, m1 - m0 - i0), nr,
                               g->bias ? g->bias + j0 : NULL);
     }
 }
@@ -243,7 +282,7 @@ static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
 static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
     const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
     if (g->dot) {
-        KN(gemm_dot_slab)(g, m0, m1, n0, n1);
+        KN(gemm_dot_slab)(g, m0, m1, n0, n1, buf);
         return;
     }
     if (!g->packed) {
@@ -303,8 +342,13 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .b = b, .rsb = trans_b ? 1 : ldb, .csb = trans_b ? ldb : 1, .c = c, .ldc = ldc, .bias = bias,
         .alpha = (T)alpha, .beta = (T)beta,
         .packed = !KN(gemm_use_sup)(m, n, k),
-        .dot = trans_b && !trans_a && pdt_gemm_use_dot(m, n, k),
+        .dot = trans_b && !trans_a && KN(gemm_use_dot)(m, n, k),
     };
+    // aligned copies for the dot tiles (see gemm_dot_slab): B's strips when several row tiles use each, A's
+    // rows when at least 4 strips pass over them and they take at most 1 MiB
+    g.dot_copy_b = g.dot && m > GEMM_DM && !KN(gemm_rows_aligned)(b, ldb);
+    g.dot_copy_a = g.dot && n > 4 * GEMM_DN && (double)m * k * sizeof(T) <= (double)(1 << 20) &&
+                   !KN(gemm_rows_aligned)(a, lda);
     // one slab per thread: columns when C is wide, else rows, aligned to the register tile
     const int threads = pdt_get_num_threads();
     pdt_int parts = (double)m * (double)n * (double)k >= PDT_GEMM_PAR_MIN ? threads : 1;
@@ -313,7 +357,10 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
     const pdt_int extent = by_cols ? n : m;
     const pdt_int step = pdt_gemm_round_up((extent + parts - 1) / parts, tile);
     parts = (extent + step - 1) / step;
-    const pdt_int per = g.dot ? 0 : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
+    const pdt_int per = g.dot ? (g.dot_copy_a || g.dot_copy_b
+                                     ? pdt_gemm_round_up((GEMM_DN + (by_cols ? m : step)) * KN(gemm_dot_pitch)(k), 64)
+                                     : 0)
+                              : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
     T *buf = NULL;
     if (per > 0 && !(buf = pdt_scratch((size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
     PDT_OMP_FOR(parts > 1)
