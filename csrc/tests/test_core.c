@@ -129,8 +129,11 @@ static void test_target(pdt_simd level) {
                         free(a); free(b); free(c0); free(c1); free(bias);
                     }
     /* gemm past the register tile and the cache blocks (KC, MC, NC edges, unpacked and dot-product
-     * paths), every transposition, against scalar; 1 and 2 threads must agree bit for bit */
-    const pdt_int big[][3] = {{97, 65, 300}, {13, 4100, 3}, {481, 33, 257}, {200, 130, 600}, {64, 70, 520}, {37, 1, 1025}};
+     * paths, the latter with its aligned copies of misaligned rows: malloc gives 16-byte alignment and
+     * rows of 300 or 201 floats start off a vector boundary), every transposition, against scalar;
+     * 1 and 2 threads must agree bit for bit */
+    const pdt_int big[][3] = {{97, 65, 300}, {13, 4100, 3}, {481, 33, 257}, {200, 130, 600}, {64, 70, 520}, {37, 1, 1025},
+                              {20, 50, 300}, {130, 10, 201}};
     for (int ta = 0; ta < 2; ++ta)
         for (int tb = 0; tb < 2; ++tb)
             for (size_t s = 0; s < sizeof big / sizeof big[0]; ++s) {
