@@ -231,3 +231,39 @@ def test_products_from_several_python_threads_at_once_each_use_their_own_buffer(
         for t in threads:
             t.join()
     assert not errors
+
+
+def placed(x, offset_bytes):
+    """A C-contiguous copy of x starting `offset_bytes` past a 64-byte boundary."""
+    raw = np.empty(x.nbytes + 128, np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset_bytes
+    y = raw[start:start + x.nbytes].view(x.dtype).reshape(x.shape)
+    y[...] = x
+    assert y.ctypes.data % 64 == offset_bytes
+    return y
+
+
+# The dot-product path of x·Wᵀ copies rows that do not start on a vector boundary to aligned scratch (B's
+# strips when m > DM, A's rows when n > 4·DN); the sums must not change. k a multiple of 16, so rows of an
+# aligned base are aligned at every level; m ≤ 32 with k ≥ 256, or n ≤ 2 with k ≥ 128: on the dot path at
+# every level; the last two shapes are split between threads (by columns, by rows).
+@pytest.mark.parametrize("m,n,k", [(20, 50, 256), (7, 100, 320), (1, 40, 272), (33, 2, 128), (130, 2, 784),
+                                   (31, 97, 512), (32, 300, 704), (2000, 2, 256)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dot_path_same_bits_wherever_the_rows_start(simd, dtype, m, n, k, threads):
+    rng = np.random.default_rng(5)
+    x, w = rand(rng, (m, k), dtype), rand(rng, (n, k), dtype)
+    bias, c0 = rand(rng, (n,), dtype), rand(rng, (m, n), dtype)
+    previous = pydtrain.get_num_threads()
+    outs = []
+    try:
+        pydtrain.set_num_threads(threads)
+        for off_x, off_w in ((0, 0), (16, 16), (0, 16), (16, 0), (8 if dtype == np.float64 else 4, 48)):
+            c = c0.copy()
+            _C.gemm(placed(x, off_x), placed(w, off_w), c, False, True, -1.5, 1.0, bias)
+            outs.append(c)
+    finally:
+        pydtrain.set_num_threads(previous)
+    for c in outs[1:]:
+        np.testing.assert_array_equal(outs[0].view(np.uint8), c.view(np.uint8))
+    check(outs[0], x, w, False, True, -1.5, 1.0, c0, bias)

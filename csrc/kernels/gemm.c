@@ -345,7 +345,7 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .dot = trans_b && !trans_a && KN(gemm_use_dot)(m, n, k),
     };
     // aligned copies for the dot tiles (see gemm_dot_slab): B's strips when several row tiles use each, A's
-    // rows when at least 4 strips pass over them and they take at most 1 MiB
+    // rows when more than 4 strips pass over them and they take at most 1 MiB
     g.dot_copy_b = g.dot && m > GEMM_DM && !KN(gemm_rows_aligned)(b, ldb);
     g.dot_copy_a = g.dot && n > 4 * GEMM_DN && (double)m * k * sizeof(T) <= (double)(1 << 20) &&
                    !KN(gemm_rows_aligned)(a, lda);
@@ -357,8 +357,10 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
     const pdt_int extent = by_cols ? n : m;
     const pdt_int step = pdt_gemm_round_up((extent + parts - 1) / parts, tile);
     parts = (extent + step - 1) / step;
+    // the dot path's buffer: B's strip at its start, then the slab's rows of A when those are copied
     const pdt_int per = g.dot ? (g.dot_copy_a || g.dot_copy_b
-                                     ? pdt_gemm_round_up((GEMM_DN + (by_cols ? m : step)) * KN(gemm_dot_pitch)(k), 64)
+                                     ? pdt_gemm_round_up((GEMM_DN + (g.dot_copy_a ? (by_cols ? m : step) : 0)) *
+                                                             KN(gemm_dot_pitch)(k), 64)
                                      : 0)
                               : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
     T *buf = NULL;

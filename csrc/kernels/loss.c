@@ -121,8 +121,8 @@ static inline V KN(soft_term)(V t, V x) {
 }
 
 // z, t (k), mx = max z: *stx = Σ t·x, x = z − mx (rounded to T, as the exps' argument), leaving out the terms
-// whose t is 0 (soft_term), and *st = Σ t: T vectors over blocks of 4 vectors (3 + log2(VN) roundings of T per
-// value), the block's lanes then added into double; the last k % VN values in one vector whose padded lanes
+// whose t is 0 (soft_term), and *st = Σ t: T vectors over blocks of 4 vectors (the product, then 3 + log2(VN)
+// additions in T per value), the block's lanes then added into double; the last k % VN values in one vector whose padded lanes
 // (t = 0) add 0
 static inline void KN(soft_row_dots)(pdt_int k, const T *restrict z, const T *restrict t, T mx, double *stx,
                                      double *st) {

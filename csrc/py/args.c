@@ -327,7 +327,7 @@ pdt_int pdt_size(const pdt_args *a, int i) { return (pdt_int)PyArray_SIZE(a->arr
 int pdt_check_status(pdt_args *a, pdt_status status) {
     switch (status) {
     case PDT_OK: return 0;
-    case PDT_ENOMEM: PyErr_NoMemory(); break;
+    case PDT_ENOMEM: PyErr_Format(PyExc_MemoryError, "%s: out of memory for its working buffers", a->fn); break;
     case PDT_ENONFINITE: PyErr_Format(PyExc_FloatingPointError, "%s: a NaN or Inf was found where finite numbers are required", a->fn); break;
     default: PyErr_Format(PyExc_ValueError, "%s: invalid argument (status %d)", a->fn, (int)status); break;
     }
