@@ -46,12 +46,16 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #define PDT_GEMM_PAR_MIN 524288
 /* Unpacked ("sup") path for batch-sized m ≤ 128 (gemm_slab_sup): A is read in place through the
  * micro-kernel's strides and op(B) one NR-wide panel at a time, copied into an L1 buffer just
- * before use when it is transposed or reused by m ≥ 64 rows (a panel read in place strides by ldb
- * through memory on every k step). Measured on AVX-512, per shape of the Linear layer, against
- * the fully packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the in-place panel
- * 1.1× faster than a copied one at m = 32; at m = 256 the packed path wins for dy·W. */
+ * before use when it is transposed, reused by m ≥ 64 rows, or part of an op(B) of 2 MiB or more
+ * (a panel read in place strides by ldb through memory on every k step, which the hardware
+ * prefetcher does not follow; from beyond L2 that cost dy·W at m = 16–32 1.2–1.47× with op(B) of
+ * 2–8 MiB, while the copy loses 0.88–0.99× at 1 MiB). Measured on AVX-512, per shape of the Linear
+ * layer, against the fully packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the
+ * in-place panel 1.1× faster than a copied one at m = 32 from L2; at m = 256 the packed path wins
+ * for dy·W. */
 #define PDT_GEMM_SUP_M 128
 #define PDT_GEMM_SUP_COPY_B_M 64
+#define PDT_GEMM_SUP_COPY_B_BYTES (2 << 20)
 /* ...except when k and n are both ≥ 512 and m > 32: there packing A once per KC block and each op(B)
  * panel just before its tiles (the one-A-block loop of gemm_slab) measured 1.02–1.12× faster for
  * x·Wᵀ at m = 48, 64, 128 with k = n = 1024 (at m = 32 and at smaller k or n: no gain); dy·W, whose
@@ -250,6 +254,8 @@ static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
 static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *ea,
                               T *eb) {
     const pdt_int mc = m1 - m0, medge = mc / GEMM_MR * GEMM_MR;
+    const int copy_b = g->csb != 1 || g->m >= PDT_GEMM_SUP_COPY_B_M ||
+                       (double)g->k * (double)g->n * sizeof(T) >= (double)PDT_GEMM_SUP_COPY_B_BYTES;
     for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
         const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
         const T beta = pc == 0 ? g->beta : (T)1;
@@ -260,7 +266,7 @@ static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
             const pdt_int nr = pdt_gemm_min(GEMM_NR, n1 - jr);
             const T *bp = g->b + pc * g->rsb + jr * g->csb;
             pdt_int rsb = g->rsb;
-            if (g->csb != 1 || g->m >= PDT_GEMM_SUP_COPY_B_M || nr < GEMM_NR) {
+            if (copy_b || nr < GEMM_NR) {
                 KN(gemm_pack_b)(kc, nr, bp, g->rsb, g->csb, eb);
                 bp = eb;
                 rsb = GEMM_NR;
