@@ -18,8 +18,8 @@ TRANS = list(itertools.product([False, True], [False, True]))
 
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
 # the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
-# the dot-product path of x·Wᵀ (n ≤ NR/2 from k = 128 at any m, m ≤ 32 from k = 256), the unpacked path for narrow n at any m
-# (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block with op(B) transposed
+# the dot-product path of x·Wᵀ (n ≤ NR/2 from k = 128 at any m, m ≤ 16 from k = 256, m ≤ 32 from k = 1024),
+# the unpacked path for narrow n at any m (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block with op(B) transposed
 # (m ≤ MC, B panels packed one at a time; also 32 < m ≤ 128 when k, n ≥ 512) and the five loops (otherwise;
 # m > MC: A of 1.05 MiB with n = 100)
 SHAPES = [
@@ -28,7 +28,8 @@ SHAPES = [
     (6, 16, 8), (5, 15, 7), (7, 17, 9), (12, 32, 64), (11, 31, 63), (13, 33, 65),
     (12, 16, 256), (13, 17, 257), (4, 4, 255), (63, 40, 70), (64, 47, 70), (128, 64, 129), (129, 65, 131), (95, 130, 64),
     (101, 103, 107), (241, 37, 600), (481, 33, 70), (3, 4097, 2), (32, 1024, 64), (5, 7, 515), (61, 33, 600),
-    (300, 10, 200), (700, 16, 129), (20, 50, 300), (33, 50, 300), (130, 17, 128), (128, 64, 1024),
+    (300, 10, 200), (700, 16, 129), (20, 50, 300), (16, 50, 300), (33, 50, 300), (130, 17, 128), (128, 64, 1024),
+    (32, 40, 1030),
 ]
 
 
@@ -245,10 +246,10 @@ def placed(x, offset_bytes):
 
 # The dot-product path of x·Wᵀ copies rows that do not start on a vector boundary to aligned scratch (B's
 # strips when m > DM, A's rows when n > 4·DN); the sums must not change. k a multiple of 16, so rows of an
-# aligned base are aligned at every level; m ≤ 32 with k ≥ 256, or n ≤ 2 with k ≥ 128: on the dot path at
-# every level; the last two shapes are split between threads (by columns, by rows).
-@pytest.mark.parametrize("m,n,k", [(20, 50, 256), (7, 100, 320), (1, 40, 272), (33, 2, 128), (130, 2, 784),
-                                   (31, 97, 512), (32, 300, 704), (2000, 2, 256)])
+# aligned base are aligned at every level; m ≤ 16 with k ≥ 256, m ≤ 32 with k ≥ 1024, or n ≤ 2 with k ≥ 128: on
+# the dot path at every level; the last two shapes are split between threads (by columns, by rows).
+@pytest.mark.parametrize("m,n,k", [(16, 50, 256), (7, 100, 320), (1, 40, 272), (33, 2, 128), (130, 2, 784),
+                                   (31, 97, 1024), (32, 300, 1024), (2000, 2, 256)])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_dot_path_same_bits_wherever_the_rows_start(simd, dtype, m, n, k, threads):
     rng = np.random.default_rng(5)

@@ -65,13 +65,14 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #endif
 
 /* x·Wᵀ runs as dot products along k (gemm_dot_tile), with no panel of W transposed and no register tile
- * mostly empty, for outputs narrower than half a tile (n ≤ NR/2, e.g. 10 classes) from k = 128, and for
- * batches of m ≤ 32 rows from k = 256. Measured on AVX-512 float32 against the unpacked path: n = 10 or 16
- * 1.2–2.0× faster at any m (1.25× at k = 128, level at k = 64), m = 1–16 1.15–1.8×, m = 32 level; at
- * n = 32–64 with m = 40–128 the unpacked path is 1.3–1.5× faster (the dot tile's final horizontal reductions
- * and its reloads of x dominate there), so those stay on it. */
+ * mostly empty, for outputs narrower than half a tile (n ≤ NR/2, e.g. 10 classes) from k = 128, for
+ * batches of m ≤ 16 rows from k = 256 and of m ≤ 32 from k = 1024. Measured on AVX-512 float32 against the
+ * unpacked path (with its 8-row edge tiles): n = 10 or 16 1.2–2.0× faster at any m (1.25× at k = 128, level
+ * at k = 64); m = 1–8 1.2–1.8×, m = 16 1.1× at k = 512; m = 24–32 1.1× at k = 1024 (and at n = 64), but 0.7–0.8×
+ * at k = 256, 0.93–0.97× at k = 384–768; at n = 32–64 with m = 40–128 the unpacked path is 1.3–1.5× faster
+ * (the dot tile's final horizontal reductions and its reloads of x dominate there). */
 static inline int KN(gemm_use_dot)(pdt_int m, pdt_int n, pdt_int k) {
-    return (n <= GEMM_NR / 2 && k >= 128) || (m <= 32 && k >= 256);
+    return (n <= GEMM_NR / 2 && k >= 128) || (m <= 16 && k >= 256) || (m <= 32 && k >= 1024);
 }
 
 /* The unpacked path also for narrow outputs of any m: with n ≤ 2·NR a packed A panel would serve only

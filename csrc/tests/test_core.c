@@ -130,11 +130,11 @@ static void test_target(pdt_simd level) {
                     }
     /* gemm past the register tile and the cache blocks (KC, MC, NC edges, unpacked and dot-product
      * paths, the latter with its aligned copies of misaligned rows: malloc gives 16-byte alignment and
-     * rows of 300, 201, 700 or 600 floats start off a vector boundary; the last three are split between
+     * rows of 300, 201 or 1030 floats start off a vector boundary; the last three are split between
      * two threads, by columns with copies of A and B, by rows with copies of A, by rows with copies of B),
      * every transposition, against scalar; 1 and 2 threads must agree bit for bit */
     const pdt_int big[][3] = {{97, 65, 300}, {13, 4100, 3}, {481, 33, 257}, {200, 130, 600}, {64, 70, 520}, {37, 1, 1025},
-                              {20, 50, 300}, {130, 10, 201}, {32, 300, 700}, {32, 28, 600}, {600, 4, 300}};
+                              {16, 50, 300}, {130, 10, 201}, {32, 300, 1030}, {32, 28, 1030}, {600, 4, 300}};
     for (int ta = 0; ta < 2; ++ta)
         for (int tb = 0; tb < 2; ++tb)
             for (size_t s = 0; s < sizeof big / sizeof big[0]; ++s) {
