@@ -21,7 +21,8 @@ TRANS = list(itertools.product([False, True], [False, True]))
 # the dot-product path of x·Wᵀ (n ≤ NR/2 from k = 128 at any m, m ≤ 16 from k = 256, m ≤ 32 from k = 1024),
 # the unpacked path for narrow n at any m (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block with op(B) transposed
 # (m ≤ MC, B panels packed one at a time; also 32 < m ≤ 128 when k, n ≥ 512) and the five loops (otherwise;
-# m > MC: A of 1.05 MiB with n = 100)
+# m > MC: A of 1.05 MiB with n = 100); edge tiles of the full height (23 = 12 + 11, 18 + 5, 20 + 3) in the unpacked
+# path with op(B) of 2 MiB or more (its panels copied, the last KC block short, the last panel narrow)
 SHAPES = [
     (200, 300, 70), (970, 150, 260), (1100, 100, 250), (50, 520, 530),
     (1, 1, 1), (1, 1100, 1), (1100, 1, 3), (7, 13, 1), (2, 3, 5), (11, 13, 17), (23, 47, 97),
@@ -29,7 +30,7 @@ SHAPES = [
     (12, 16, 256), (13, 17, 257), (4, 4, 255), (63, 40, 70), (64, 47, 70), (128, 64, 129), (129, 65, 131), (95, 130, 64),
     (101, 103, 107), (241, 37, 600), (481, 33, 70), (3, 4097, 2), (32, 1024, 64), (5, 7, 515), (61, 33, 600),
     (300, 10, 200), (700, 16, 129), (20, 50, 300), (16, 50, 300), (33, 50, 300), (130, 17, 128), (128, 64, 1024),
-    (32, 40, 1030),
+    (32, 40, 1030), (23, 700, 800),
 ]
 
 

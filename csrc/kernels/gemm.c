@@ -46,10 +46,10 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #define PDT_GEMM_PAR_MIN 524288
 /* Unpacked ("sup") path for batch-sized m ≤ 128 (gemm_slab_sup): A is read in place through the
  * micro-kernel's strides and op(B) one NR-wide panel at a time, copied into an L1 buffer just
- * before use when it is transposed, reused by m ≥ 64 rows, or part of an op(B) of 2 MiB or more
- * (a panel read in place strides by ldb through memory on every k step, which the hardware
- * prefetcher does not follow; from beyond L2 that cost dy·W at m = 16–32 1.2–1.47× with op(B) of
- * 2–8 MiB, while the copy loses 0.88–0.99× at 1 MiB). Measured on AVX-512, per shape of the Linear
+ * before use when it is transposed, reused by m ≥ 64 rows, or part of an untransposed op(B) (dy·W,
+ * dyᵀ·x) of 2 MiB or more (a panel read in place strides by ldb through memory on every k step,
+ * which the hardware prefetcher does not follow; from beyond L2 that cost dy·W at m = 16–32 in float32
+ * 1.1–1.4× with op(B) of 2–8 MiB, interleaved in one process, while the copy loses 0.88–0.99× at 1 MiB). Measured on AVX-512, per shape of the Linear
  * layer, against the fully packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the
  * in-place panel 1.1× faster than a copied one at m = 32 from L2; at m = 256 the packed path wins
  * for dy·W. */
@@ -250,8 +250,8 @@ static void KN(gemm_dot_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
 // C[m0:m1, n0:n1] for batch-sized m without block packing: for each NR-wide panel of op(B), every
 // MR-row tile of A in turn. A is read in place (its edge rows packed once per KC block into ea);
 // a panel of op(B) is read in place, or copied into the L1-sized eb just before use when op(B) is
-// transposed, m is large enough to reuse it, or the panel is an edge: no packed B block travels
-// through L2.
+// transposed, m is large enough to reuse it, op(B) takes 2 MiB or more, or the panel is an edge: no
+// packed B block travels through L2.
 static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *ea,
                               T *eb) {
     const pdt_int mc = m1 - m0, medge = mc / GEMM_MR * GEMM_MR;

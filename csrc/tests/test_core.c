@@ -132,8 +132,10 @@ static void test_target(pdt_simd level) {
      * paths, the latter with its aligned copies of misaligned rows: malloc gives 16-byte alignment and
      * rows of 300, 201 or 1030 floats start off a vector boundary; the last three are split between
      * two threads, by columns with copies of A and B, by rows with copies of A, by rows with copies of B),
-     * every transposition, against scalar; 1 and 2 threads must agree bit for bit */
+     * every transposition, against scalar; 1 and 2 threads must agree bit for bit. 23 x 700 x 800: the
+     * unpacked path copying each panel of an op(B) of 2 MiB or more, edge tiles of 11, 5 and 3 rows */
     const pdt_int big[][3] = {{97, 65, 300}, {13, 4100, 3}, {481, 33, 257}, {200, 130, 600}, {64, 70, 520}, {37, 1, 1025},
+                              {23, 700, 800},
                               {16, 50, 300}, {130, 10, 201}, {32, 300, 1030}, {32, 28, 1030}, {600, 4, 300}};
     for (int ta = 0; ta < 2; ++ta)
         for (int tb = 0; tb < 2; ++tb)
