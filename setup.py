@@ -47,7 +47,20 @@ def compiler_accepts(compiler, flag):
 
 
 class BuildExt(build_ext):
-    """Adds ISA flags to the target files only, and OpenMP where it works."""
+    """Adds ISA flags to the target files only, and OpenMP where it works.
+
+    A build for installation (``pip install .``) also leaves a copy of the extension in the
+    source tree's package, so that ``python -m pydtrain ...`` run from the repository root,
+    which imports ./pydtrain before the installed copy, finds its compiled core.
+    """
+
+    def run(self):
+        super().run()
+        if not self.inplace:
+            try:
+                self.copy_extensions_to_source()
+            except OSError as err:  # a read-only checkout: the installed package still works elsewhere
+                print(f"pydtrain: could not copy the built core into the source tree ({err})", file=sys.stderr)
 
     def build_extensions(self):
         cc = self.compiler
