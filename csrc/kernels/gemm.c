@@ -48,11 +48,11 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * micro-kernel's strides and op(B) one NR-wide panel at a time, copied into an L1 buffer just
  * before use when it is transposed, reused by m ≥ 64 rows, or part of an untransposed op(B) (dy·W,
  * dyᵀ·x) of 2 MiB or more (a panel read in place strides by ldb through memory on every k step,
- * which the hardware prefetcher does not follow; from beyond L2 that cost dy·W at m = 16–32 in float32
- * 1.1–1.4× with op(B) of 2–8 MiB, interleaved in one process, while the copy loses 0.88–0.99× at 1 MiB). Measured on AVX-512, per shape of the Linear
- * layer, against the fully packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the
- * in-place panel 1.1× faster than a copied one at m = 32 from L2; at m = 256 the packed path wins
- * for dy·W. */
+ * which the hardware prefetcher does not follow; from beyond L2 that cost dy·W at m = 16–32 in
+ * float32 1.1–1.4× with op(B) of 2–8 MiB, interleaved in one process, while the copy loses
+ * 0.88–0.99× at 1 MiB). Measured on AVX-512, per shape of the Linear layer, against the fully
+ * packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the in-place panel 1.1× faster
+ * than a copied one at m = 32 from L2; at m = 256 the packed path wins for dy·W. */
 #define PDT_GEMM_SUP_M 128
 #define PDT_GEMM_SUP_COPY_B_M 64
 #define PDT_GEMM_SUP_COPY_B_BYTES (2 << 20)

@@ -93,10 +93,10 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
 
 /* An edge tile of mr < MR rows runs a shorter k loop instead of MR rows of which some are discarded:
  * batch sizes are rarely multiples of MR (on AVX-512, 256 = 21·12 + 4, 128 = 10·12 + 8, 32 = 2·12 + 8).
- * Its height is the next multiple of MR/3 when MR is a multiple of 3 (12 → 4, 8, 12; 6 → 2, 4, 6), else of MR/2.
- * The full-height edge tile cost 3% of x·Wᵀ and dy·W at m = 256 (a half-height one: < 1%); an 8-row tile
- * instead of 12 rows made x·Wᵀ and dy·W 1.05–1.06× faster at m = 128 (k = n = 1024) and dy·W, x·Wᵀ
- * 1.07–1.15× at m = 32 (unpacked path), interleaved in one process.
+ * Its height is the next multiple of MR/3 when MR is a multiple of 3 (12 → 4, 8, 12; 6 → 2, 4, 6),
+ * else of MR/2. The full-height edge tile cost 3% of x·Wᵀ and dy·W at m = 256 (a half-height one:
+ * < 1%); an 8-row tile instead of 12 rows made x·Wᵀ and dy·W 1.05–1.06× faster at m = 128
+ * (k = n = 1024) and 1.07–1.15× at m = 32 (unpacked path), interleaved in one process.
  * Each row is the same fused k sequence whatever the height, so the values do not change. */
 #define PDT_GEMM_EDGE_STEP (GEMM_MR % 3 == 0 ? GEMM_MR / 3 : GEMM_MR / 2)
 
