@@ -11,6 +11,7 @@ import pytest
 
 import pydtrain
 from pydtrain import _C
+from pydtrain.optim.optimizer import _aligned_empty
 import reference as ref
 
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
@@ -236,10 +237,9 @@ def test_products_from_several_python_threads_at_once_each_use_their_own_buffer(
 
 
 def placed(x, offset_bytes):
-    """A C-contiguous copy of x starting `offset_bytes` past a 64-byte boundary."""
-    raw = np.empty(x.nbytes + 128, np.uint8)
-    start = (-raw.ctypes.data) % 64 + offset_bytes
-    y = raw[start:start + x.nbytes].view(x.dtype).reshape(x.shape)
+    """A C-contiguous copy of x starting `offset_bytes` (a multiple of its itemsize) past a 64-byte boundary."""
+    skip = offset_bytes // x.itemsize
+    y = _aligned_empty(x.size + skip, x.dtype)[skip:].reshape(x.shape)
     y[...] = x
     assert y.ctypes.data % 64 == offset_bytes
     return y

@@ -24,6 +24,8 @@
  * 128 rows of 10 classes still take 1.5× as long with blocks of 1 row). */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
+#endif
+#ifndef PDT_SOFTMAX_FLUSH
 #define PDT_SOFTMAX_FLUSH 16  /* exps summed in T before a flush into the double row sums (a multiple of 4) */
 #endif
 
