@@ -269,3 +269,31 @@ def test_dot_path_same_bits_wherever_the_rows_start(simd, dtype, m, n, k, thread
     for c in outs[1:]:
         np.testing.assert_array_equal(outs[0].view(np.uint8), c.view(np.uint8))
     check(outs[0], x, w, False, True, -1.5, 1.0, c0, bias)
+
+
+# The register tile's width NR = NV·VN (csrc/kernels/gemm_blocking.h) per SIMD level, float32 then float64.
+GEMM_NR = {"scalar": (4, 4), "avx2": (16, 8), "avx512": (32, 16), "neon": (12, 6)}
+
+
+# x·Wᵀ with β = 0 for a batch of m = NR or 2·NR rows runs transposed, Cᵀ = W·xᵀ, then transposed into place
+# (gemm_use_swap). Each element must still be the unswapped micro-kernel's fused k sequence, i.e. the bits of
+# (W·xᵀ)ᵀ (a product that is not swapped: its m is n ≥ 128), with the bias added last; at 1 and 2 threads (the
+# 1024-row shapes are split between them), over one or several KC blocks.
+@pytest.mark.parametrize("tiles", [1, 2])
+@pytest.mark.parametrize("n,k", [(128, 256), (201, 300), (333, 600), (1024, 1030)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batch_of_tile_widths_runs_transposed_with_the_same_bits(simd, dtype, tiles, n, k, threads):
+    m = tiles * GEMM_NR[simd][dtype == np.float64]
+    rng = np.random.default_rng(21)
+    x, w, bias = rand(rng, (m, k), dtype), rand(rng, (n, k), dtype), rand(rng, (n,), dtype)
+    previous = pydtrain.get_num_threads()
+    try:
+        pydtrain.set_num_threads(threads)
+        got = _C.gemm(x, w, None, False, True, -0.75, 0.0, None)
+        unswapped = _C.gemm(w, x, None, False, True, -0.75, 0.0, None)
+        with_bias = _C.gemm(x, w, np.full((m, n), np.nan, dtype), False, True, -0.75, 0.0, bias)
+    finally:
+        pydtrain.set_num_threads(previous)
+    np.testing.assert_array_equal(got, unswapped.T)
+    np.testing.assert_array_equal(with_bias, got + bias)
+    check(with_bias, x, w, False, True, -0.75, 0.0, None, bias)

@@ -22,6 +22,8 @@
  * of NR·sizeof(T) bytes at the full row pitch, which the hardware prefetcher
  * does not follow (dy·W at m = 128 and 256, k = n = 1024: 1.16× faster with the
  * block packed whole, row by row).
+ * x·Wᵀ for a batch of one or two register-tile widths runs transposed, Cᵀ = W·xᵀ, then C is transposed into
+ * place (gemm_use_swap): W is then read in place, not packed panel by panel.
  * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
  * Edge tiles use the same micro-kernel with masked stores; operands that are not
  * packed have their edge panels copied into a small zero-padded buffer.
@@ -62,6 +64,7 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * op(B) is not transposed, takes the whole-block loop there: 1.12× over the unpacked path at m = 48,
  * level at m = 64 and 128. */
 #define PDT_GEMM_SUP_BIG_M 32
+#define PDT_GEMM_SWAP_BYTES (4 << 20)
 #endif
 
 /* x·Wᵀ runs as dot products along k (gemm_dot_tile), with no panel of W transposed and no register tile
@@ -85,6 +88,23 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
            (n <= 4 * GEMM_NR && (double)m * (double)k * sizeof(T) <= (double)(1 << 20));
 }
 
+/* x·Wᵀ for a batch of exactly one or two register-tile widths (m = NR or 2·NR: 32 or 64 rows in float32 on
+ * AVX-512, 16 or 32 in float64 and on AVX2) runs transposed, Cᵀ = W·xᵀ (gemm_slab_sup on the swapped operands,
+ * then gemm_transpose_out): W, the large operand, is read in place by the micro-kernel's broadcasts instead of
+ * having every NR-wide panel transposed into a buffer, and only x's m rows are packed, into one or two panels.
+ * Measured against the path each shape took before (unpacked or dot tiles), interleaved in one process, with
+ * k, n in 256…1024: AVX-512 float32 m = 32 1.22–1.35× faster, m = 64 1.03–1.09× (2 threads: 1.06–1.36×,
+ * 1.02–1.05×); float64 m = 16 1.43–1.60×, m = 32 1.11–1.30×; AVX2 float32 m = 16 1.24–1.45×, m = 32 1.03–1.17×,
+ * float64 m = 8 1.49×, m = 16 1.14–1.26×. At k = 128 it lost (0.96× at 64 × 128 × 512); other widths leave part
+ * of a panel empty and lose too (float32 m = 48: 0.89–0.93×; float64 at 3·NR and 4·NR: 0.81–0.94×). The values
+ * are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c being the same
+ * product whichever operand is broadcast; the bias is added after, as the last step of the unswapped epilogue.
+ * Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096: 1.20–1.31×). */
+static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
+    return m % GEMM_NR == 0 && m <= 2 * GEMM_NR && n >= 128 && k >= 256 &&
+           (double)m * (double)n * sizeof(T) <= (double)PDT_GEMM_SWAP_BYTES;
+}
+
 // the operands of one call: element (i, p) of op(A) at a[i·rsa + p·csa], (p, j) of op(B) at b[p·rsb + j·csb]
 typedef struct {
     pdt_int m, n, k;
@@ -97,19 +117,24 @@ typedef struct {
     const T *bias;
     T alpha, beta;
     int packed, dot, dot_copy_a, dot_copy_b;
+    T *out;  // when swapped: c holds Cᵀ (gemm_use_swap), transposed into out (ldo apart) with out_bias added
+    pdt_int ldo;
+    const T *out_bias;
 } KN(gemm_problem);
 
-// rows[0:nrows] (each `ld` apart, contiguous along p) at p0..p0+pk → dst[q·width + 0:lanes] for q < pk,
-// i.e. a transposed VN × VN block: rows past nrows read as zero, lanes ≤ VN are stored
+// rows[0:nrows] (each `ld` apart, contiguous along p) at p0..p0+pk → dst[q·width + 0:lanes] (+ add[0:lanes]
+// when given) for q < pk, i.e. a transposed VN × VN block: rows past nrows read as zero, lanes ≤ VN are stored
 static inline void KN(gemm_pack_block_t)(const T *restrict rows, pdt_int ld, pdt_int nrows, pdt_int pk, T *restrict dst,
-                                          pdt_int width, pdt_int lanes) {
+                                          pdt_int width, pdt_int lanes, const T *restrict add) {
     V r[VN];
     for (pdt_int q = 0; q < VN; ++q)
         r[q] = q >= nrows ? vzero() : pk == VN ? vload(rows + q * ld) : vload_tail(rows + q * ld, pk);
     vtranspose(r);
+    const V va = !add ? vzero() : lanes == VN ? vload(add) : vload_tail(add, lanes);
     for (pdt_int q = 0; q < pk; ++q) {
-        if (lanes == VN) vstore(dst + q * width, r[q]);
-        else vstore_tail(dst + q * width, r[q], lanes);
+        const V x = add ? vadd(r[q], va) : r[q];
+        if (lanes == VN) vstore(dst + q * width, x);
+        else vstore_tail(dst + q * width, x, lanes);
     }
 }
 
@@ -139,7 +164,7 @@ static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int
         for (pdt_int p0 = 0; p0 < kc; p0 += VN)
             for (pdt_int i = 0; i < GEMM_MR; i += VN)
                 KN(gemm_pack_block_t)(src + i * rsa + p0, rsa, mr - i, pdt_gemm_min(VN, kc - p0),
-                                      dst + p0 * GEMM_MR + i, GEMM_MR, pdt_gemm_min(VN, GEMM_MR - i));
+                                      dst + p0 * GEMM_MR + i, GEMM_MR, pdt_gemm_min(VN, GEMM_MR - i), NULL);
     }
 }
 
@@ -170,7 +195,7 @@ static void KN(gemm_pack_b)(pdt_int kc, pdt_int nc, const T *restrict b, pdt_int
         for (pdt_int p0 = 0; p0 < kc; p0 += VN)
             for (pdt_int j = 0; j < GEMM_NR; j += VN)
                 KN(gemm_pack_block_t)(src + j * csb + p0, csb, nr - j, pdt_gemm_min(VN, kc - p0),
-                                      dst + p0 * GEMM_NR + j, GEMM_NR, VN);
+                                      dst + p0 * GEMM_NR + j, GEMM_NR, VN, NULL);
     }
 }
 
@@ -285,9 +310,24 @@ static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
     }
 }
 
+// out[j, i] ← c[i, j] + out_bias[i] for i in m0..m1, j in n0..n1: a swapped product's slab (of Cᵀ) into C
+static void KN(gemm_transpose_out)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1) {
+    for (pdt_int i0 = m0; i0 < m1; i0 += VN)
+        for (pdt_int j0 = n0; j0 < n1; j0 += VN) {
+            const pdt_int rows = pdt_gemm_min(VN, m1 - i0);
+            KN(gemm_pack_block_t)(g->c + i0 * g->ldc + j0, g->ldc, rows, pdt_gemm_min(VN, n1 - j0),
+                                  g->out + j0 * g->ldo + i0, g->ldo, rows, g->out_bias ? g->out_bias + i0 : NULL);
+        }
+}
+
 // C[m0:m1, n0:n1] by the five loops (or the unpacked / dot-product paths), with the slab's own buffer
 static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
     const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
+    if (g->out) {
+        KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
+        KN(gemm_transpose_out)(g, m0, m1, n0, n1);
+        return;
+    }
     if (g->dot) {
         KN(gemm_dot_slab)(g, m0, m1, n0, n1, buf);
         return;
@@ -351,6 +391,9 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .packed = !KN(gemm_use_sup)(m, n, k),
         .dot = trans_b && !trans_a && KN(gemm_use_dot)(m, n, k),
     };
+    if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ by the unpacked path, c set below
+        g = (KN(gemm_problem)){.m = n, .n = m, .k = k, .a = b, .rsa = ldb, .csa = 1, .b = a, .rsb = 1, .csb = lda,
+                               .ldc = m, .alpha = (T)alpha, .out = c, .ldo = ldc, .out_bias = bias};
     // aligned copies for the dot tiles (see gemm_dot_slab): B's strips when several row tiles use each, A's
     // rows when more than 4 strips pass over them and they take at most 1 MiB
     g.dot_copy_b = g.dot && m > GEMM_DM && !KN(gemm_rows_aligned)(b, ldb);
@@ -359,25 +402,27 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
     // one slab per thread: columns when C is wide, else rows, aligned to the register tile
     const int threads = pdt_get_num_threads();
     pdt_int parts = (double)m * (double)n * (double)k >= PDT_GEMM_PAR_MIN ? threads : 1;
-    const int by_cols = n >= m;
+    const int by_cols = g.n >= g.m;
     const pdt_int tile = g.dot ? (by_cols ? GEMM_DN : GEMM_DM) : (by_cols ? GEMM_NR : GEMM_MR);
-    const pdt_int extent = by_cols ? n : m;
+    const pdt_int extent = by_cols ? g.n : g.m;
     const pdt_int step = pdt_gemm_round_up((extent + parts - 1) / parts, tile);
     parts = (extent + step - 1) / step;
     // the dot path's buffer: B's strip at its start, then the slab's rows of A when those are copied
     const pdt_int per = g.dot ? (g.dot_copy_a || g.dot_copy_b
-                                     ? pdt_gemm_round_up((GEMM_DN + (g.dot_copy_a ? (by_cols ? m : step) : 0)) *
+                                     ? pdt_gemm_round_up((GEMM_DN + (g.dot_copy_a ? (by_cols ? g.m : step) : 0)) *
                                                              KN(gemm_dot_pitch)(k), 64)
                                      : 0)
-                              : KN(gemm_slab_buffer)(&g, by_cols ? m : step, by_cols ? step : n);
+                              : KN(gemm_slab_buffer)(&g, by_cols ? g.m : step, by_cols ? step : g.n);
+    const pdt_int swapped = g.out ? pdt_gemm_round_up(g.m * g.n, 64) : 0;  // Cᵀ after the slabs' buffers
     T *buf = NULL;
-    if (per > 0 && !(buf = pdt_scratch((size_t)(per * parts) * sizeof(T)))) return PDT_ENOMEM;
+    if (per + swapped > 0 && !(buf = pdt_scratch((size_t)(per * parts + swapped) * sizeof(T)))) return PDT_ENOMEM;
+    if (g.out) g.c = buf + per * parts;
     PDT_OMP_FOR(parts > 1)
     for (pdt_int s = 0; s < parts; ++s) {
         const pdt_int lo = s * step, hi = pdt_gemm_min(extent, lo + step);
         T *own = buf ? buf + s * per : NULL;
-        if (by_cols) KN(gemm_slab)(&g, 0, m, lo, hi, own);
-        else KN(gemm_slab)(&g, lo, hi, 0, n, own);
+        if (by_cols) KN(gemm_slab)(&g, 0, g.m, lo, hi, own);
+        else KN(gemm_slab)(&g, lo, hi, 0, g.n, own);
     }
     return PDT_OK;
 }
