@@ -24,6 +24,12 @@
  * block packed whole, row by row).
  * x·Wᵀ for a batch of one or two register-tile widths runs transposed, Cᵀ = W·xᵀ, then C is transposed into
  * place (gemm_use_swap): W is then read in place, not packed panel by panel.
+ * In the whole-block loop, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
+ * its MR rows in place (that tile stays in L1 while the panels of the B block pass), and only rows short of a
+ * tile are packed. Its transposing pack was 4% of a 512³ product; interleaved in one process, square products
+ * ran 1.05–1.07× faster at 256 and 512 (float32, AVX-512), level at 1024 and 2048, where the rows' 4 KiB pitch
+ * puts a tile's rows in the same L1 sets; float64 1.00–1.12×, 2 threads 1.02–1.05×, AVX2 1.04–1.07×, dy·W at
+ * m = 128 1.04×.
  * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
  * Edge tiles use the same micro-kernel with masked stores; operands that are not
  * packed have their edge panels copied into a small zero-padded buffer.
@@ -363,13 +369,21 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
             KN(gemm_pack_b)(kc, nc, g->b + pc * g->rsb + jc * g->csb, g->rsb, g->csb, pb);
             for (pdt_int ic = m0; ic < m1; ic += GEMM_MC) {
                 const pdt_int mc = pdt_gemm_min(GEMM_MC, m1 - ic);
-                KN(gemm_pack_a)(mc, kc, g->a + ic * g->rsa + pc * g->csa, g->rsa, g->csa, pa);
+                const T *ablk = g->a + ic * g->rsa + pc * g->csa;
+                // op(A) with contiguous rows: read in place, but for the rows short of a tile (see the file header)
+                const pdt_int in_place = g->csa == 1 ? mc / GEMM_MR * GEMM_MR : 0;
+                KN(gemm_pack_a)(mc - in_place, kc, ablk + in_place * g->rsa, g->rsa, g->csa, pa + in_place * kc);
                 for (pdt_int ir = 0; ir < mc; ir += GEMM_MR) {
                     T *cp = g->c + (ic + ir) * g->ldc + jc;
-                    for (pdt_int jr = 0; jr < nc; jr += GEMM_NR)
-                        KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb + jr * kc, GEMM_NR, g->alpha, beta, cp + jr,
-                                                g->ldc, pdt_gemm_min(GEMM_MR, mc - ir),
-                                                pdt_gemm_min(GEMM_NR, nc - jr), bias ? bias + jr : NULL);
+                    for (pdt_int jr = 0; jr < nc; jr += GEMM_NR) {
+                        const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - jr);
+                        if (ir < in_place)
+                            KN(gemm_ukernel_strided)(kc, ablk + ir * g->rsa, g->rsa, 1, pb + jr * kc, GEMM_NR, g->alpha,
+                                                     beta, cp + jr, g->ldc, GEMM_MR, nr, bias ? bias + jr : NULL);
+                        else
+                            KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb + jr * kc, GEMM_NR, g->alpha, beta, cp + jr,
+                                                    g->ldc, mc - ir, nr, bias ? bias + jr : NULL);
+                    }
                 }
             }
         }
