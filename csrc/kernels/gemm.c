@@ -108,9 +108,7 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
  * product whichever operand is broadcast; the bias is added after, as the last step of the unswapped epilogue.
  * By the whole-block loop, against the one-A-block loop that packs W panel by panel: float32 1.07–1.24× at
  * m = 96–512 with k, n in 1024…2048 (2 threads 1.09–1.24×), float64 1.09–1.18×, AVX2 1.00–1.09×; with k or
- * n = 512 or less 0.91–1.06× (W then fits in L2 and its pack is cheap), at m = 1024 0.91×. There each MR-row
- * strip of Cᵀ is transposed into C as soon as its last KC block is done, while in L1: 1.04–1.09× faster than
- * transposing the slab at the end (from L2 or beyond) at m = 96–256, 2 threads 1.06–1.07×; 0.96–0.98× at m = 512.
+ * n = 512 or less 0.91–1.06× (W then fits in L2 and its pack is cheap), at m = 1024 0.91×.
  * Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096: 1.20–1.31×). */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
     if ((double)m * (double)n * sizeof(T) > (double)PDT_GEMM_SWAP_BYTES) return 0;
@@ -334,9 +332,8 @@ static void KN(gemm_transpose_out)(const KN(gemm_problem) *g, pdt_int m0, pdt_in
         }
 }
 
-// C[m0:m1, n0:n1] by the five loops (or the unpacked / dot-product paths), with the slab's own buffer; of a
-// swapped product, Cᵀ[m0:m1, n0:n1] then transposed into C
-static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+// C[m0:m1, n0:n1] by the five loops (or the unpacked / dot-product paths), with the slab's own buffer
+static void KN(gemm_slab_product)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
     const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
     if (g->dot) {
         KN(gemm_dot_slab)(g, m0, m1, n0, n1, buf);
@@ -344,7 +341,6 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
     }
     if (!g->packed) {
         KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
-        if (g->out) KN(gemm_transpose_out)(g, m0, m1, n0, n1);  // a swapped product's Cᵀ into C
         return;
     }
     T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
@@ -389,12 +385,16 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
                             KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb + jr * kc, GEMM_NR, g->alpha, beta, cp + jr,
                                                     g->ldc, mc - ir, nr, bias ? bias + jr : NULL);
                     }
-                    if (g->out && pc + kc == g->k)  // a swapped product: these finished rows of Cᵀ into C, from L1
-                        KN(gemm_transpose_out)(g, ic + ir, ic + pdt_gemm_min(ir + GEMM_MR, mc), jc, jc + nc);
                 }
             }
         }
     }
+}
+
+// a slab of C, or of a swapped product's Cᵀ then transposed into C
+static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+    KN(gemm_slab_product)(g, m0, m1, n0, n1, buf);
+    if (g->out) KN(gemm_transpose_out)(g, m0, m1, n0, n1);
 }
 
 static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_int k, double alpha,
