@@ -275,25 +275,15 @@ def test_dot_path_same_bits_wherever_the_rows_start(simd, dtype, m, n, k, thread
 GEMM_NR = {"scalar": (4, 4), "avx2": (16, 8), "avx512": (32, 16), "neon": (12, 6)}
 
 
-# x·Wᵀ with β = 0 runs transposed, Cᵀ = W·xᵀ, then transposed into place (gemm_use_swap), for a batch of m = NR
-# or 2·NR rows (unpacked path) and for batches up to 512 rows with n, k ≥ 1024 (whole-block loop, W in place). Each
-# element must still be the unswapped micro-kernel's fused k sequence, i.e. the bits of (W·xᵀ)ᵀ (a product that is
-# not swapped: its m is n, ≥ 128 and past 2·NR, or ≥ 1024 and past 512), with the bias added last; at 1 and 2
-# threads (the 1024-row shapes are split between them), over one or several KC blocks.
+# x·Wᵀ with β = 0 for a batch of m = NR or 2·NR rows runs transposed, Cᵀ = W·xᵀ, then transposed into place
+# (gemm_use_swap). Each element must still be the unswapped micro-kernel's fused k sequence, i.e. the bits of
+# (W·xᵀ)ᵀ (a product that is not swapped: its m is n ≥ 128), with the bias added last; at 1 and 2 threads (the
+# 1024-row shapes are split between them), over one or several KC blocks.
 @pytest.mark.parametrize("tiles", [1, 2])
 @pytest.mark.parametrize("n,k", [(128, 256), (201, 300), (333, 600), (1024, 1030)])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_batch_of_tile_widths_runs_transposed_with_the_same_bits(simd, dtype, tiles, n, k, threads):
-    swapped_product_has_same_bits(simd, dtype, tiles * GEMM_NR[simd][dtype == np.float64], n, k, threads)
-
-
-@pytest.mark.parametrize("m,n,k", [(97, 1024, 1024), (128, 1030, 1024), (300, 1024, 1100), (512, 1100, 1024)])
-@pytest.mark.parametrize("threads", [1, 2])
-def test_batch_with_large_weight_runs_transposed_with_the_same_bits(dtype, m, n, k, threads):
-    swapped_product_has_same_bits(_C.simd_level(), dtype, m, n, k, threads)
-
-
-def swapped_product_has_same_bits(simd, dtype, m, n, k, threads):
+    m = tiles * GEMM_NR[simd][dtype == np.float64]
     rng = np.random.default_rng(21)
     x, w, bias = rand(rng, (m, k), dtype), rand(rng, (n, k), dtype), rand(rng, (n,), dtype)
     previous = pydtrain.get_num_threads()

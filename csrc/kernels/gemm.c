@@ -22,8 +22,8 @@
  * of NR·sizeof(T) bytes at the full row pitch, which the hardware prefetcher
  * does not follow (dy·W at m = 128 and 256, k = n = 1024: 1.16× faster with the
  * block packed whole, row by row).
- * x·Wᵀ for a batch of one or two register-tile widths, or of up to 512 rows with a large W, runs transposed,
- * Cᵀ = W·xᵀ, then C is transposed into place (gemm_use_swap): W is then read in place, not packed.
+ * x·Wᵀ for a batch of one or two register-tile widths runs transposed, Cᵀ = W·xᵀ, then C is transposed into
+ * place (gemm_use_swap): W is then read in place, not packed panel by panel.
  * In the whole-block loop, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
  * its MR rows in place (that tile stays in L1 while the panels of the B block pass), and only rows short of a
  * tile are packed. Its transposing pack was 4% of a 512³ product; interleaved in one process, square products
@@ -94,26 +94,21 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
            (n <= 4 * GEMM_NR && (double)m * (double)k * sizeof(T) <= (double)(1 << 20));
 }
 
-/* x·Wᵀ with β = 0 runs transposed, Cᵀ = W·xᵀ, then C is transposed into place (gemm_transpose_out), for a
- * batch of exactly one or two register-tile widths (m = NR or 2·NR: 32 or 64 rows in float32 on AVX-512, 16 or
- * 32 in float64 and on AVX2; by the unpacked path) and for batches up to 512 rows with W of at least 1024 × 1024
- * (by the whole-block loop). Either way W, the large operand, is read in place by the micro-kernel's broadcasts
- * instead of having every NR-wide panel transposed into a buffer, and only x is packed.
- * Unpacked, measured against the path each shape took before (unpacked or dot tiles), interleaved in one process, with
+/* x·Wᵀ for a batch of exactly one or two register-tile widths (m = NR or 2·NR: 32 or 64 rows in float32 on
+ * AVX-512, 16 or 32 in float64 and on AVX2) runs transposed, Cᵀ = W·xᵀ (gemm_slab_sup on the swapped operands,
+ * then gemm_transpose_out): W, the large operand, is read in place by the micro-kernel's broadcasts instead of
+ * having every NR-wide panel transposed into a buffer, and only x's m rows are packed, into one or two panels.
+ * Measured against the path each shape took before (unpacked or dot tiles), interleaved in one process, with
  * k, n in 256…1024: AVX-512 float32 m = 32 1.22–1.35× faster, m = 64 1.03–1.09× (2 threads: 1.06–1.36×,
  * 1.02–1.05×); float64 m = 16 1.43–1.60×, m = 32 1.11–1.30×; AVX2 float32 m = 16 1.24–1.45×, m = 32 1.03–1.17×,
  * float64 m = 8 1.49×, m = 16 1.14–1.26×. At k = 128 it lost (0.96× at 64 × 128 × 512); other widths leave part
  * of a panel empty and lose too (float32 m = 48: 0.89–0.93×; float64 at 3·NR and 4·NR: 0.81–0.94×). The values
  * are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c being the same
  * product whichever operand is broadcast; the bias is added after, as the last step of the unswapped epilogue.
- * By the whole-block loop, against the one-A-block loop that packs W panel by panel: float32 1.07–1.24× at
- * m = 96–512 with k, n in 1024…2048 (2 threads 1.09–1.24×), float64 1.09–1.18×, AVX2 1.00–1.09×; with k or
- * n = 512 or less 0.91–1.06× (W then fits in L2 and its pack is cheap), at m = 1024 0.91×.
  * Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096: 1.20–1.31×). */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
-    if ((double)m * (double)n * sizeof(T) > (double)PDT_GEMM_SWAP_BYTES) return 0;
-    if (m <= 2 * GEMM_NR) return m % GEMM_NR == 0 && n >= 128 && k >= 256;
-    return m <= 512 && n >= 1024 && k >= 1024;
+    return m % GEMM_NR == 0 && m <= 2 * GEMM_NR && n >= 128 && k >= 256 &&
+           (double)m * (double)n * sizeof(T) <= (double)PDT_GEMM_SWAP_BYTES;
 }
 
 // the operands of one call: element (i, p) of op(A) at a[i·rsa + p·csa], (p, j) of op(B) at b[p·rsb + j·csb]
@@ -222,10 +217,9 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
         }
 }
 
-// whether a slab of `rows` rows packs op(B) one panel at a time before its tiles (see the file header); not a
-// swapped product, whose op(A) is W, read in place by the whole-block loop
+// whether a slab of `rows` rows packs op(B) one panel at a time before its tiles (see the file header)
 static inline int KN(gemm_panel_by_panel)(const KN(gemm_problem) *g, pdt_int rows) {
-    return rows <= GEMM_MC && g->csb != 1 && !g->out;
+    return rows <= GEMM_MC && g->csb != 1;
 }
 
 // buffer elements one slab needs: the packed A and B blocks (one op(B) panel when packed panel by panel), or the
@@ -333,8 +327,13 @@ static void KN(gemm_transpose_out)(const KN(gemm_problem) *g, pdt_int m0, pdt_in
 }
 
 // C[m0:m1, n0:n1] by the five loops (or the unpacked / dot-product paths), with the slab's own buffer
-static void KN(gemm_slab_product)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
+static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
     const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
+    if (g->out) {
+        KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
+        KN(gemm_transpose_out)(g, m0, m1, n0, n1);
+        return;
+    }
     if (g->dot) {
         KN(gemm_dot_slab)(g, m0, m1, n0, n1, buf);
         return;
@@ -391,12 +390,6 @@ static void KN(gemm_slab_product)(const KN(gemm_problem) *g, pdt_int m0, pdt_int
     }
 }
 
-// a slab of C, or of a swapped product's Cᵀ then transposed into C
-static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
-    KN(gemm_slab_product)(g, m0, m1, n0, n1, buf);
-    if (g->out) KN(gemm_transpose_out)(g, m0, m1, n0, n1);
-}
-
 static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_int k, double alpha,
                            const T *a, pdt_int lda, const T *b, pdt_int ldb, double beta,
                            T *c, pdt_int ldc, const T *bias) {
@@ -412,10 +405,9 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .packed = !KN(gemm_use_sup)(m, n, k),
         .dot = trans_b && !trans_a && KN(gemm_use_dot)(m, n, k),
     };
-    if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ, c set below
+    if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ by the unpacked path, c set below
         g = (KN(gemm_problem)){.m = n, .n = m, .k = k, .a = b, .rsa = ldb, .csa = 1, .b = a, .rsb = 1, .csb = lda,
-                               .ldc = m, .alpha = (T)alpha, .packed = !KN(gemm_use_sup)(n, m, k), .out = c,
-                               .ldo = ldc, .out_bias = bias};
+                               .ldc = m, .alpha = (T)alpha, .out = c, .ldo = ldc, .out_bias = bias};
     // aligned copies for the dot tiles (see gemm_dot_slab): B's strips when several row tiles use each, A's
     // rows when more than 4 strips pass over them and they take at most 1 MiB
     g.dot_copy_b = g.dot && m > GEMM_DM && !KN(gemm_rows_aligned)(b, ldb);

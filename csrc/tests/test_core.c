@@ -160,32 +160,31 @@ static void test_target(pdt_simd level) {
                 free(a); free(b); free(c0); free(c1); free(c2); free(bias);
             }
     /* x·Wᵀ with β = 0 over outputs full of NaN (never read) for batches around one and two register-tile widths
-     * (NR = 4 scalar, 12 NEON, 16 AVX2, 32 AVX-512 in float32) and past them with W of 1024 × 1024 or more, which
-     * run transposed (gemm_use_swap), one and several KC blocks, the 1030-wide ones split between two threads:
-     * against scalar, 1 and 2 threads bit for bit */
-    const pdt_int xwt[][3] = {{4, 128, 256}, {8, 201, 300}, {12, 1030, 600}, {16, 128, 256}, {24, 201, 300},
-                              {32, 1030, 600}, {33, 128, 256}, {64, 201, 300}, {97, 1030, 1024}, {130, 1024, 1030}};
-    for (size_t s = 0; s < sizeof xwt / sizeof xwt[0]; ++s) {
-        pdt_int m = xwt[s][0], n = xwt[s][1], kk = xwt[s][2];
-        float *a = malloc(sizeof(float) * m * kk), *b = malloc(sizeof(float) * kk * n);
-        float *c0 = malloc(sizeof(float) * m * n), *c1 = malloc(sizeof(float) * m * n);
-        float *c2 = malloc(sizeof(float) * m * n), *bias = malloc(sizeof(float) * n);
-        fill(m * kk, a, 11); fill(kk * n, b, 12); fill(n, bias, 13);
-        for (pdt_int i = 0; i < m * n; ++i) c0[i] = c1[i] = c2[i] = NAN;
-        ref->gemm_f32(0, 1, m, n, kk, 0.5, a, kk, b, kk, 0.0, c0, n, bias);
-        pdt_set_num_threads(1);
-        k->gemm_f32(0, 1, m, n, kk, 0.5, a, kk, b, kk, 0.0, c1, n, bias);
-        pdt_set_num_threads(2);
-        k->gemm_f32(0, 1, m, n, kk, 0.5, a, kk, b, kk, 0.0, c2, n, bias);
-        pdt_set_num_threads(1);
-        pdt_int unwritten = 0;
-        for (pdt_int i = 0; i < m * n; ++i) unwritten += !isfinite(c1[i]);
-        CHECK(unwritten == 0 && max_abs_diff(m * n, c0, c1) < 2e-5 * (double)kk, "%s gemm x·Wt beta=0 %lldx%lldx%lld",
-              pdt_simd_name(level), (long long)m, (long long)n, (long long)kk);
-        CHECK(memcmp(c1, c2, sizeof(float) * m * n) == 0, "%s gemm x·Wt beta=0 1 vs 2 threads %lldx%lldx%lld",
-              pdt_simd_name(level), (long long)m, (long long)n, (long long)kk);
-        free(a); free(b); free(c0); free(c1); free(c2); free(bias);
-    }
+     * (NR = 4 scalar, 12 NEON, 16 AVX2, 32 AVX-512 in float32), which run transposed (gemm_use_swap), one and
+     * several KC blocks, the 1030-wide ones split between two threads: against scalar, 1 and 2 threads bit for bit */
+    const pdt_int batch[] = {4, 8, 12, 16, 24, 32, 33, 64}, wide[][2] = {{128, 256}, {201, 300}, {1030, 600}};
+    for (size_t im = 0; im < sizeof batch / sizeof batch[0]; ++im)
+        for (size_t s = 0; s < sizeof wide / sizeof wide[0]; ++s) {
+            pdt_int m = batch[im], n = wide[s][0], kk = wide[s][1];
+            float *a = malloc(sizeof(float) * m * kk), *b = malloc(sizeof(float) * kk * n);
+            float *c0 = malloc(sizeof(float) * m * n), *c1 = malloc(sizeof(float) * m * n);
+            float *c2 = malloc(sizeof(float) * m * n), *bias = malloc(sizeof(float) * n);
+            fill(m * kk, a, 11); fill(kk * n, b, 12); fill(n, bias, 13);
+            for (pdt_int i = 0; i < m * n; ++i) c0[i] = c1[i] = c2[i] = NAN;
+            ref->gemm_f32(0, 1, m, n, kk, 0.5, a, kk, b, kk, 0.0, c0, n, bias);
+            pdt_set_num_threads(1);
+            k->gemm_f32(0, 1, m, n, kk, 0.5, a, kk, b, kk, 0.0, c1, n, bias);
+            pdt_set_num_threads(2);
+            k->gemm_f32(0, 1, m, n, kk, 0.5, a, kk, b, kk, 0.0, c2, n, bias);
+            pdt_set_num_threads(1);
+            pdt_int unwritten = 0;
+            for (pdt_int i = 0; i < m * n; ++i) unwritten += !isfinite(c1[i]);
+            CHECK(unwritten == 0 && max_abs_diff(m * n, c0, c1) < 2e-5 * (double)kk, "%s gemm x·Wt beta=0 %lldx%lldx%lld",
+                  pdt_simd_name(level), (long long)m, (long long)n, (long long)kk);
+            CHECK(memcmp(c1, c2, sizeof(float) * m * n) == 0, "%s gemm x·Wt beta=0 1 vs 2 threads %lldx%lldx%lld",
+                  pdt_simd_name(level), (long long)m, (long long)n, (long long)kk);
+            free(a); free(b); free(c0); free(c1); free(c2); free(bias);
+        }
 }
 
 int main(void) {
