@@ -105,7 +105,10 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
  * of a panel empty and lose too (float32 m = 48: 0.89–0.93×; float64 at 3·NR and 4·NR: 0.81–0.94×). The values
  * are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c being the same
  * product whichever operand is broadcast; the bias is added after, as the last step of the unswapped epilogue.
- * Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096: 1.20–1.31×). */
+ * Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096: 1.20–1.31×).
+ * Larger batches swapped through the whole-block loop (W read in place as op(A), rows of Cᵀ transposed into C
+ * from L1) measured 1.00–1.15× for x·Wᵀ alone at m = 96–512 with W of 1024 × 1024 or more, but 0.96× in the
+ * forward pass and 0.97× in the training step of the 1024-wide benchmark network: not used. */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
     return m % GEMM_NR == 0 && m <= 2 * GEMM_NR && n >= 128 && k >= 256 &&
            (double)m * (double)n * sizeof(T) <= (double)PDT_GEMM_SWAP_BYTES;
