@@ -9,9 +9,10 @@
  * that called the GEMM keeps its largest buffer, about 2 MiB (float32) or 3 MiB
  * (float64) per OpenMP thread of that call; the aligned copies of x·Wᵀ's
  * dot-product path take up to 1 MiB of rows of x plus DN rows of W, so more only
- * when k runs to tens of thousands, and its transposed batch products up to 4 MiB more. (Freeing blocks over a limit after each
- * call was tried: glibc then keeps them in its heap anyway, or maps fresh pages on
- * every call, the cost this file removes.) Built with AddressSanitizer, the bytes
+ * when k runs to tens of thousands, and its transposed batch products up to 4 MiB
+ * more. (Freeing blocks over a limit after each call was tried: glibc then keeps
+ * them in its heap anyway, or maps fresh pages on every call, the cost this file
+ * removes.) Built with AddressSanitizer, the bytes
  * past each request are poisoned, so an overrun is reported as for a fresh block.
  * One user at a time per thread: a kernel holding it must not call another kernel
  * that asks for it.

@@ -95,7 +95,7 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
 }
 
 /* x·Wᵀ for a batch of exactly one or two register-tile widths (m = NR or 2·NR: 32 or 64 rows in float32 on
- * AVX-512, 16 or 32 in float64 and on AVX2) runs transposed, Cᵀ = W·xᵀ (gemm_slab_sup on the swapped operands,
+ * AVX-512, 16 or 32 in float64 there and in float32 on AVX2, 8 or 16 in float64 on AVX2) runs transposed, Cᵀ = W·xᵀ (gemm_slab_sup on the swapped operands,
  * then gemm_transpose_out): W, the large operand, is read in place by the micro-kernel's broadcasts instead of
  * having every NR-wide panel transposed into a buffer, and only x's m rows are packed, into one or two panels.
  * Measured against the path each shape took before (unpacked or dot tiles), interleaved in one process, with

@@ -185,6 +185,43 @@ static void test_target(pdt_simd level) {
                   pdt_simd_name(level), (long long)m, (long long)n, (long long)kk);
             free(a); free(b); free(c0); free(c1); free(c2); free(bias);
         }
+    /* x·Wᵀ with every leading dimension past its row (lda, ldb > k, ldc > n), operands allocated to their last
+     * element, transposed (gemm_use_swap) at 32 and 64 rows on AVX-512, 32 on AVX2, not at 97: bit for bit
+     * (W·xᵀ)ᵀ + bias computed unswapped by this target (no shape here takes the dot-product tile either way), the
+     * gaps between C's rows left untouched, 1 and 2 threads */
+    const pdt_int xwt_ld[][3] = {{32, 200, 257}, {32, 1030, 513}, {64, 130, 256}, {64, 1030, 1031}, {97, 1030, 1031}};
+    for (size_t s = 0; s < sizeof xwt_ld / sizeof xwt_ld[0]; ++s) {
+        const pdt_int m = xwt_ld[s][0], n = xwt_ld[s][1], kk = xwt_ld[s][2], lda = kk + 3, ldb = kk + 5, ldc = n + 7;
+        const pdt_int asize = (m - 1) * lda + kk, bsize = (n - 1) * ldb + kk, csize = (m - 1) * ldc + n;
+        float *a = malloc(sizeof(float) * asize), *b = malloc(sizeof(float) * bsize), *bias = malloc(sizeof(float) * n);
+        float *c1 = malloc(sizeof(float) * csize), *c2 = malloc(sizeof(float) * csize);
+        float *ct = malloc(sizeof(float) * n * m);
+        fill(asize, a, 14); fill(bsize, b, 15); fill(n, bias, 16);
+        for (pdt_int i = 0; i < csize; ++i) c1[i] = c2[i] = 1234.5f;
+        k->gemm_f32(0, 1, n, m, kk, -0.75, b, ldb, a, lda, 0.0, ct, m, NULL);
+        pdt_set_num_threads(1);
+        k->gemm_f32(0, 1, m, n, kk, -0.75, a, lda, b, ldb, 0.0, c1, ldc, bias);
+        pdt_set_num_threads(2);
+        k->gemm_f32(0, 1, m, n, kk, -0.75, a, lda, b, ldb, 0.0, c2, ldc, bias);
+        pdt_set_num_threads(1);
+        pdt_int differ = 0, gaps = 0;
+        double err = 0;  // against a plain double loop: the unswapped product shares the in-place reads of op(A)
+        for (pdt_int i = 0; i < m; ++i) {
+            for (pdt_int j = 0; j < n; ++j) {
+                double want = 0;
+                for (pdt_int p = 0; p < kk; ++p) want += (double)a[i * lda + p] * (double)b[j * ldb + p];
+                err = fmax(err, fabs(c1[i * ldc + j] - (-0.75 * want + bias[j])));
+                differ += c1[i * ldc + j] != ct[j * m + i] + bias[j];
+            }
+            for (pdt_int j = n; j < ldc && i < m - 1; ++j) gaps += c1[i * ldc + j] != 1234.5f;
+        }
+        CHECK(differ == 0 && gaps == 0 && err < 2e-5 * (double)kk,
+              "%s gemm x·Wt beta=0 with ld past the rows %lldx%lldx%lld: %lld differ, %lld gaps written, error %g",
+              pdt_simd_name(level), (long long)m, (long long)n, (long long)kk, (long long)differ, (long long)gaps, err);
+        CHECK(memcmp(c1, c2, sizeof(float) * csize) == 0, "%s gemm x·Wt beta=0 ld past the rows 1 vs 2 threads %lldx%lldx%lld",
+              pdt_simd_name(level), (long long)m, (long long)n, (long long)kk);
+        free(a); free(b); free(bias); free(c1); free(c2); free(ct);
+    }
 }
 
 int main(void) {
