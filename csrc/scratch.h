@@ -12,8 +12,8 @@
  * when k runs to tens of thousands, and its transposed batch products up to 4 MiB
  * more. (Freeing blocks over a limit after each call was tried: glibc then keeps
  * them in its heap anyway, or maps fresh pages on every call, the cost this file
- * removes.) Built with AddressSanitizer, the bytes
- * past each request are poisoned, so an overrun is reported as for a fresh block.
+ * removes.) Built with AddressSanitizer, the bytes past each request are poisoned,
+ * so an overrun is reported as for a fresh block.
  * One user at a time per thread: a kernel holding it must not call another kernel
  * that asks for it.
  */

@@ -277,8 +277,8 @@ GEMM_NR = {"scalar": (4, 4), "avx2": (16, 8), "avx512": (32, 16), "neon": (12, 6
 
 # x·Wᵀ with β = 0 for a batch of m = NR or 2·NR rows runs transposed, Cᵀ = W·xᵀ, then transposed into place
 # (gemm_use_swap). Each element must still be the unswapped micro-kernel's fused k sequence, i.e. the bits of
-# (W·xᵀ)ᵀ (a product that is not swapped: its m is n ≥ 128), with the bias added last; at 1 and 2 threads (the
-# 1024-row shapes are split between them), over one or several KC blocks.
+# (W·xᵀ)ᵀ (a product that is not swapped: its m is n ≥ 128), with the bias added last; at 1 and 2 threads (every
+# product of 2^19 multiply-adds or more is split between them), over one or several KC blocks.
 @pytest.mark.parametrize("tiles", [1, 2])
 @pytest.mark.parametrize("n,k", [(128, 256), (201, 300), (333, 600), (1024, 1030)])
 @pytest.mark.parametrize("threads", [1, 2])

@@ -95,9 +95,10 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
 }
 
 /* x·Wᵀ for a batch of exactly one or two register-tile widths (m = NR or 2·NR: 32 or 64 rows in float32 on
- * AVX-512, 16 or 32 in float64 there and in float32 on AVX2, 8 or 16 in float64 on AVX2) runs transposed, Cᵀ = W·xᵀ (gemm_slab_sup on the swapped operands,
- * then gemm_transpose_out): W, the large operand, is read in place by the micro-kernel's broadcasts instead of
- * having every NR-wide panel transposed into a buffer, and only x's m rows are packed, into one or two panels.
+ * AVX-512, 16 or 32 in float64 there and in float32 on AVX2, 8 or 16 in float64 on AVX2) runs transposed,
+ * Cᵀ = W·xᵀ (gemm_slab_sup on the swapped operands, then gemm_transpose_out): W, the large operand, is read in
+ * place by the micro-kernel's broadcasts instead of having every NR-wide panel transposed into a buffer, and
+ * only x's m rows are packed, into one or two panels.
  * Measured against the path each shape took before (unpacked or dot tiles), interleaved in one process, with
  * k, n in 256…1024: AVX-512 float32 m = 32 1.22–1.35× faster, m = 64 1.03–1.09× (2 threads: 1.06–1.36×,
  * 1.02–1.05×); float64 m = 16 1.43–1.60×, m = 32 1.11–1.30×; AVX2 float32 m = 16 1.24–1.45×, m = 32 1.03–1.17×,
@@ -332,17 +333,13 @@ static void KN(gemm_transpose_out)(const KN(gemm_problem) *g, pdt_int m0, pdt_in
 // C[m0:m1, n0:n1] by the five loops (or the unpacked / dot-product paths), with the slab's own buffer
 static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1, T *buf) {
     const pdt_int kcmax = pdt_gemm_min(GEMM_KC, g->k);
-    if (g->out) {
-        KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
-        KN(gemm_transpose_out)(g, m0, m1, n0, n1);
-        return;
-    }
     if (g->dot) {
         KN(gemm_dot_slab)(g, m0, m1, n0, n1, buf);
         return;
     }
-    if (!g->packed) {
+    if (!g->packed) {  // also every swapped product, whose slab of Cᵀ then goes into C
         KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
+        if (g->out) KN(gemm_transpose_out)(g, m0, m1, n0, n1);
         return;
     }
     T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
@@ -408,7 +405,7 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .packed = !KN(gemm_use_sup)(m, n, k),
         .dot = trans_b && !trans_a && KN(gemm_use_dot)(m, n, k),
     };
-    if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ by the unpacked path, c set below
+    if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ, unpacked; c set below
         g = (KN(gemm_problem)){.m = n, .n = m, .k = k, .a = b, .rsa = ldb, .csa = 1, .b = a, .rsb = 1, .csb = lda,
                                .ldc = m, .alpha = (T)alpha, .out = c, .ldo = ldc, .out_bias = bias};
     // aligned copies for the dot tiles (see gemm_dot_slab): B's strips when several row tiles use each, A's

@@ -108,6 +108,17 @@ static inline double KN(softmax_exp_row)(pdt_int k, const T *restrict z, T mx, T
     return se;
 }
 
+// rows i0..i1 of logits (n, k) → their maxima mx, exps in probs and exp sums s (and Σ x in sx, when given), each
+// indexed from i0: the exp pass of a block of rows, all stored before any row is scaled (see PDT_SOFTMAX_BLOCK)
+static inline void KN(softmax_exp_rows)(pdt_int i0, pdt_int i1, pdt_int k, const T *restrict logits,
+                                        T *restrict probs, T *mx, double *s, double *sx) {
+    for (pdt_int i = i0; i < i1; ++i) {
+        const T *z = logits + i * k;
+        mx[i - i0] = KN(row_max)(k, z);
+        s[i - i0] = KN(softmax_exp_row)(k, z, mx[i - i0], probs + i * k, sx ? &sx[i - i0] : NULL);
+    }
+}
+
 // p (k) ← p·(1/s)
 static inline void KN(softmax_scale_row)(pdt_int k, T *p, double s) {
     const V inv = vset1((T)(1.0 / s));
@@ -124,8 +135,8 @@ static inline V KN(soft_term)(V t, V x) {
 
 // z, t (k), mx = max z: *stx = Σ t·x, x = z − mx (rounded to T, as the exps' argument), leaving out the terms
 // whose t is 0 (soft_term), and *st = Σ t: T vectors over blocks of 4 vectors (the product, then 3 + log2(VN)
-// additions in T per value), the block's lanes then added into double; the last k % VN values in one vector whose padded lanes
-// (t = 0) add 0
+// additions in T per value), the block's lanes then added into double; the last k % VN values in one vector
+// whose padded lanes (t = 0) add 0
 static inline void KN(soft_row_dots)(pdt_int k, const T *restrict z, const T *restrict t, T mx, double *stx,
                                      double *st) {
     const V vmx = vset1(mx);
@@ -163,12 +174,7 @@ static pdt_status KN(cross_entropy_forward)(pdt_int n, pdt_int k, const T *logit
         const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
         T mx[PDT_SOFTMAX_BLOCK];
         double s[PDT_SOFTMAX_BLOCK], sx[PDT_SOFTMAX_BLOCK];
-        for (pdt_int i = i0; i < i1; ++i) {
-            const T *z = logits + i * k;
-            mx[i - i0] = KN(row_max)(k, z);
-            s[i - i0] = KN(softmax_exp_row)(k, z, mx[i - i0], probs + i * k,
-                                            off_value != 0.0 ? &sx[i - i0] : NULL);
-        }
+        KN(softmax_exp_rows)(i0, i1, k, logits, probs, mx, s, off_value != 0.0 ? sx : NULL);
         for (pdt_int i = i0; i < i1; ++i) {
             KN(softmax_scale_row)(k, probs + i * k, s[i - i0]);
             const double ls = log(s[i - i0]);
@@ -191,10 +197,7 @@ static pdt_status KN(cross_entropy_soft_forward)(pdt_int n, pdt_int k, const T *
         const pdt_int i0 = b * PDT_SOFTMAX_BLOCK, i1 = n - i0 < PDT_SOFTMAX_BLOCK ? n : i0 + PDT_SOFTMAX_BLOCK;
         T mx[PDT_SOFTMAX_BLOCK];
         double s[PDT_SOFTMAX_BLOCK];
-        for (pdt_int i = i0; i < i1; ++i) {
-            mx[i - i0] = KN(row_max)(k, logits + i * k);
-            s[i - i0] = KN(softmax_exp_row)(k, logits + i * k, mx[i - i0], probs + i * k, NULL);
-        }
+        KN(softmax_exp_rows)(i0, i1, k, logits, probs, mx, s, NULL);
         for (pdt_int i = i0; i < i1; ++i) {
             KN(softmax_scale_row)(k, probs + i * k, s[i - i0]);
             double stx, st;

@@ -161,7 +161,7 @@ static void test_target(pdt_simd level) {
             }
     /* x·Wᵀ with β = 0 over outputs full of NaN (never read) for batches around one and two register-tile widths
      * (NR = 4 scalar, 12 NEON, 16 AVX2, 32 AVX-512 in float32), which run transposed (gemm_use_swap), one and
-     * several KC blocks, the 1030-wide ones split between two threads: against scalar, 1 and 2 threads bit for bit */
+     * several KC blocks, from 2^19 multiply-adds on split between two threads: against scalar, 1 and 2 threads bit for bit */
     const pdt_int batch[] = {4, 8, 12, 16, 24, 32, 33, 64}, wide[][2] = {{128, 256}, {201, 300}, {1030, 600}};
     for (size_t im = 0; im < sizeof batch / sizeof batch[0]; ++im)
         for (size_t s = 0; s < sizeof wide / sizeof wide[0]; ++s) {
