@@ -56,6 +56,14 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
         PDT_GEMM_PREFETCHW(c + i * ldc);
         PDT_GEMM_PREFETCHW(c + i * ldc + nr - 1);
     }
+    /* A's rows in groups of four, each group from one base pointer: the k loop then needs a few
+     * registers for A's addresses, not one per row. With a row offset each, an A read in place
+     * (rsa = its row pitch) ran out of general registers: an offset was reloaded from the stack and one
+     * moved from a vector register every k step, on an FMA port (AVX-512, 12 rows). Grouped, square
+     * products ran 1.01–1.04× faster in float32 and 1.05–1.08× in float64 (interleaved in one process). */
+    const T *ag[(GEMM_MR + 3) / 4];
+    PDT_GEMM_UNROLL
+    for (int g = 0; g < (rows + 3) / 4; ++g) ag[g] = a + 4 * g * rsa;
     PDT_GEMM_UNROLL_K
     for (pdt_int p = 0; p < kc; ++p) {
         V bv[GEMM_NV];
@@ -63,7 +71,7 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
         for (int v = 0; v < GEMM_NV; ++v) bv[v] = vload(b + p * rsb + v * VN);
         PDT_GEMM_UNROLL
         for (int i = 0; i < rows; ++i) {
-            const V ai = vset1(a[i * rsa + p * csa]);
+            const V ai = vset1(ag[i / 4][(i % 4) * rsa + p * csa]);
             PDT_GEMM_UNROLL
             for (int v = 0; v < GEMM_NV; ++v) acc[i][v] = vfma(ai, bv[v], acc[i][v]);
         }
