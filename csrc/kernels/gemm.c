@@ -13,15 +13,18 @@
  *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
  * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
  * L1, the vector operand streamed from L2).
- * When op(B) is transposed and the slab's rows fit one A block (m ≤ MC, e.g.
- * x·Wᵀ at batch 256) the loops run pc → pack A → jr → pack one NR-wide panel of
- * op(B) → ir: each panel is packed just before all MR-row tiles use it, instead
- * of a whole KC × NC block first (x·Wᵀ at (256, 1024, 1024): the transposing
- * pack of W fed from L3 in one pass was 8% of the time; 1.06× faster this way,
- * 1.09× at m = 128). Not for an untransposed op(B): one of its panels is KC rows
- * of NR·sizeof(T) bytes at the full row pitch, which the hardware prefetcher
- * does not follow (dy·W at m = 128 and 256, k = n = 1024: 1.16× faster with the
- * block packed whole, row by row).
+ * When op(B) is transposed and the slab has at most PDT_GEMM_PANEL_M rows (x·Wᵀ
+ * at batch 33–128) the loops run pc → pack A → jr → pack one NR-wide panel of
+ * op(B) → ir: each panel is packed just before the few MR-row tiles that use it,
+ * instead of a whole KC × NC block first (x·Wᵀ at k = n = 1024, interleaved in one
+ * process: 1.05–1.17× faster at m = 48–128 in float32, 1.03–1.10× in float64). From
+ * about 160 rows on the whole-block loop, which reads x in place, wins: 1.02–1.07×
+ * at m = 192–256, 1.17–1.25× at 512–960 (float64 1.04–1.2×), 1.04–1.15× at 2 threads,
+ * AVX2 1.01–1.07×.
+ * Not for an untransposed op(B): one of its panels is KC rows of NR·sizeof(T)
+ * bytes at the full row pitch, which the hardware prefetcher does not follow
+ * (dy·W at m = 128 and 256, k = n = 1024: 1.16× faster with the block packed
+ * whole).
  * x·Wᵀ for a batch of one or two register-tile widths runs transposed, Cᵀ = W·xᵀ, then C is transposed into
  * place (gemm_use_swap): W is then read in place, not packed panel by panel.
  * In the whole-block loop, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
@@ -71,6 +74,7 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * level at m = 64 and 128. */
 #define PDT_GEMM_SUP_BIG_M 32
 #define PDT_GEMM_SWAP_BYTES (4 << 20)
+#define PDT_GEMM_PANEL_M 128  /* most rows of a slab whose transposed op(B) is packed panel by panel (see the header) */
 #define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_b) */
 #endif
 
@@ -231,7 +235,7 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
 
 // whether a slab of `rows` rows packs op(B) one panel at a time before its tiles (see the file header)
 static inline int KN(gemm_panel_by_panel)(const KN(gemm_problem) *g, pdt_int rows) {
-    return rows <= GEMM_MC && g->csb != 1;
+    return rows <= PDT_GEMM_PANEL_M && g->csb != 1;
 }
 
 // buffer elements one slab needs: the packed A and B blocks (one op(B) panel when packed panel by panel), or the
