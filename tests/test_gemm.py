@@ -20,9 +20,9 @@ TRANS = list(itertools.product([False, True], [False, True]))
 # (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
 # the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
 # the dot-product path of x·Wᵀ (n ≤ NR/2 from k = 128 at any m, m ≤ 16 from k = 256, m ≤ 32 from k = 1024),
-# the unpacked path for narrow n at any m (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the two packed paths past it: one A block with op(B) transposed
-# (32 < m ≤ 128 when k, n ≥ 512: B panels packed one at a time) and the five loops (otherwise, with A read in place
-# when its rows are contiguous; m > MC: A of 1.05 MiB with n = 100); edge tiles of the full height (23 = 12 + 11, 18 + 5, 20 + 3) in the unpacked
+# the unpacked path for narrow n at any m (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the five loops past it (also
+# for 32 < m ≤ 128 when k, n ≥ 512 and op(B) is not transposed; A read in place when its rows are contiguous;
+# m > MC: A of 1.05 MiB with n = 100); edge tiles of the full height (23 = 12 + 11, 18 + 5, 20 + 3) in the unpacked
 # path with op(B) of 2 MiB or more (its panels copied, the last KC block short, the last panel narrow)
 SHAPES = [
     (200, 300, 70), (970, 150, 260), (1100, 100, 250), (50, 520, 530),

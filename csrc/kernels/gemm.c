@@ -13,18 +13,6 @@
  *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
  * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
  * L1, the vector operand streamed from L2).
- * When op(B) is transposed and the slab has at most PDT_GEMM_PANEL_M rows (x·Wᵀ
- * at batch 33–128) the loops run pc → pack A → jr → pack one NR-wide panel of
- * op(B) → ir: each panel is packed just before the few MR-row tiles that use it,
- * instead of a whole KC × NC block first (x·Wᵀ at k = n = 1024, interleaved in one
- * process: 1.05–1.17× faster at m = 48–128 in float32, 1.03–1.10× in float64). From
- * about 160 rows on the whole-block loop, which reads x in place, wins: 1.02–1.07×
- * at m = 192–256, 1.17–1.25× at 512–960 (float64 1.04–1.2×), 1.04–1.15× at 2 threads,
- * AVX2 1.01–1.07×.
- * Not for an untransposed op(B): one of its panels is KC rows of NR·sizeof(T)
- * bytes at the full row pitch, which the hardware prefetcher does not follow
- * (dy·W at m = 128 and 256, k = n = 1024: 1.16× faster with the block packed
- * whole).
  * x·Wᵀ for a batch of one or two register-tile widths runs transposed, Cᵀ = W·xᵀ, then C is transposed into
  * place (gemm_use_swap): W is then read in place, not packed panel by panel.
  * In the whole-block loop, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
@@ -67,14 +55,15 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #define PDT_GEMM_SUP_M 128
 #define PDT_GEMM_SUP_COPY_B_M 64
 #define PDT_GEMM_SUP_COPY_B_BYTES (2 << 20)
-/* ...except when k and n are both ≥ 512 and m > 32: there packing A once per KC block and each op(B)
- * panel just before its tiles (the one-A-block loop of gemm_slab) measured 1.02–1.12× faster for
- * x·Wᵀ at m = 48, 64, 128 with k = n = 1024 (at m = 32 and at smaller k or n: no gain); dy·W, whose
- * op(B) is not transposed, takes the whole-block loop there: 1.12× over the unpacked path at m = 48,
- * level at m = 64 and 128. */
+/* ...except for an untransposed op(B) (dy·W, dyᵀ·x) when k and n are both ≥ 512 and m > 32: there the
+ * five loops measured 1.12× faster than the unpacked path for dy·W at m = 48, 1.02–1.04× at 96 and 128.
+ * x·Wᵀ stays unpacked up to m = 128. A loop that packed A once per KC block and each panel of Wᵀ just
+ * before its tiles was as fast there (0.95–1.08× either way over repeated interleaved runs at m = 48–128,
+ * k, n ≥ 512; F.linear ratios unchanged) and beat the five loops at m ≤ 128 by 1.05–1.17×, but lost to
+ * them from about 160 rows (with A read in place: 1.02–1.07× at m = 192–256, 1.17–1.25× at 512–960,
+ * 2 threads 1.04–1.15×), so it was removed. */
 #define PDT_GEMM_SUP_BIG_M 32
 #define PDT_GEMM_SWAP_BYTES (4 << 20)
-#define PDT_GEMM_PANEL_M 128  /* most rows of a slab whose transposed op(B) is packed panel by panel (see the header) */
 #define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_b) */
 #endif
 
@@ -93,8 +82,8 @@ static inline int KN(gemm_use_dot)(pdt_int m, pdt_int n, pdt_int k) {
  * one or two micro-tiles, so packing A costs more than reading it in place (1.14–1.25× faster at n = 64
  * for x·Wᵀ, dy·W and dyᵀ·x, m = 256–2048); up to 4·NR while A fits in L2, as each panel of op(B) reads
  * all of A again (1.06–1.19× at n = 128 for f32, n = 64 for f64, m·k·sizeof(T) ≤ 1 MiB; 0.94× beyond). */
-static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k) {
-    if (m <= PDT_GEMM_SUP_M) return m <= PDT_GEMM_SUP_BIG_M || k < 512 || n < 512;
+static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b) {
+    if (m <= PDT_GEMM_SUP_M) return trans_b || m <= PDT_GEMM_SUP_BIG_M || k < 512 || n < 512;
     return n <= 2 * GEMM_NR ||
            (n <= 4 * GEMM_NR && (double)m * (double)k * sizeof(T) <= (double)(1 << 20));
 }
@@ -233,19 +222,12 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
         }
 }
 
-// whether a slab of `rows` rows packs op(B) one panel at a time before its tiles (see the file header)
-static inline int KN(gemm_panel_by_panel)(const KN(gemm_problem) *g, pdt_int rows) {
-    return rows <= PDT_GEMM_PANEL_M && g->csb != 1;
-}
-
-// buffer elements one slab needs: the packed A and B blocks (one op(B) panel when packed panel by panel), or the
-// two edge panels of the unpacked path
+// buffer elements one slab needs: the packed A and B blocks, or the two edge panels of the unpacked path
 static pdt_int KN(gemm_slab_buffer)(const KN(gemm_problem) *g, pdt_int rows, pdt_int cols) {
     const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k);
     if (!g->packed) return pdt_gemm_round_up((GEMM_MR + GEMM_NR) * kc, 64);
     const pdt_int a = pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, rows), GEMM_MR) * kc;
-    const pdt_int b = (KN(gemm_panel_by_panel)(g, rows) ? GEMM_NR
-                                                        : pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR)) * kc;
+    const pdt_int b = pdt_gemm_round_up(pdt_gemm_min(GEMM_NC, cols), GEMM_NR) * kc;
     return pdt_gemm_round_up(a + b, 64);
 }
 
@@ -355,23 +337,6 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
         return;
     }
     T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
-    if (KN(gemm_panel_by_panel)(g, m1 - m0)) {  // one A block, op(B) panels packed just before use
-        for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
-            const pdt_int kc = pdt_gemm_min(GEMM_KC, g->k - pc);
-            const T beta = pc == 0 ? g->beta : (T)1;
-            const T *bias = pc + kc == g->k ? g->bias : NULL;
-            KN(gemm_pack_a)(m1 - m0, kc, g->a + m0 * g->rsa + pc * g->csa, g->rsa, g->csa, pa);
-            for (pdt_int jr = n0; jr < n1; jr += GEMM_NR) {
-                const pdt_int nr = pdt_gemm_min(GEMM_NR, n1 - jr);
-                KN(gemm_pack_b)(kc, nr, g->b + pc * g->rsb + jr * g->csb, g->rsb, g->csb, pb);
-                for (pdt_int ir = 0; ir < m1 - m0; ir += GEMM_MR)
-                    KN(gemm_ukernel_packed)(kc, pa + ir * kc, pb, GEMM_NR, g->alpha, beta,
-                                            g->c + (m0 + ir) * g->ldc + jr, g->ldc, pdt_gemm_min(GEMM_MR, m1 - m0 - ir),
-                                            nr, bias ? bias + jr : NULL);
-            }
-        }
-        return;
-    }
     for (pdt_int jc = n0; jc < n1; jc += GEMM_NC) {
         const pdt_int nc = pdt_gemm_min(GEMM_NC, n1 - jc);
         for (pdt_int pc = 0; pc < g->k; pc += GEMM_KC) {
@@ -414,7 +379,7 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .m = m, .n = n, .k = k, .a = a, .rsa = trans_a ? 1 : lda, .csa = trans_a ? lda : 1,
         .b = b, .rsb = trans_b ? 1 : ldb, .csb = trans_b ? ldb : 1, .c = c, .ldc = ldc, .bias = bias,
         .alpha = (T)alpha, .beta = (T)beta,
-        .packed = !KN(gemm_use_sup)(m, n, k),
+        .packed = !KN(gemm_use_sup)(m, n, k, trans_b),
         .dot = trans_b && !trans_a && KN(gemm_use_dot)(m, n, k),
     };
     if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ, unpacked; c set below
