@@ -17,7 +17,7 @@ import reference as ref
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 TRANS = list(itertools.product([False, True], [False, True]))
 
-# (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×16) ± 1,
+# (m, n, k): single elements, K = 1, primes, register tiles (6×16, 12×32, 12×16, 4×4) ± 1,
 # the copied-panel and unpacked/packed switches (m = 64, 128), the KC = 256, MC = 960 and NC ≤ 1024 block edges,
 # the dot-product path of x·Wᵀ (n ≤ NR/2 from k = 128 at any m, m ≤ 16 from k = 256, m ≤ 32 from k = 1024),
 # the unpacked path for narrow n at any m (n ≤ 2·NR, or ≤ 4·NR while A ≤ 1 MiB) and the five loops past it (also

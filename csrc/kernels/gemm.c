@@ -14,8 +14,9 @@
  * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
  * L1, the vector operand streamed from L2).
  * x·Wᵀ for a batch of one or two register-tile widths runs transposed, Cᵀ = W·xᵀ, then C is transposed into
- * place (gemm_use_swap): W is then read in place, not packed panel by panel.
- * In the whole-block loop, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
+ * place (gemm_use_swap): W is then read in place, not copied NR-wide panel by panel into the unpacked path's
+ * buffer (gemm_slab_sup).
+ * In the five loops, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
  * its MR rows in place (that tile stays in L1 while the panels of the B block pass), and only rows short of a
  * tile are packed. Its transposing pack was 4% of a 512³ product; interleaved in one process, square products
  * ran 1.05–1.07× faster at 256 and 512 (float32, AVX-512), level at 1024 and 2048, where the rows' 4 KiB pitch
@@ -57,14 +58,11 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #define PDT_GEMM_SUP_COPY_B_BYTES (2 << 20)
 /* ...except for an untransposed op(B) (dy·W, dyᵀ·x) when k and n are both ≥ 512 and m > 32: there the
  * five loops measured 1.12× faster than the unpacked path for dy·W at m = 48, 1.02–1.04× at 96 and 128.
- * x·Wᵀ stays unpacked up to m = 128. A loop that packed A once per KC block and each panel of Wᵀ just
- * before its tiles was as fast there (0.95–1.08× either way over repeated interleaved runs at m = 48–128,
- * k, n ≥ 512; F.linear ratios unchanged) and beat the five loops at m ≤ 128 by 1.05–1.17×, but lost to
- * them from about 160 rows (with A read in place: 1.02–1.07× at m = 192–256, 1.17–1.25× at 512–960,
- * 2 threads 1.04–1.15×), so it was removed. */
+ * x·Wᵀ stays unpacked up to m = 128, where the five loops are 1.05–1.17× slower (at m = 48–128, k = n =
+ * 1024); from about 160 rows they win (1.02–1.07× at m = 192–256, 1.17–1.25× at 512–960). */
 #define PDT_GEMM_SUP_BIG_M 32
 #define PDT_GEMM_SWAP_BYTES (4 << 20)
-#define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_b) */
+#define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_a, _b) */
 #endif
 
 /* x·Wᵀ runs as dot products along k (gemm_dot_tile), with no panel of W transposed and no register tile
@@ -101,7 +99,7 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b)
  * are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c being the same
  * product whichever operand is broadcast; the bias is added after, as the last step of the unswapped epilogue.
  * Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096: 1.20–1.31×).
- * Larger batches swapped through the whole-block loop (W read in place as op(A), rows of Cᵀ transposed into C
+ * Larger batches swapped through the five loops (W read in place as op(A), rows of Cᵀ transposed into C
  * from L1) measured 1.00–1.15× for x·Wᵀ alone at m = 96–512 with W of 1024 × 1024 or more, but 0.96× in the
  * forward pass and 0.97× in the training step of the 1024-wide benchmark network: not used. */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
@@ -175,8 +173,8 @@ static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int
 }
 
 // op(B)[0:kc, 0:nc] → NR-wide micro-panels, pb[(j/NR)·NR·kc + p·NR + j%NR]; columns past nc are zero
-// A row-contiguous source is read PDT_GEMM_PACK_ROWS rows at a time across all panels: panel by panel
-// (KC rows per visit), each row gave only NR·sizeof(T) bytes per visit, which at the 4 KiB row pitch of a
+// A row-contiguous source is read PDT_GEMM_PACK_ROWS rows at a time across all panels: panel-major (all KC
+// rows of one panel before the next), each row gave only NR·sizeof(T) bytes per visit, which at the 4 KiB row pitch of a
 // 1024-wide layer defeats the hardware prefetcher (measured at the (256, 1024, 1024) layer, 1 thread, W
 // from L3: pack_b was 6% of dy·W's time; row by row made dy·W ~3% and dyᵀ·x ~5% faster). One row at a
 // time, though, writes every panel once per row, and the panels lie a multiple of 4 KiB apart, in the same

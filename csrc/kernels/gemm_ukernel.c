@@ -37,7 +37,7 @@
 
 // a (mr, kc) at a[i·rsa + p·csa], b (kc, NR) at b[p·rsb + j], c (mr, nr) at c[i·ldc + j]
 // c ← α·a·b + β·c (+ bias[j] when bias is given); β = 0 writes without reading c;
-// rows ≥ mr and columns ≥ nr are neither read nor stored. `rows` (a constant ≥ mr: MR or an edge height below)
+// rows ≥ mr and columns ≥ nr of c are neither read nor stored. `rows` (a constant ≥ mr: MR or an edge height below)
 // is how many rows the k loop computes.
 PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_int rsa, pdt_int csa,
                                            const T *restrict b, pdt_int rsb, T alpha, T beta,
