@@ -275,15 +275,19 @@ def test_dot_path_same_bits_wherever_the_rows_start(simd, dtype, m, n, k, thread
 GEMM_NR = {"scalar": (4, 4), "avx2": (16, 8), "avx512": (32, 16), "neon": (12, 6)}
 
 
-# x·Wᵀ with β = 0 for a batch of m = NR or 2·NR rows runs transposed, Cᵀ = W·xᵀ, then transposed into place
-# (gemm_use_swap). Each element must still be the unswapped micro-kernel's fused k sequence, i.e. the bits of
-# (W·xᵀ)ᵀ (a product that is not swapped: its m is n ≥ 128), with the bias added last; at 1 and 2 threads (every
-# product of 2^19 multiply-adds or more is split between them), over one or several KC blocks.
-@pytest.mark.parametrize("tiles", [1, 2])
-@pytest.mark.parametrize("n,k", [(128, 256), (201, 300), (333, 600), (1024, 1030)])
+# x·Wᵀ with β = 0 for a batch that is a multiple of NR, up to 128 rows, runs transposed, Cᵀ = W·xᵀ, then transposed
+# into place (gemm_use_swap; from 3·NR rows only when n ≥ 256). Each element must still be the unswapped
+# micro-kernel's fused k sequence, i.e. the bits of (W·xᵀ)ᵀ (a product that is not swapped: its batch is n ≥ 128
+# rows wide), with the bias added last; at 1 and 2 threads (every product of 2^19 multiply-adds or more is split
+# between them), over one or several KC blocks. tiles = 0 stands for the largest batch, 128 rows.
+SWAPPED = [(tiles, n, k) for tiles in (1, 2) for n, k in ((128, 256), (201, 300), (333, 600), (1024, 1030))] + [
+    (tiles, n, k) for tiles in (3, 4, 0) for n, k in ((256, 300), (333, 600), (1024, 1030))]
+
+
+@pytest.mark.parametrize("tiles,n,k", SWAPPED)
 @pytest.mark.parametrize("threads", [1, 2])
 def test_batch_of_tile_widths_runs_transposed_with_the_same_bits(simd, dtype, tiles, n, k, threads):
-    m = tiles * GEMM_NR[simd][dtype == np.float64]
+    m = tiles * GEMM_NR[simd][dtype == np.float64] if tiles else 128
     rng = np.random.default_rng(21)
     x, w, bias = rand(rng, (m, k), dtype), rand(rng, (n, k), dtype), rand(rng, (n,), dtype)
     previous = pydtrain.get_num_threads()

@@ -13,9 +13,9 @@
  *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
  * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
  * L1, the vector operand streamed from L2).
- * x·Wᵀ for a batch of one or two register-tile widths runs transposed, Cᵀ = W·xᵀ, then C is transposed into
- * place (gemm_use_swap): W is then read in place, not copied NR-wide panel by panel into the unpacked path's
- * buffer (gemm_slab_sup).
+ * x·Wᵀ for a batch that is a multiple of the register-tile width, up to 128 rows, runs transposed, Cᵀ = W·xᵀ,
+ * then C is transposed into place (gemm_use_swap): W is then read in place, not transposed NR-wide panel by
+ * panel.
  * In the five loops, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
  * its MR rows in place (that tile stays in L1 while the panels of the B block pass), and only rows short of a
  * tile are packed. Its transposing pack was 4% of a 512³ product; interleaved in one process, square products
@@ -61,6 +61,7 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * x·Wᵀ stays unpacked up to m = 128, where the five loops are 1.05–1.17× slower (at m = 48–128, k = n =
  * 1024); from about 160 rows they win (1.02–1.07× at m = 192–256, 1.17–1.25× at 512–960). */
 #define PDT_GEMM_SUP_BIG_M 32
+#define PDT_GEMM_SWAP_M 128
 #define PDT_GEMM_SWAP_BYTES (4 << 20)
 #define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_a, _b) */
 #endif
@@ -86,24 +87,27 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b)
            (n <= 4 * GEMM_NR && (double)m * (double)k * sizeof(T) <= (double)(1 << 20));
 }
 
-/* x·Wᵀ for a batch of exactly one or two register-tile widths (m = NR or 2·NR: 32 or 64 rows in float32 on
- * AVX-512, 16 or 32 in float64 there and in float32 on AVX2, 8 or 16 in float64 on AVX2) runs transposed,
- * Cᵀ = W·xᵀ (gemm_slab_sup on the swapped operands, then gemm_transpose_out): W, the large operand, is read in
- * place by the micro-kernel's broadcasts instead of having every NR-wide panel transposed into a buffer, and
- * only x's m rows are packed, into one or two panels.
- * Measured against the path each shape took before (unpacked or dot tiles), interleaved in one process, with
- * k, n in 256…1024: AVX-512 float32 m = 32 1.22–1.35× faster, m = 64 1.03–1.09× (2 threads: 1.06–1.36×,
- * 1.02–1.05×); float64 m = 16 1.43–1.60×, m = 32 1.11–1.30×; AVX2 float32 m = 16 1.24–1.45×, m = 32 1.03–1.17×,
- * float64 m = 8 1.49×, m = 16 1.14–1.26×. At k = 128 it lost (0.96× at 64 × 128 × 512); other widths leave part
- * of a panel empty and lose too (float32 m = 48: 0.89–0.93×; float64 at 3·NR and 4·NR: 0.81–0.94×). The values
- * are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c being the same
- * product whichever operand is broadcast; the bias is added after, as the last step of the unswapped epilogue.
- * Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096: 1.20–1.31×).
- * Larger batches swapped through the five loops (W read in place as op(A), rows of Cᵀ transposed into C
- * from L1) measured 1.00–1.15× for x·Wᵀ alone at m = 96–512 with W of 1024 × 1024 or more, but 0.96× in the
- * forward pass and 0.97× in the training step of the 1024-wide benchmark network: not used. */
+/* x·Wᵀ for a batch that is a multiple of the register-tile width NR, up to PDT_GEMM_SWAP_M rows (32, 64, 96 or
+ * 128 in float32 on AVX-512; multiples of 16 in float64 there and in float32 on AVX2, of 8 in float64 on AVX2),
+ * runs transposed, Cᵀ = W·xᵀ, through the five loops, then each thread's slab of Cᵀ is transposed into C with the
+ * bias (gemm_transpose_out): W, the large operand, is read in place by the micro-kernel's broadcasts instead of
+ * having every NR-wide panel transposed into a buffer, and only x is packed, into m / NR panels.
+ * Measured against the path each shape took before (unpacked, or swapped through the unpacked path for one or
+ * two tile widths), interleaved in one process, k, n in 256…1024: AVX-512 float32 m = 96–128 1.04–1.14× faster
+ * (2 threads 1.04–1.12×), m = 64 1.0–1.19×, m = 32 1.02–1.11×; float64 m = 16–128 1.04–1.23×; AVX2 float32
+ * m = 16–128 1.06–1.20×; k = n = 256 at 2·NR 0.96–0.98× in float64 and AVX2 (noise level). In the training
+ * step of the 1024-wide network at batch 96 and 128: 1.01×; of the 784-512-512-10 one at batch 128: level.
+ * Batches that are not a multiple of NR leave part of a panel of x empty and lose (m = 72, 80, 100, 112:
+ * 0.83–0.95×), and so did k = 128 (0.96× at 64 × 128 × 512); for m > 2·NR it is kept to the widths measured,
+ * n ≥ 256. The values are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c
+ * being the same product whichever operand is broadcast; the bias is added after, as the last step of the
+ * unswapped epilogue. Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096:
+ * 1.20–1.31×). Larger batches swapped the same way measured 1.09–1.10× for x·Wᵀ alone at m = 192–256 with W of
+ * 1024 × 1024 (0.96× at 256 × 512 × 512), but 0.98× in the training step of the 1024-wide network at batch 256
+ * (there W comes from beyond L2 after the optimizer step, which the broadcasts' row streams probably wait on):
+ * not used. */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
-    return m % GEMM_NR == 0 && m <= 2 * GEMM_NR && n >= 128 && k >= 256 &&
+    return m % GEMM_NR == 0 && m <= PDT_GEMM_SWAP_M && n >= (m <= 2 * GEMM_NR ? 128 : 256) && k >= 256 &&
            (double)m * (double)n * sizeof(T) <= (double)PDT_GEMM_SWAP_BYTES;
 }
 
@@ -329,9 +333,8 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
         KN(gemm_dot_slab)(g, m0, m1, n0, n1, buf);
         return;
     }
-    if (!g->packed) {  // also every swapped product, whose slab of Cᵀ then goes into C
+    if (!g->packed) {
         KN(gemm_slab_sup)(g, m0, m1, n0, n1, buf, buf + GEMM_MR * kcmax);
-        if (g->out) KN(gemm_transpose_out)(g, m0, m1, n0, n1);
         return;
     }
     T *pa = buf, *pb = buf + pdt_gemm_round_up(pdt_gemm_min(GEMM_MC, m1 - m0), GEMM_MR) * kcmax;
@@ -363,6 +366,7 @@ static void KN(gemm_slab)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt
             }
         }
     }
+    if (g->out) KN(gemm_transpose_out)(g, m0, m1, n0, n1);  // a swapped product's slab of Cᵀ into C
 }
 
 static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_int k, double alpha,
@@ -380,9 +384,9 @@ static pdt_status KN(gemm)(int trans_a, int trans_b, pdt_int m, pdt_int n, pdt_i
         .packed = !KN(gemm_use_sup)(m, n, k, trans_b),
         .dot = trans_b && !trans_a && KN(gemm_use_dot)(m, n, k),
     };
-    if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ, unpacked; c set below
+    if (trans_b && !trans_a && beta == 0 && KN(gemm_use_swap)(m, n, k))  // Cᵀ = B·Aᵀ by the five loops; c set below
         g = (KN(gemm_problem)){.m = n, .n = m, .k = k, .a = b, .rsa = ldb, .csa = 1, .b = a, .rsb = 1, .csb = lda,
-                               .ldc = m, .alpha = (T)alpha, .out = c, .ldo = ldc, .out_bias = bias};
+                               .ldc = m, .alpha = (T)alpha, .packed = 1, .out = c, .ldo = ldc, .out_bias = bias};
     // aligned copies for the dot tiles (see gemm_dot_slab): B's strips when several row tiles use each, A's
     // rows when more than 4 strips pass over them and they take at most 1 MiB
     g.dot_copy_b = g.dot && m > GEMM_DM && !KN(gemm_rows_aligned)(b, ldb);
