@@ -159,10 +159,11 @@ static void test_target(pdt_simd level) {
                       pdt_simd_name(level), ta, tb, (long long)m, (long long)n, (long long)kk);
                 free(a); free(b); free(c0); free(c1); free(c2); free(bias);
             }
-    /* x·Wᵀ with β = 0 over outputs full of NaN (never read) for batches around one and two register-tile widths
-     * (NR = 4 scalar, 12 NEON, 16 AVX2, 32 AVX-512 in float32), which run transposed (gemm_use_swap), one and
-     * several KC blocks, from 2^19 multiply-adds on split between two threads: against scalar, 1 and 2 threads bit for bit */
-    const pdt_int batch[] = {4, 8, 12, 16, 24, 32, 33, 64}, wide[][2] = {{128, 256}, {201, 300}, {1030, 600}};
+    /* x·Wᵀ with β = 0 over outputs full of NaN (never read) for batches around multiples of the register-tile width
+     * up to 128 rows (NR = 4 scalar, 12 NEON, 16 AVX2, 32 AVX-512 in float32), which run transposed (gemm_use_swap),
+     * one and several KC blocks, from 2^19 multiply-adds on split between two threads: against scalar, 1 and 2
+     * threads bit for bit */
+    const pdt_int batch[] = {4, 8, 12, 16, 24, 32, 33, 48, 64, 96, 128}, wide[][2] = {{128, 256}, {201, 300}, {1030, 600}};
     for (size_t im = 0; im < sizeof batch / sizeof batch[0]; ++im)
         for (size_t s = 0; s < sizeof wide / sizeof wide[0]; ++s) {
             pdt_int m = batch[im], n = wide[s][0], kk = wide[s][1];
@@ -186,10 +187,11 @@ static void test_target(pdt_simd level) {
             free(a); free(b); free(c0); free(c1); free(c2); free(bias);
         }
     /* x·Wᵀ with every leading dimension past its row (lda, ldb > k, ldc > n), operands allocated to their last
-     * element, transposed (gemm_use_swap) at 32 and 64 rows on AVX-512, 32 on AVX2, not at 97: bit for bit
+     * element, transposed (gemm_use_swap) at 32, 64 and 128 rows on AVX-512 and AVX2, not at 97: bit for bit
      * (W·xᵀ)ᵀ + bias computed unswapped by this target (no shape here takes the dot-product tile either way), the
      * gaps between C's rows left untouched, 1 and 2 threads */
-    const pdt_int xwt_ld[][3] = {{32, 200, 257}, {32, 1030, 513}, {64, 130, 256}, {64, 1030, 1031}, {97, 1030, 1031}};
+    const pdt_int xwt_ld[][3] = {{32, 200, 257}, {32, 1030, 513}, {64, 130, 256}, {64, 1030, 1031}, {97, 1030, 1031},
+                                 {128, 300, 513}, {128, 1030, 1031}};
     for (size_t s = 0; s < sizeof xwt_ld / sizeof xwt_ld[0]; ++s) {
         const pdt_int m = xwt_ld[s][0], n = xwt_ld[s][1], kk = xwt_ld[s][2], lda = kk + 3, ldb = kk + 5, ldc = n + 7;
         const pdt_int asize = (m - 1) * lda + kk, bsize = (n - 1) * ldb + kk, csize = (m - 1) * ldc + n;
