@@ -58,8 +58,9 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #define PDT_GEMM_SUP_COPY_B_BYTES (2 << 20)
 /* ...except for an untransposed op(B) (dy·W, dyᵀ·x) when k and n are both ≥ 512 and m > 32: there the
  * five loops measured 1.12× faster than the unpacked path for dy·W at m = 48, 1.02–1.04× at 96 and 128.
- * x·Wᵀ stays unpacked up to m = 128, where the five loops are 1.05–1.17× slower (at m = 48–128, k = n =
- * 1024); from about 160 rows they win (1.02–1.07× at m = 192–256, 1.17–1.25× at 512–960). */
+ * x·Wᵀ that is not swapped (gemm_use_swap) stays unpacked up to m = 128: unswapped, the five loops are
+ * 1.05–1.17× slower there (at m = 48–128, k = n = 1024); from about 160 rows they win (1.02–1.07× at
+ * m = 192–256, 1.17–1.25× at 512–960). */
 #define PDT_GEMM_SUP_BIG_M 32
 #define PDT_GEMM_SWAP_M 128
 #define PDT_GEMM_SWAP_BYTES (4 << 20)
@@ -91,7 +92,9 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b)
  * 128 in float32 on AVX-512; multiples of 16 in float64 there and in float32 on AVX2, of 8 in float64 on AVX2),
  * runs transposed, Cᵀ = W·xᵀ, through the five loops, then each thread's slab of Cᵀ is transposed into C with the
  * bias (gemm_transpose_out): W, the large operand, is read in place by the micro-kernel's broadcasts instead of
- * having every NR-wide panel transposed into a buffer, and only x is packed, into m / NR panels.
+ * having every NR-wide panel transposed into a buffer, and only x (into m / NR panels) and W's rows short of a
+ * tile are packed. From 3·NR rows on, the dot-product tiles keep the shapes they take (gemm_use_dot: float64 on
+ * AVX2 at 24–32 rows with k ≥ 1024, the scalar target at 12–32), which were not measured swapped.
  * Measured against the path each shape took before (unpacked, or swapped through the unpacked path for one or
  * two tile widths), interleaved in one process, k, n in 256…1024: AVX-512 float32 m = 96–128 1.04–1.14× faster
  * (2 threads 1.04–1.12×), m = 64 1.0–1.19×, m = 32 1.02–1.11×; float64 m = 16–128 1.04–1.23×; AVX2 float32
@@ -108,6 +111,7 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b)
  * not used. */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
     return m % GEMM_NR == 0 && m <= PDT_GEMM_SWAP_M && n >= (m <= 2 * GEMM_NR ? 128 : 256) && k >= 256 &&
+           (m <= 2 * GEMM_NR || !KN(gemm_use_dot)(m, n, k)) &&
            (double)m * (double)n * sizeof(T) <= (double)PDT_GEMM_SWAP_BYTES;
 }
 

@@ -187,7 +187,8 @@ static void test_target(pdt_simd level) {
             free(a); free(b); free(c0); free(c1); free(c2); free(bias);
         }
     /* x·Wᵀ with every leading dimension past its row (lda, ldb > k, ldc > n), operands allocated to their last
-     * element, transposed (gemm_use_swap) at 32, 64 and 128 rows on AVX-512 and AVX2, not at 97: bit for bit
+     * element, transposed (gemm_use_swap) at 32, 64 and 128 rows on AVX-512 and AVX2 (64 × 130 only on AVX-512),
+     * not at 97: bit for bit
      * (W·xᵀ)ᵀ + bias computed unswapped by this target (no shape here takes the dot-product tile either way), the
      * gaps between C's rows left untouched, 1 and 2 threads */
     const pdt_int xwt_ld[][3] = {{32, 200, 257}, {32, 1030, 513}, {64, 130, 256}, {64, 1030, 1031}, {97, 1030, 1031},
