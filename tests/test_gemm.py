@@ -278,18 +278,19 @@ GEMM_NR = {"scalar": (4, 4), "avx2": (16, 8), "avx512": (32, 16), "neon": (12, 6
 # x·Wᵀ with β = 0 for a batch that is a multiple of NR, up to 128 rows, runs transposed, Cᵀ = W·xᵀ, then transposed
 # into place (gemm_use_swap; from 3·NR rows only when n ≥ 256). Each element must still be the unswapped
 # micro-kernel's fused k sequence, i.e. the bits of (W·xᵀ)ᵀ (a product that is not swapped: its batch is n > 128
-# rows, or 128 rows with an output narrower than 256), with the bias added last; at 1 and 2 threads (every product of 2^19 multiply-adds or more is split
-# between them), over one or several KC blocks. tiles = 0 stands for the largest batch, 128 rows.
-SWAPPED = [(tiles, n, k) for tiles in (1, 2) for n, k in ((128, 256), (201, 300), (333, 600), (1024, 1030))] + [
-    (tiles, n, k) for tiles in (3, 4, 0) for n, k in ((256, 300), (333, 600), (1024, 1030))]
+# rows, or 128 rows with an output narrower than 256), with the bias added last; at 1 and 2 threads (every product
+# of 2^19 multiply-adds or more is split between them), over one or several KC blocks. Batches: one and two tile
+# widths ("NR", "2NR"), and 48–128 rows, past the dot-product tiles' batches (≤ 32), where the multiples of NR are
+# swapped and the others (48 and 96 rows with NR = 32) must give the same bits unswapped.
+SWAPPED = [(batch, n, k) for batch in ("NR", "2NR") for n, k in ((128, 256), (201, 300), (333, 600), (1024, 1030))] + [
+    (batch, n, k) for batch in (48, 64, 96, 128) for n, k in ((256, 300), (333, 600), (1024, 1030))]
 
 
-@pytest.mark.parametrize("tiles,n,k", SWAPPED)
+@pytest.mark.parametrize("batch,n,k", SWAPPED)
 @pytest.mark.parametrize("threads", [1, 2])
-def test_batch_of_tile_widths_runs_transposed_with_the_same_bits(simd, dtype, tiles, n, k, threads):
-    m = tiles * GEMM_NR[simd][dtype == np.float64] if tiles else 128
-    if tiles > 2 and ((m <= 16 and k >= 256) or (m <= 32 and k >= 1024)):
-        pytest.skip("from 3·NR rows the dot-product tiles keep their shapes (gemm_use_dot): not swapped")
+def test_batch_of_tile_widths_runs_transposed_with_the_same_bits(simd, dtype, batch, n, k, threads):
+    nr = GEMM_NR[simd][dtype == np.float64]
+    m = {"NR": nr, "2NR": 2 * nr}.get(batch, batch)
     rng = np.random.default_rng(21)
     x, w, bias = rand(rng, (m, k), dtype), rand(rng, (n, k), dtype), rand(rng, (n,), dtype)
     previous = pydtrain.get_num_threads()

@@ -150,7 +150,7 @@ static inline void KN(gemm_pack_block_t)(const T *restrict rows, pdt_int ld, pdt
 
 // op(A)[0:mc, 0:kc] → MR-row micro-panels, pa[(i/MR)·MR·kc + p·MR + i%MR]; rows past mc are zero
 static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int rsa, pdt_int csa, T *restrict pa) {
-    if (rsa == 1) {  // op(A) columns contiguous: copy MR-wide, PDT_GEMM_PACK_ROWS source rows at a time (see gemm_pack_b)
+    if (rsa == 1) {  // op(A) columns contiguous: copy MR-wide, PDT_GEMM_PACK_ROWS rows at a time (see gemm_pack_b)
         for (pdt_int p0 = 0; p0 < kc; p0 += PDT_GEMM_PACK_ROWS)
             for (pdt_int i0 = 0; i0 < mc; i0 += GEMM_MR) {
                 const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - i0);
@@ -182,12 +182,12 @@ static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int
 
 // op(B)[0:kc, 0:nc] → NR-wide micro-panels, pb[(j/NR)·NR·kc + p·NR + j%NR]; columns past nc are zero
 // A row-contiguous source is read PDT_GEMM_PACK_ROWS rows at a time across all panels: panel-major (all KC
-// rows of one panel before the next), each row gave only NR·sizeof(T) bytes per visit, which at the 4 KiB row pitch of a
-// 1024-wide layer defeats the hardware prefetcher (measured at the (256, 1024, 1024) layer, 1 thread, W
-// from L3: pack_b was 6% of dy·W's time; row by row made dy·W ~3% and dyᵀ·x ~5% faster). One row at a
-// time, though, writes every panel once per row, and the panels lie a multiple of 4 KiB apart, in the same
-// L1 sets; 16 rows at a time fill 16 consecutive rows of one panel before the next: the 1024-wide training
-// step ran 1.01–1.02× faster (interleaved, 1 thread), products at 2 threads up to 1.1×.
+// rows of one panel before the next), each row gave only NR·sizeof(T) bytes per visit, which at the 4 KiB
+// row pitch of a 1024-wide layer defeats the hardware prefetcher (measured at the (256, 1024, 1024) layer,
+// 1 thread, W from L3: pack_b was 6% of dy·W's time; row by row made dy·W ~3% and dyᵀ·x ~5% faster). One
+// row at a time, though, writes every panel once per row, and the panels lie a multiple of 4 KiB apart, in
+// the same L1 sets; 16 rows at a time fill 16 consecutive rows of one panel before the next: the 1024-wide
+// training step ran 1.01–1.02× faster (interleaved, 1 thread), products at 2 threads up to 1.1×.
 static void KN(gemm_pack_b)(pdt_int kc, pdt_int nc, const T *restrict b, pdt_int rsb, pdt_int csb, T *restrict pb) {
     if (csb == 1) {
         for (pdt_int p0 = 0; p0 < kc; p0 += PDT_GEMM_PACK_ROWS)
