@@ -13,9 +13,9 @@
  *       jr: NR columns    → micro-kernel, MR × NR accumulators in registers
  * (the roles of BLIS's Sapphire Rapids/Skylake-X setup: the broadcast operand in
  * L1, the vector operand streamed from L2).
- * x·Wᵀ for a batch that is a multiple of the register-tile width, up to 128 rows, runs transposed, Cᵀ = W·xᵀ,
- * then C is transposed into place (gemm_use_swap): W is then read in place, not transposed NR-wide panel by
- * panel.
+ * x·Wᵀ for a batch that is a multiple of the register-tile width, up to 128 rows (256 for wide layers on
+ * AVX-512 in float32), runs transposed, Cᵀ = W·xᵀ, then C is transposed into place (gemm_use_swap): W is then
+ * read in place, not transposed NR-wide panel by panel.
  * In the five loops, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
  * its MR rows in place (that tile stays in L1 while the panels of the B block pass), and only rows short of a
  * tile are packed. Its transposing pack was 4% of a 512³ product; interleaved in one process, square products
@@ -63,6 +63,7 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
  * m = 192–256, 1.17–1.25× at 512–960). */
 #define PDT_GEMM_SUP_BIG_M 32
 #define PDT_GEMM_SWAP_M 128
+#define PDT_GEMM_SWAP_BIG_PANELS 8  /* panels of x (NR rows each) up to which a wide layer is swapped (gemm_use_swap) */
 #define PDT_GEMM_SWAP_BYTES (4 << 20)
 #define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_a, _b) */
 #endif
@@ -105,12 +106,17 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b)
  * n ≥ 256. The values are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c
  * being the same product whichever operand is broadcast; the bias is added after, as the last step of the
  * unswapped epilogue. Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096:
- * 1.20–1.31×). Larger batches swapped the same way measured 1.09–1.10× for x·Wᵀ alone at m = 192–256 with W of
- * 1024 × 1024 (0.96× at 256 × 512 × 512), but 0.98× in the training step of the 1024-wide network at batch 256
- * (there W comes from beyond L2 after the optimizer step, which the broadcasts' row streams probably wait on):
- * not used. */
+ * 1.20–1.31×).
+ * Past 128 rows, up to PDT_GEMM_SWAP_BIG_PANELS panels of x (256 rows in float32 on AVX-512, no more than 128
+ * elsewhere), a layer with k ≥ 1024 and n ≥ 512 is swapped too: against the five loops, interleaved in one
+ * process, AVX-512 float32 1.03–1.13× at m = 160–256 (2 threads 1.03–1.13×); F.linear forward at 256 × 1024 ×
+ * 1024 from 0.95× to 1.06× PyTorch's; the 1024-wide training step at batch 256 level to 1.005×. Smaller layers
+ * there lost (256 × 256 × 256–1024: 0.97–1.0×, 2 threads 0.90–0.97×); AVX2 was level (0.98–1.02×), AVX-512
+ * float64 0.99–1.13×. */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
-    return m % GEMM_NR == 0 && m <= PDT_GEMM_SWAP_M && n >= (m <= 2 * GEMM_NR ? 128 : 256) && k >= 256 &&
+    return m % GEMM_NR == 0 &&
+           (m <= PDT_GEMM_SWAP_M || (m <= PDT_GEMM_SWAP_BIG_PANELS * GEMM_NR && k >= 1024 && n >= 512)) &&
+           n >= (m <= 2 * GEMM_NR ? 128 : 256) && k >= 256 &&
            (m <= 2 * GEMM_NR || !KN(gemm_use_dot)(m, n, k)) &&
            (double)m * (double)n * sizeof(T) <= (double)PDT_GEMM_SWAP_BYTES;
 }
@@ -320,10 +326,14 @@ static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
     }
 }
 
-// out[j, i] ← c[i, j] + out_bias[i] for i in m0..m1, j in n0..n1: a swapped product's slab (of Cᵀ) into C
+// out[j, i] ← c[i, j] + out_bias[i] for i in m0..m1, j in n0..n1: a swapped product's slab (of Cᵀ) into C,
+// VN rows of C at a time, each written left to right. Column strip by column strip instead, every VN-wide store
+// went to a different row of C, all of them a 4 KiB multiple apart at a 1024-wide layer, in one L1 set and out
+// of the hardware prefetcher's reach: the transpose took 14% of the swapped x·Wᵀ at 256 × 1024 × 1024 in the
+// training step. Row by row, swapped x·Wᵀ ran 1.02–1.07× faster at 32–128 rows (interleaved, 1 thread).
 static void KN(gemm_transpose_out)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1) {
-    for (pdt_int i0 = m0; i0 < m1; i0 += VN)
-        for (pdt_int j0 = n0; j0 < n1; j0 += VN) {
+    for (pdt_int j0 = n0; j0 < n1; j0 += VN)
+        for (pdt_int i0 = m0; i0 < m1; i0 += VN) {
             const pdt_int rows = pdt_gemm_min(VN, m1 - i0);
             KN(gemm_pack_block_t)(g->c + i0 * g->ldc + j0, g->ldc, rows, pdt_gemm_min(VN, n1 - j0),
                                   g->out + j0 * g->ldo + i0, g->ldo, rows, g->out_bias ? g->out_bias + i0 : NULL);

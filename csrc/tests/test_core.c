@@ -161,9 +161,10 @@ static void test_target(pdt_simd level) {
             }
     /* x·Wᵀ with β = 0 over outputs full of NaN (never read) for batches around multiples of the register-tile width
      * up to 128 rows (NR = 4 scalar, 12 NEON, 16 AVX2, 32 AVX-512 in float32), which run transposed (gemm_use_swap),
-     * one and several KC blocks, from 2^19 multiply-adds on split between two threads: against scalar, 1 and 2
-     * threads bit for bit */
-    const pdt_int batch[] = {4, 8, 12, 16, 24, 32, 33, 48, 64, 96, 128}, wide[][2] = {{128, 256}, {201, 300}, {1030, 600}};
+     * and at 192 and 256 rows (transposed on AVX-512 at 520 × 1030), one and several KC blocks, from 2^19
+     * multiply-adds on split between two threads: against scalar, 1 and 2 threads bit for bit */
+    const pdt_int batch[] = {4, 8, 12, 16, 24, 32, 33, 48, 64, 96, 128, 192, 256},
+                  wide[][2] = {{128, 256}, {201, 300}, {1030, 600}, {520, 1030}};
     for (size_t im = 0; im < sizeof batch / sizeof batch[0]; ++im)
         for (size_t s = 0; s < sizeof wide / sizeof wide[0]; ++s) {
             pdt_int m = batch[im], n = wide[s][0], kk = wide[s][1];
@@ -188,11 +189,11 @@ static void test_target(pdt_simd level) {
         }
     /* x·Wᵀ with every leading dimension past its row (lda, ldb > k, ldc > n), operands allocated to their last
      * element, transposed (gemm_use_swap) at 32, 64 and 128 rows on AVX-512 and AVX2 (64 × 130 only on AVX-512),
-     * not at 97: bit for bit
+     * at 256 rows on AVX-512, not at 97: bit for bit
      * (W·xᵀ)ᵀ + bias computed unswapped by this target (no shape here takes the dot-product tile either way), the
      * gaps between C's rows left untouched, 1 and 2 threads */
     const pdt_int xwt_ld[][3] = {{32, 200, 257}, {32, 1030, 513}, {64, 130, 256}, {64, 1030, 1031}, {97, 1030, 1031},
-                                 {128, 300, 513}, {128, 1030, 1031}};
+                                 {128, 300, 513}, {128, 1030, 1031}, {256, 520, 1024}};
     for (size_t s = 0; s < sizeof xwt_ld / sizeof xwt_ld[0]; ++s) {
         const pdt_int m = xwt_ld[s][0], n = xwt_ld[s][1], kk = xwt_ld[s][2], lda = kk + 3, ldb = kk + 5, ldc = n + 7;
         const pdt_int asize = (m - 1) * lda + kk, bsize = (n - 1) * ldb + kk, csize = (m - 1) * ldc + n;
