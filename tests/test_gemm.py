@@ -276,9 +276,10 @@ GEMM_NR = {"scalar": (4, 4), "avx2": (16, 8), "avx512": (32, 16), "neon": (12, 6
 
 
 # x·Wᵀ with β = 0 for a batch that is a multiple of NR, up to 128 rows, runs transposed, Cᵀ = W·xᵀ, then transposed
-# into place (gemm_use_swap; from 3·NR rows only when n ≥ 256; up to 8·NR rows when k ≥ 1024 and n ≥ 512). Each
-# element must still be the unswapped micro-kernel's fused k sequence, i.e. the bits of (W·xᵀ)ᵀ (a product that is
-# not swapped: its batch is n > 256 rows, or at most 256 rows with k < 1024 or an output narrower than 512), with
+# into place (gemm_use_swap; from 3·NR rows only when n ≥ 256; past 128 rows, up to 8·NR (AVX-512 float32 only),
+# when k ≥ 1024 and n ≥ 512). Each element must still be the unswapped micro-kernel's fused k sequence, i.e. the
+# bits of (W·xᵀ)ᵀ (a product that is not swapped: its batch is n > 256 rows, or not a multiple of NR (201, 333), or
+# 128 rows with an output narrower than 256, or 256 rows with k < 1024 or an output narrower than 512), with
 # the bias added last; at 1 and 2 threads (every product of 2^19 multiply-adds or more is split between them), over
 # one or several KC blocks. Batches: one and two tile widths ("NR", "2NR"), and 48–256 rows, past the dot-product
 # tiles' batches (≤ 32), where the multiples of NR are swapped (past 128 rows: AVX-512 in float32, NR = 32, and

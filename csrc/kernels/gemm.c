@@ -110,9 +110,10 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b)
  * Past 128 rows, up to PDT_GEMM_SWAP_BIG_PANELS panels of x (256 rows in float32 on AVX-512, no more than 128
  * elsewhere), a layer with k ≥ 1024 and n ≥ 512 is swapped too: against the five loops, interleaved in one
  * process, AVX-512 float32 1.03–1.13× at m = 160–256 (2 threads 1.03–1.13×); F.linear forward at 256 × 1024 ×
- * 1024 from 0.95× to 1.06× PyTorch's; the 1024-wide training step at batch 256 level to 1.005×. Smaller layers
- * there lost (256 × 256 × 256–1024: 0.97–1.0×, 2 threads 0.90–0.97×); AVX2 was level (0.98–1.02×), AVX-512
- * float64 0.99–1.13×. */
+ * 1024 from 0.95× to 1.00–1.06× PyTorch's; the 1024-wide training step at batch 256 from 0.98× (the swap with
+ * the previous gemm_transpose_out) to 1.005× (level). Smaller layers there lost (256 × 256 × 256–1024: 0.97–1.0×,
+ * 2 threads 0.90–0.97×). Forced to 160–256 rows, AVX2 measured level (0.98–1.02×) and AVX-512 float64
+ * 0.99–1.13×; counted in panels of x, the rule leaves both at 128 rows. */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
     return m % GEMM_NR == 0 &&
            (m <= PDT_GEMM_SWAP_M || (m <= PDT_GEMM_SWAP_BIG_PANELS * GEMM_NR && k >= 1024 && n >= 512)) &&
@@ -329,8 +330,8 @@ static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
 // out[j, i] ← c[i, j] + out_bias[i] for i in m0..m1, j in n0..n1: a swapped product's slab (of Cᵀ) into C,
 // VN rows of C at a time, each written left to right. Column strip by column strip instead, every VN-wide store
 // went to a different row of C, all of them a 4 KiB multiple apart at a 1024-wide layer, in one L1 set and out
-// of the hardware prefetcher's reach: the transpose took 14% of the swapped x·Wᵀ at 256 × 1024 × 1024 in the
-// training step. Row by row, swapped x·Wᵀ ran 1.02–1.07× faster at 32–128 rows (interleaved, 1 thread).
+// of the hardware prefetcher's reach: the transpose took 14% of x·Wᵀ at 256 × 1024 × 1024 swapped (experimentally,
+// then) in the training step. Row by row, swapped x·Wᵀ ran 1.02–1.07× faster at 32–128 rows (interleaved, 1 thread).
 static void KN(gemm_transpose_out)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1) {
     for (pdt_int j0 = n0; j0 < n1; j0 += VN)
         for (pdt_int i0 = m0; i0 < m1; i0 += VN) {
