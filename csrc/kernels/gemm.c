@@ -110,10 +110,10 @@ static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b)
  * Past 128 rows, up to PDT_GEMM_SWAP_BIG_PANELS panels of x (256 rows in float32 on AVX-512, no more than 128
  * elsewhere), a layer with k ≥ 1024 and n ≥ 512 is swapped too: against the five loops, interleaved in one
  * process, AVX-512 float32 1.03–1.13× at m = 160–256 (2 threads 1.03–1.13×); F.linear forward at 256 × 1024 ×
- * 1024 from 0.95× to 1.00–1.06× PyTorch's; the 1024-wide training step at batch 256 from 0.98× (the swap with
- * the previous gemm_transpose_out) to 1.005× (level). Smaller layers there lost (256 × 256 × 256–1024: 0.97–1.0×,
- * 2 threads 0.90–0.97×). Forced to 160–256 rows, AVX2 measured level (0.98–1.02×) and AVX-512 float64
- * 0.99–1.13×; counted in panels of x, the rule leaves both at 128 rows. */
+ * 1024 from 0.92–0.97× to 0.98–1.03× PyTorch's (level with MKL); the 1024-wide training step at batch 256 from
+ * 0.98× (the swap with the previous gemm_transpose_out) to 1.005× (level). Smaller layers there lost (256 × 256 ×
+ * 256–1024: 0.97–1.0×, 2 threads 0.90–0.97×). Forced to 160–256 rows, AVX2 measured level (0.98–1.02×) and
+ * AVX-512 float64 0.99–1.13×; counted in panels of x, the rule leaves both at 128 rows. */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
     return m % GEMM_NR == 0 &&
            (m <= PDT_GEMM_SWAP_M || (m <= PDT_GEMM_SWAP_BIG_PANELS * GEMM_NR && k >= 1024 && n >= 512)) &&
