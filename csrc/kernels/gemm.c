@@ -65,7 +65,7 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 #define PDT_GEMM_SWAP_M 128
 #define PDT_GEMM_SWAP_BIG_PANELS 8  /* panels of x (NR rows each) up to which a wide layer is swapped (gemm_use_swap) */
 #define PDT_GEMM_SWAP_BYTES (4 << 20)
-#define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_a, _b) */
+#define PDT_GEMM_PACK_ROWS 16  /* source rows a copying pack takes into each panel per visit (gemm_pack_panels) */
 #endif
 
 /* x·Wᵀ runs as dot products along k (gemm_dot_tile), with no panel of W transposed and no register tile
@@ -155,72 +155,53 @@ static inline void KN(gemm_pack_block_t)(const T *restrict rows, pdt_int ld, pdt
     }
 }
 
-// op(A)[0:mc, 0:kc] → MR-row micro-panels, pa[(i/MR)·MR·kc + p·MR + i%MR]; rows past mc are zero
-static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int rsa, pdt_int csa, T *restrict pa) {
-    if (rsa == 1) {  // op(A) columns contiguous: copy MR-wide, PDT_GEMM_PACK_ROWS rows at a time (see gemm_pack_b)
+// src (count, kc), element (i, p) at src[i·sc + p·sk] → width-wide micro-panels, dst[(i/width)·width·kc +
+// p·width + i%width]; elements past count are zero. gemm_pack_a and gemm_pack_b below, width MR and NR.
+// A source contiguous along i is copied PDT_GEMM_PACK_ROWS values of p at a time across all panels: panel-major
+// (all KC values of p for one panel before the next), each source row gave only width·sizeof(T) bytes per visit,
+// which at the 4 KiB row pitch of a 1024-wide layer defeats the hardware prefetcher (measured at the (256, 1024,
+// 1024) layer, 1 thread, W from L3: pack_b was 6% of dy·W's time; row by row made dy·W ~3% and dyᵀ·x ~5%
+// faster). One row at a time, though, writes every panel once per row, and the panels lie a multiple of 4 KiB
+// apart, in the same L1 sets; 16 rows at a time fill 16 consecutive rows of one panel before the next: the
+// 1024-wide training step ran 1.01–1.02× faster (interleaved, 1 thread), products at 2 threads up to 1.1×.
+// A source contiguous along p is transposed VN × VN blocks at a time in registers.
+PDT_GEMM_INLINE void KN(gemm_pack_panels)(pdt_int count, pdt_int kc, const T *restrict src, pdt_int sc, pdt_int sk,
+                                          T *restrict dst, const int width) {
+    if (sc == 1) {
         for (pdt_int p0 = 0; p0 < kc; p0 += PDT_GEMM_PACK_ROWS)
-            for (pdt_int i0 = 0; i0 < mc; i0 += GEMM_MR) {
-                const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - i0);
+            for (pdt_int i0 = 0; i0 < count; i0 += width) {
+                const pdt_int w = pdt_gemm_min(width, count - i0);
                 for (pdt_int p = p0; p < pdt_gemm_min(kc, p0 + PDT_GEMM_PACK_ROWS); ++p) {
-                    const T *src = a + p * csa + i0;
-                    T *dst = pa + i0 * kc + p * GEMM_MR;
-                    for (pdt_int i = 0; i < GEMM_MR; i += VN) {
-                        const pdt_int take = pdt_gemm_min(VN, GEMM_MR - i), left = mr - i;
-                        const V x = left >= take ? (take == VN ? vload(src + i) : vload_tail(src + i, take))
-                                  : left > 0 ? vload_tail(src + i, left) : vzero();
-                        if (take == VN) vstore(dst + i, x);
-                        else vstore_tail(dst + i, x, take);
+                    const T *from = src + p * sk + i0;
+                    T *to = dst + i0 * kc + p * width;
+                    for (int i = 0; i < width; i += VN) {
+                        const pdt_int take = pdt_gemm_min(VN, width - i), left = w - i;
+                        const V x = left >= take ? (take == VN ? vload(from + i) : vload_tail(from + i, take))
+                                  : left > 0 ? vload_tail(from + i, left) : vzero();
+                        if (take == VN) vstore(to + i, x);
+                        else vstore_tail(to + i, x, take);
                     }
                 }
             }
         return;
     }
-    for (pdt_int i0 = 0; i0 < mc; i0 += GEMM_MR) {
-        const pdt_int mr = pdt_gemm_min(GEMM_MR, mc - i0);
-        const T *src = a + i0 * rsa;
-        T *dst = pa + i0 * kc;
-        // op(A) rows contiguous (csa = 1): transpose VN × VN blocks in registers
+    for (pdt_int i0 = 0; i0 < count; i0 += width) {
+        const pdt_int w = pdt_gemm_min(width, count - i0);
         for (pdt_int p0 = 0; p0 < kc; p0 += VN)
-            for (pdt_int i = 0; i < GEMM_MR; i += VN)
-                KN(gemm_pack_block_t)(src + i * rsa + p0, rsa, mr - i, pdt_gemm_min(VN, kc - p0),
-                                      dst + p0 * GEMM_MR + i, GEMM_MR, pdt_gemm_min(VN, GEMM_MR - i), NULL);
+            for (int i = 0; i < width; i += VN)
+                KN(gemm_pack_block_t)(src + (i0 + i) * sc + p0, sc, w - i, pdt_gemm_min(VN, kc - p0),
+                                      dst + i0 * kc + p0 * width + i, width, pdt_gemm_min(VN, width - i), NULL);
     }
 }
 
+// op(A)[0:mc, 0:kc] → MR-row micro-panels, pa[(i/MR)·MR·kc + p·MR + i%MR]; rows past mc are zero
+static void KN(gemm_pack_a)(pdt_int mc, pdt_int kc, const T *restrict a, pdt_int rsa, pdt_int csa, T *restrict pa) {
+    KN(gemm_pack_panels)(mc, kc, a, rsa, csa, pa, GEMM_MR);
+}
+
 // op(B)[0:kc, 0:nc] → NR-wide micro-panels, pb[(j/NR)·NR·kc + p·NR + j%NR]; columns past nc are zero
-// A row-contiguous source is read PDT_GEMM_PACK_ROWS rows at a time across all panels: panel-major (all KC
-// rows of one panel before the next), each row gave only NR·sizeof(T) bytes per visit, which at the 4 KiB
-// row pitch of a 1024-wide layer defeats the hardware prefetcher (measured at the (256, 1024, 1024) layer,
-// 1 thread, W from L3: pack_b was 6% of dy·W's time; row by row made dy·W ~3% and dyᵀ·x ~5% faster). One
-// row at a time, though, writes every panel once per row, and the panels lie a multiple of 4 KiB apart, in
-// the same L1 sets; 16 rows at a time fill 16 consecutive rows of one panel before the next: the 1024-wide
-// training step ran 1.01–1.02× faster (interleaved, 1 thread), products at 2 threads up to 1.1×.
 static void KN(gemm_pack_b)(pdt_int kc, pdt_int nc, const T *restrict b, pdt_int rsb, pdt_int csb, T *restrict pb) {
-    if (csb == 1) {
-        for (pdt_int p0 = 0; p0 < kc; p0 += PDT_GEMM_PACK_ROWS)
-            for (pdt_int j0 = 0; j0 < nc; j0 += GEMM_NR) {
-                const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - j0);
-                for (pdt_int p = p0; p < pdt_gemm_min(kc, p0 + PDT_GEMM_PACK_ROWS); ++p) {
-                    const T *src = b + p * rsb + j0;
-                    T *dst = pb + j0 * kc + p * GEMM_NR;
-                    for (pdt_int j = 0; j < GEMM_NR; j += VN) {
-                        const pdt_int left = nr - j;
-                        vstore(dst + j, left >= VN ? vload(src + j) : left > 0 ? vload_tail(src + j, left) : vzero());
-                    }
-                }
-            }
-        return;
-    }
-    for (pdt_int j0 = 0; j0 < nc; j0 += GEMM_NR) {
-        const pdt_int nr = pdt_gemm_min(GEMM_NR, nc - j0);
-        const T *src = b + j0 * csb;
-        T *dst = pb + j0 * kc;
-        // op(B) columns contiguous (rsb = 1): transpose VN × VN blocks in registers
-        for (pdt_int p0 = 0; p0 < kc; p0 += VN)
-            for (pdt_int j = 0; j < GEMM_NR; j += VN)
-                KN(gemm_pack_block_t)(src + j * csb + p0, csb, nr - j, pdt_gemm_min(VN, kc - p0),
-                                      dst + p0 * GEMM_NR + j, GEMM_NR, VN, NULL);
-    }
+    KN(gemm_pack_panels)(nc, kc, b, csb, rsb, pb, GEMM_NR);
 }
 
 // c[0:m, 0:n] ← β·c + bias, the whole product when k = 0
