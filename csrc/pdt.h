@@ -90,6 +90,8 @@ const pdt_kernels *pdt_kernels_for(pdt_simd level); /* NULL when not supported *
 int pdt_get_num_threads(void);
 void pdt_set_num_threads(int n);  /* n >= 1 */
 int pdt_openmp_enabled(void);
+int pdt_region_chunks(void);              /* blocks a parallel loop is split into (1: it runs in place) */
+const char *pdt_threading_backend(void);  /* "pool", "openmp" or "serial" (threads.c) */
 
 /* ---- random numbers (rng.c), Philox4x32-10 ---- */
 /* The four 32-bit words of block `counter` of stream `rng.seed`. */

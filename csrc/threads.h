@@ -1,11 +1,14 @@
 /*
  * threads.h — what kernels need to run their outer loop on several threads.
- * PDT_OMP(clauses) expands to an OpenMP `parallel for` with the thread count
- * set by pdt_set_num_threads, or to nothing when OpenMP is not available.
- * Work is split by index ranges only, so results never depend on the count.
+ *
+ * A kernel writes its outer loop as `PDT_OMP_FOR(cond) for (...)`. With OpenMP the loop is
+ * split into pdt_region_chunks() contiguous blocks of iterations (a static schedule, so the
+ * blocks depend on the problem size and the chunk count only), and the threads claim blocks
+ * until none is left; below `cond` it runs in place. Without OpenMP it is a plain loop.
+ * Work is split by index ranges only, so results never depend on which thread runs a block.
  * Kernels use OpenMP only through PDT_OMP_FOR, with no omp_* calls, barriers, single,
- * critical or cancel inside: threads.c runs a one-thread region in place, without a
- * libgomp team, and that is exact only for such plain static loops.
+ * critical or cancel inside: threads.c runs the blocks on a pool of its own (see there),
+ * which is exact only for such plain static loops.
  */
 #ifndef PDT_THREADS_H
 #define PDT_THREADS_H
@@ -13,12 +16,20 @@
 
 #define PDT_PRAGMA(x) _Pragma(#x)
 #ifdef _OPENMP
-#define PDT_OMP_FOR(cond) PDT_PRAGMA(omp parallel for schedule(static) num_threads(pdt_get_num_threads()) if (cond))
+#define PDT_OMP_FOR(cond) PDT_PRAGMA(omp parallel for schedule(static) num_threads(pdt_region_chunks()) if (cond))
 #else
 #define PDT_OMP_FOR(cond)
 #endif
 
 /* Elementwise kernels go parallel above this many elements (below it threads cost more than they save). */
 #define PDT_PAR_MIN 65536
+/* A product goes parallel from this many multiply-adds (below, a second thread costs more than it saves). */
+#define PDT_GEMM_PAR_MIN 524288
+/* Blocks per thread in a region: a descheduled worker then holds up at most one short block. */
+#define PDT_CHUNKS_PER_THREAD 4
+/* A worker that finds no region spins this long before it sleeps: long enough to catch the next
+ * kernel call of a training step (a few microseconds of Python between calls), short enough that
+ * an idle pool gives its core back at once. */
+#define PDT_SPIN_NS 50000
 
 #endif

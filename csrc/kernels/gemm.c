@@ -40,10 +40,6 @@
 #include <string.h>
 static inline pdt_int pdt_gemm_min(pdt_int a, pdt_int b) { return a < b ? a : b; }
 static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 1) / b * b; }
-/* Below this many multiply-adds a second thread costs more than it saves (measured on 2 cores:
- * 0.7× at 32·64·64, 0.6–0.8× at 64·64·64 in the Linear benchmark, 1.2× at 32·256·64, 1.3–1.6×
- * from 2^20 up). */
-#define PDT_GEMM_PAR_MIN 524288
 /* Unpacked ("sup") path for batch-sized m ≤ 128 (gemm_slab_sup): A is read in place through the
  * micro-kernel's strides and op(B) one NR-wide panel at a time, copied into an L1 buffer just
  * before use when it is transposed, reused by m ≥ 64 rows, or part of an untransposed op(B) (dy·W,

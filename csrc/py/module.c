@@ -4,6 +4,7 @@
  */
 #define PDT_PY_MODULE_C
 #include "args.h"
+#include "../threads.h"
 
 extern PyMethodDef pdt_gemm_methods[];
 extern PyMethodDef pdt_activation_methods[];
@@ -78,6 +79,13 @@ static PyObject *py_set_num_threads(PyObject *self, PyObject *arg) {
 
 static PyObject *py_openmp(PyObject *self, PyObject *noargs) { return PyBool_FromLong(pdt_openmp_enabled()); }
 
+static PyObject *py_threading(PyObject *self, PyObject *noargs) {
+    return Py_BuildValue("{s:s,s:i,s:i,s:L,s:L,s:d}", "backend", pdt_threading_backend(), "threads",
+                         pdt_get_num_threads(), "blocks_per_thread", PDT_CHUNKS_PER_THREAD, "parallel_min_elements",
+                         (long long)PDT_PAR_MIN, "parallel_min_gemm_madds", (long long)PDT_GEMM_PAR_MIN,
+                         "worker_spin_us", PDT_SPIN_NS / 1000.0);
+}
+
 static PyMethodDef config_methods[] = {
     {"simd_level", py_simd_level, METH_NOARGS, "Name of the SIMD level in use."},
     {"simd_compiled", py_simd_compiled, METH_NOARGS, "SIMD levels built into this binary."},
@@ -87,6 +95,7 @@ static PyMethodDef config_methods[] = {
     {"get_num_threads", py_get_num_threads, METH_NOARGS, "Threads the kernels use."},
     {"set_num_threads", py_set_num_threads, METH_O, "Set the threads the kernels use (>= 1)."},
     {"openmp", py_openmp, METH_NOARGS, "Whether the core was built with OpenMP."},
+    {"threading", py_threading, METH_NOARGS, "The threading back end and its thresholds."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "pydtrain._C",
