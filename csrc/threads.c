@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "threads.h"
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #if defined(_OPENMP) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
@@ -27,14 +28,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 #elif defined(_OPENMP)
 #include <omp.h>
 #endif
 
-static int pdt_num_threads = 0; /* 0: not set yet, use the default */
+static _Atomic int pdt_num_threads = 0; /* 0: not set yet, use the default (set and read from any thread) */
 
 /* OMP_NUM_THREADS (its first number) when set, else the CPUs this process may run on. */
 static int pdt_default_threads(void) {

@@ -21,7 +21,12 @@ def set_num_threads(n: int) -> None:
 
 
 def show_config(print_out: bool = True) -> dict:
-    """Version, SIMD level in use, levels compiled and supported, threads.
+    """Version, SIMD level in use, levels compiled and supported, threads and how they are run.
+
+    ``threading`` names the back end: ``"pool"`` (the core's own thread pool: the calling
+    thread and the workers claim blocks of each parallel loop, so a descheduled worker never
+    holds the caller up), ``"openmp"`` (the compiler's OpenMP runtime) or ``"serial"``; with
+    the sizes from which kernels go parallel.
 
     Args:
         print_out: print the report (the dict is returned either way).
@@ -35,6 +40,7 @@ def show_config(print_out: bool = True) -> dict:
         "simd_supported": _C.simd_supported(),
         "openmp": _C.openmp(),
         "threads": _C.get_num_threads(),
+        "threading": _C.threading(),
     }
     if print_out:
         print(f"pydtrain {info['version']}")
@@ -43,4 +49,9 @@ def show_config(print_out: bool = True) -> dict:
         print(f"  supported here    : {', '.join(info['simd_supported'])}")
         print(f"  OpenMP            : {'yes' if info['openmp'] else 'no (single thread)'}")
         print(f"  threads           : {info['threads']}")
+        t = info["threading"]
+        print(f"  threading         : {t['backend']}, {t['blocks_per_thread']} blocks per thread per parallel loop,"
+              f" workers spin {t['worker_spin_us']:g} us then sleep")
+        print(f"  parallel from     : {t['parallel_min_elements']} elements (elementwise),"
+              f" {t['parallel_min_gemm_madds']} multiply-adds (products)")
     return info

@@ -56,7 +56,7 @@ def test_threads_and_show_config(capsys):
 
 
 def test_kernels_use_openmp_only_through_pdt_omp_for():
-    # threads.c runs one-thread regions in place without a libgomp team, which is exact only
+    # threads.c runs each parallel loop's static blocks on its own pool, which is exact only
     # for plain static loops: no omp_* calls or other OpenMP constructs in the kernels
     csrc = Path(__file__).resolve().parents[1] / "csrc"
     offenders = [f"{path.relative_to(csrc)}:{number}"

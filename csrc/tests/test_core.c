@@ -5,6 +5,7 @@
  * where a kernel reads or writes out of bounds, which the sanitizers catch).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,8 +229,62 @@ static void test_target(pdt_simd level) {
     }
 }
 
+/* The thread pool (threads.c) under load: two callers at once (one runs its regions in place while the
+ * other holds the pool), more threads than cores, thread counts changed between calls. Every result
+ * must equal the one-thread result bit for bit. */
+typedef struct {
+    const pdt_kernels *k;
+    const float *x, *a, *b;
+    double sumsq;
+    const float *c_ref;
+    int mismatches;
+} pool_job;
+
+enum { POOL_N = 1 << 20, POOL_M = 64, POOL_K = 256, POOL_NC = 128, POOL_CALLS = 200 };
+
+static void *pool_caller(void *arg) {
+    pool_job *job = arg;
+    float *c = malloc(sizeof(float) * POOL_M * POOL_NC);
+    for (int call = 0; call < POOL_CALLS; ++call) {
+        double s = -1;
+        job->k->clip_sumsq_f32(POOL_N, job->x, &s);
+        job->mismatches += s != job->sumsq;
+        job->k->gemm_f32(0, 1, POOL_M, POOL_NC, POOL_K, 1.0, job->a, POOL_K, job->b, POOL_K, 0.0, c, POOL_NC, NULL);
+        job->mismatches += memcmp(c, job->c_ref, sizeof(float) * POOL_M * POOL_NC) != 0;
+    }
+    free(c);
+    return NULL;
+}
+
+static void test_pool(void) {
+    const pdt_kernels *k = pdt_kernels_for(pdt_simd_best());
+    float *x = malloc(sizeof(float) * POOL_N), *a = malloc(sizeof(float) * POOL_M * POOL_K);
+    float *b = malloc(sizeof(float) * POOL_NC * POOL_K), *c_ref = malloc(sizeof(float) * POOL_M * POOL_NC);
+    fill(POOL_N, x, 21);
+    fill(POOL_M * POOL_K, a, 22);
+    fill(POOL_NC * POOL_K, b, 23);
+    pdt_set_num_threads(1);
+    double sumsq;
+    k->clip_sumsq_f32(POOL_N, x, &sumsq);
+    k->gemm_f32(0, 1, POOL_M, POOL_NC, POOL_K, 1.0, a, POOL_K, b, POOL_K, 0.0, c_ref, POOL_NC, NULL);
+    for (int threads = 2; threads <= 3; ++threads) {
+        pdt_set_num_threads(threads);
+        pool_job jobs[2] = {{k, x, a, b, sumsq, c_ref, 0}, {k, x, a, b, sumsq, c_ref, 0}};
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, pool_caller, &jobs[1]) == 0, "pool: pthread_create");
+        pool_caller(&jobs[0]);
+        pthread_join(t, NULL);
+        CHECK(jobs[0].mismatches + jobs[1].mismatches == 0, "pool: %d of %d results differ from one thread's at %d threads",
+              jobs[0].mismatches + jobs[1].mismatches, 4 * POOL_CALLS, threads);
+    }
+    pdt_set_num_threads(1);
+    free(x); free(a); free(b); free(c_ref);
+}
+
 int main(void) {
     test_philox_kat();
+    test_permutation();
+    test_pool();
     test_permutation();
     for (int level = 1; level < PDT_SIMD_COUNT; ++level) {
         if (pdt_simd_supported((pdt_simd)level)) {
