@@ -34,6 +34,7 @@
 #include <omp.h>
 #endif
 
+#ifdef _OPENMP
 static _Atomic int pdt_num_threads = 0; /* 0: not set yet, use the default (set and read from any thread) */
 
 /* OMP_NUM_THREADS (its first number) when set, else the CPUs this process may run on. */
@@ -45,12 +46,11 @@ static int pdt_default_threads(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
     return 1;
-#elif defined(_OPENMP)
-    return omp_get_max_threads();
 #else
-    return 1;
+    return omp_get_max_threads();
 #endif
 }
+#endif
 
 int pdt_get_num_threads(void) {
 #ifdef _OPENMP
@@ -163,15 +163,17 @@ static void pdt_run_blocks(uint64_t region, int blocks) {
     }
 }
 
-/* Waits until the claim word names a region other than `seen`: spins PDT_SPIN_NS, then sleeps. */
+/* Waits until the claim word names a region other than `seen`: spins PDT_SPIN_NS, then sleeps.
+ * The spin yields the core at every turn: on a busy machine a worker woken for the last region
+ * often shares a core with its caller, and a plain spin would keep the caller off it. */
 static uint64_t pdt_wait_region(uint64_t seen) {
     uint64_t word;
     const uint64_t start = pdt_now_ns();
-    for (unsigned spins = 1;; ++spins) {
+    for (;;) {
         word = atomic_load_explicit(&pool.claim, memory_order_acquire);
         if (pdt_region_of(word) != seen) return word;
-        pdt_cpu_relax();
-        if (spins % 64 == 0 && pdt_now_ns() - start > PDT_SPIN_NS) break;
+        sched_yield();
+        if (pdt_now_ns() - start > PDT_SPIN_NS) break;
     }
     pthread_mutex_lock(&pool.lock);
     atomic_fetch_add(&pool.sleepers, 1); /* seq_cst with the caller's publish-then-check (pdt_region) */
