@@ -1,0 +1,162 @@
+"""Moving a model to PyTorch and back, with its weights: for when a network outgrows one CPU.
+
+``to_torch(model)`` builds the equivalent ``torch.nn`` module and ``from_torch(module)``
+the pydtrain one. State-dict keys and array layouts are the same in both libraries
+(``Linear.weight`` is (out, in), BatchNorm keeps ``running_mean``, ``running_var`` and
+``num_batches_tracked``), so the weights move as plain arrays. Supported: ``Sequential``
+of Linear, Flatten, the activations, Dropout (inverted scaling, PyTorch's only scheme),
+BatchNorm (1d and 2d), LayerNorm and ``Residual``. PyTorch is optional: these functions
+import it when called.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from . import nn
+
+__all__ = ["to_torch", "from_torch"]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as err:
+        raise ImportError("pydtrain.interop needs PyTorch: pip install torch") from err
+    return torch
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_residual(torch):
+    """torch has no residual container: this one computes block(x) + (projection or identity)(x)."""
+
+    class Residual(torch.nn.Module):
+        def __init__(self, block, projection=None):
+            super().__init__()
+            self.block = block
+            self.projection = projection
+
+        def forward(self, x):
+            return self.block(x) + (x if self.projection is None else self.projection(x))
+
+    return Residual
+
+
+# activations whose constructor arguments have the same names in both libraries
+_ACTIVATIONS = {
+    nn.ReLU: ("ReLU", ()), nn.Sigmoid: ("Sigmoid", ()), nn.Tanh: ("Tanh", ()), nn.SELU: ("SELU", ()),
+    nn.SiLU: ("SiLU", ()), nn.LeakyReLU: ("LeakyReLU", ("negative_slope",)), nn.ELU: ("ELU", ("alpha",)),
+    nn.GELU: ("GELU", ("approximate",)), nn.Softplus: ("Softplus", ("beta", "threshold")),
+}
+
+
+def _to_torch_layer(m: nn.Module, torch, path: str):
+    tnn = torch.nn
+    for cls, (name, args) in _ACTIVATIONS.items():
+        if type(m) is cls:
+            return getattr(tnn, name)(**{a: getattr(m, a) for a in args})
+    if isinstance(m, nn.Sequential):
+        return tnn.Sequential(*[_to_torch_layer(c, torch, f"{path}.{i}") for i, c in enumerate(m)])
+    if isinstance(m, nn.Residual):
+        return _torch_residual(torch)(_to_torch_layer(m.block, torch, f"{path}.block"),
+                                      None if m.projection is None
+                                      else _to_torch_layer(m.projection, torch, f"{path}.projection"))
+    if isinstance(m, nn.Linear):
+        return tnn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
+    if isinstance(m, nn.Flatten):
+        return tnn.Flatten()
+    if isinstance(m, nn.Dropout):
+        if m.scaling != "inverted":
+            raise ValueError(f"to_torch: {path} is Dropout(scaling={m.scaling!r}); PyTorch has only inverted dropout "
+                             "(scaling='inverted')")
+        return tnn.Dropout(p=1.0 - m.keep_prob)
+    if isinstance(m, nn.BatchNorm):
+        cls = tnn.BatchNorm2d if isinstance(m, nn.BatchNorm2d) else tnn.BatchNorm1d
+        return cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine)
+    if isinstance(m, nn.LayerNorm):
+        return tnn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine)
+    raise TypeError(f"to_torch: {path} is a {type(m).__name__}, which has no PyTorch counterpart here; supported: "
+                    "Sequential, Residual, Linear, Flatten, Dropout, BatchNorm, LayerNorm and the activations")
+
+
+def to_torch(model: nn.Module) -> Any:
+    """The equivalent ``torch.nn`` module, with a copy of the model's weights and buffers.
+
+    Args:
+        model: a pydtrain module built from the supported layers (see the module docstring).
+
+    Returns:
+        A ``torch.nn.Module`` in the model's dtype (float32 or float64) and train/eval mode.
+    """
+    torch = _torch()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"to_torch: model must be a pydtrain.nn.Module, got {type(model).__name__}")
+    module = _to_torch_layer(model, torch, type(model).__name__)
+    state = model.state_dict()
+    dtypes = {v.dtype for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    if dtypes == {np.dtype(np.float64)}:
+        module = module.double()
+    module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+    return module.train(model.training)
+
+
+def _from_torch_layer(m, torch, path: str, dtype) -> nn.Module:
+    tnn = torch.nn
+    for cls, (name, args) in _ACTIVATIONS.items():
+        if type(m) is getattr(tnn, name):
+            return cls(**{a: getattr(m, a) for a in args})
+    if isinstance(m, tnn.Sequential):
+        return nn.Sequential(*[_from_torch_layer(c, torch, f"{path}.{i}", dtype) for i, c in enumerate(m)])
+    if isinstance(m, _torch_residual(torch)):
+        return nn.Residual(_from_torch_layer(m.block, torch, f"{path}.block", dtype),
+                           None if m.projection is None
+                           else _from_torch_layer(m.projection, torch, f"{path}.projection", dtype))
+    if isinstance(m, tnn.Linear):
+        return nn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
+    if isinstance(m, tnn.Flatten):
+        if m.start_dim != 1 or m.end_dim != -1:
+            raise ValueError(f"from_torch: {path} is Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}); "
+                             "pydtrain's Flatten keeps the first axis and flattens the rest (1, -1)")
+        return nn.Flatten()
+    if isinstance(m, tnn.Dropout):
+        return nn.Dropout(rate=m.p) if m.p > 0 else nn.Dropout(keep_prob=1.0)
+    if isinstance(m, (tnn.BatchNorm1d, tnn.BatchNorm2d)):
+        if not m.track_running_stats:
+            raise ValueError(f"from_torch: {path} has track_running_stats=False; pydtrain's BatchNorm keeps "
+                             "running statistics")
+        cls = nn.BatchNorm2d if isinstance(m, tnn.BatchNorm2d) else nn.BatchNorm
+        return cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine, dtype=dtype)
+    if isinstance(m, tnn.LayerNorm):
+        if m.elementwise_affine and m.bias is None:
+            raise ValueError(f"from_torch: {path} is LayerNorm(bias=False); pydtrain's LayerNorm has both weight "
+                             "and bias or neither")
+        return nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine, dtype=dtype)
+    raise TypeError(f"from_torch: {path} is a torch {type(m).__name__}, which has no pydtrain counterpart here; "
+                    "supported: Sequential, Linear, Flatten, Dropout, BatchNorm1d/2d, LayerNorm, the activations "
+                    "and modules made by to_torch")
+
+
+def from_torch(module: Any) -> nn.Module:
+    """The equivalent pydtrain module, with a copy of the torch module's weights and buffers.
+
+    Args:
+        module: a ``torch.nn.Module`` built from the supported layers, float32 or float64.
+
+    Returns:
+        A pydtrain module in the same dtype and train/eval mode.
+    """
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"from_torch: module must be a torch.nn.Module, got {type(module).__name__}")
+    state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    dtypes = {v.dtype for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    if len(dtypes) > 1 or not dtypes <= {np.dtype(np.float32), np.dtype(np.float64)}:
+        raise TypeError(f"from_torch: parameters must all be float32 or all float64, got "
+                        f"{sorted(str(d) for d in dtypes)}")
+    dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
+    model = _from_torch_layer(module, torch, type(module).__name__, dtype)
+    model.load_state_dict({k: np.array(v) for k, v in state.items()})
+    return model.train(module.training)
