@@ -2,33 +2,12 @@
  * clip.c — gradient clipping over a flat gradient buffer (Pascanu et al. 2013):
  *   if ‖g‖ > η:  g ← η·g/‖g‖   (the caller scales by η/(‖g‖ + 1e-6), as PyTorch);
  *   by value:    g ← min(max(g, −c), c).
- * The norm is one read pass. Σ g² is the deterministic chunked sum of reduce.h,
- * each chunk summed in blocks of PDT_REDUCE_BLOCK (vector accumulators in T within
- * a block, double across blocks).
+ * The norm is one read pass, Σ g² the deterministic sum of sum.c.
  */
 
 // x (n) from element begin of ctx -> Σ x²
 static double KN(sumsq_chunk)(pdt_int begin, pdt_int n, void *ctx) {
-    const T *x = (const T *)ctx + begin;
-    double total = 0.0;
-    for (pdt_int b = 0; b < n; b += PDT_REDUCE_BLOCK) {
-        const pdt_int e = b + PDT_REDUCE_BLOCK < n ? b + PDT_REDUCE_BLOCK : n;
-        V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-        pdt_int i = b;
-        for (; i + 4 * VN <= e; i += 4 * VN) {
-            V x0 = vload(x + i), x1 = vload(x + i + VN), x2 = vload(x + i + 2 * VN), x3 = vload(x + i + 3 * VN);
-            a0 = vfma(x0, x0, a0);
-            a1 = vfma(x1, x1, a1);
-            a2 = vfma(x2, x2, a2);
-            a3 = vfma(x3, x3, a3);
-        }
-        for (; i < e; i += VN) {
-            V xi = vload_tail(x + i, e - i < VN ? e - i : VN);
-            a0 = vfma(xi, xi, a0);
-        }
-        total += (double)vreduce_add(vadd(vadd(a0, a1), vadd(a2, a3)));
-    }
-    return total;
+    return KN(sum_pass)(PDT_PASS_SUMSQ, n, (const T *)ctx + begin, NULL, 0.0);
 }
 
 // x (n) -> max |x|; *nan = 1 when x holds a NaN
@@ -52,11 +31,11 @@ static pdt_status KN(clip_sumsq)(pdt_int n, const T *x, double *result) {
 
 // x (n); *result = max |x| (0 for n = 0, NaN when x holds a NaN)
 static pdt_status KN(clip_maxabs)(pdt_int n, const T *x, double *result) {
-    const pdt_int nchunks = (n + PDT_REDUCE_CHUNK - 1) / PDT_REDUCE_CHUNK;
-    double stack[PDT_REDUCE_STACK];
-    int nan_stack[PDT_REDUCE_STACK];
-    double *part = nchunks <= PDT_REDUCE_STACK ? stack : malloc((size_t)nchunks * sizeof *part);
-    int *nan = nchunks <= PDT_REDUCE_STACK ? nan_stack : malloc((size_t)nchunks * sizeof *nan);
+    const pdt_int nchunks = (n + PDT_SUM_CHUNK - 1) / PDT_SUM_CHUNK;
+    double stack[PDT_SUM_STACK];
+    int nan_stack[PDT_SUM_STACK];
+    double *part = nchunks <= PDT_SUM_STACK ? stack : malloc((size_t)nchunks * sizeof *part);
+    int *nan = nchunks <= PDT_SUM_STACK ? nan_stack : malloc((size_t)nchunks * sizeof *nan);
     if (!part || !nan) {
         if (part != stack) free(part);
         if (nan != nan_stack) free(nan);
@@ -64,7 +43,7 @@ static pdt_status KN(clip_maxabs)(pdt_int n, const T *x, double *result) {
     }
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int c = 0; c < nchunks; ++c) {
-        const pdt_int b = c * PDT_REDUCE_CHUNK, len = n - b < PDT_REDUCE_CHUNK ? n - b : PDT_REDUCE_CHUNK;
+        const pdt_int b = c * PDT_SUM_CHUNK, len = n - b < PDT_SUM_CHUNK ? n - b : PDT_SUM_CHUNK;
         part[c] = KN(maxabs_chunk)(len, x + b, nan + c);
     }
     double mx = 0.0;
