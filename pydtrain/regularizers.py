@@ -74,7 +74,7 @@ class _OnParameters(Regularizer):
         who = type(self).__name__
         self._explicit: Optional[list[Parameter]] = None
         self._predicate: Callable[[str, Parameter], bool] = is_weight
-        if callable(params) and not isinstance(params, Parameter):
+        if callable(params):
             self._predicate = params
         elif params is not None:
             if isinstance(params, (Parameter, np.ndarray)) or not isinstance(params, Iterable):

@@ -115,3 +115,18 @@ def test_bad_arguments():
         loss_fn(y, (y, y))
     with pytest.raises(ValueError, match="^MultiTaskLoss: targets given by name"):
         loss_fn([y, y], {"a": y, "b": y})
+
+
+def test_data_loader_cuts_tuple_and_dict_targets_into_the_same_rows():
+    x = np.arange(10.0).reshape(5, 2)
+    a, b = np.arange(5), np.arange(5.0) * 10
+    pdt.seed(0)
+    for (xb, (ab, bb)), (xd, d) in zip(DataLoader(x, (a, b), 2), DataLoader(x, {"a": a, "b": b}, 2)):
+        rows, rows_d = (xb[:, 0] / 2).astype(int), (xd[:, 0] / 2).astype(int)
+        np.testing.assert_array_equal(ab, a[rows])
+        np.testing.assert_array_equal(bb, b[rows])
+        assert set(d) == {"a", "b"}
+        np.testing.assert_array_equal(d["a"], a[rows_d])
+        np.testing.assert_array_equal(d["b"], b[rows_d])
+    with pytest.raises(ValueError, match=r"X and y\['b'\] must have the same number of examples"):
+        DataLoader(x, {"a": a, "b": b[:4]})
