@@ -12,7 +12,8 @@ Subclass ``Callback`` and override the hooks you need; pass instances to
 
 A callback stops training by setting ``self.trainer.stop_training = True``: the current
 epoch ends after the running batch (validation, history and ``on_epoch_end`` still
-happen) and no new epoch starts.
+happen) and no new epoch starts. ``EarlyStopping`` does so when a validation loss or
+metric stops improving, and puts the best weights back.
 """
 
 from __future__ import annotations

@@ -3,11 +3,12 @@
 One training step, in the order the lecture derives it::
 
     optimizer.zero_grad()
-    r.before_forward(params); yb = r.transform_target(yb)   # noise on θ, on y
+    r.before_forward(params)                          # regularizers: noise on θ (WeightNoise)
+    yb = r.transform_target(yb)                       # and on the targets (TargetNoise)
     out = model(xb); loss = loss_fn(out, yb)          # forward
     model.backward(loss_fn.backward())                # backpropagation fills p.grad
     r.after_backward(params)                          # the clean θ back
-    loss += Σ r.penalty(params)                       # regularizers add their gradients
+    loss += Σ r.penalty(params)                       # penalties add their gradients (L1, L2)
     optim.clip_grad_norm_(params, clip_grad_norm)     # optional: ‖g‖ ≤ η
     optimizer.step()                                  # θ ← θ − α·(update)
 

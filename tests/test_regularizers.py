@@ -379,3 +379,14 @@ def test_all_regularizers_together_in_fit():
             clip_grad_norm=5.0, progress=False)
     assert h["loss"][-1] < h["loss"][0]
     assert h["val_accuracy"][-1] > 0.5
+
+
+def test_penalty_gradient_lands_on_gradients_marked_zero():
+    pdt.seed(0)
+    model = nn.Sequential(nn.Linear(5, 4, dtype=np.float64))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    model[0].weight.grad[...] = 7.0  # stale values that zero_grad only marks
+    opt.zero_grad()
+    regularizers.L2(0.3).penalty(model.parameters())
+    np.testing.assert_array_equal(model[0].weight.grad, 0.3 * model[0].weight.data)
+    np.testing.assert_array_equal(model[0].bias.grad, 0.0)
