@@ -475,7 +475,7 @@ def fit_ensemble(
         ``History`` objects, in order.
 
     Example:
-        >>> ens, hs = fit_ensemble(lambda: models.mlp([64, 128, 10]),
+        >>> ens, hs = fit_ensemble(lambda: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)),
         ...                        lambda m: optim.Adam(m.parameters()), nn.CrossEntropyLoss(),
         ...                        (X, y), k=5, val=(Xv, yv), epochs=30, progress=False)
         >>> probs = ens.eval()(Xv)
