@@ -19,9 +19,9 @@ from typing import NoReturn
 import numpy as np
 
 import pydtrain
-from pydtrain import nn, optim
+from pydtrain import nn, optim, regularizers
 from pydtrain.data import datasets
-from pydtrain.train import History, evaluate, fit
+from pydtrain.train import EarlyStopping, History, evaluate, fit
 
 PROG = "python -m pydtrain"
 
@@ -85,6 +85,15 @@ def _build_parser() -> tuple[_Parser, _Parser]:
                        help="examples per step (default: 32)")
     train.add_argument("--dropout", type=float, default=0.0,
                        help="drop probability after each hidden layer (default: 0, none)")
+    train.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA",
+                       help="L2 penalty λ/2·‖w‖² on the weights (default: 0, none)")
+    train.add_argument("--l1", type=float, default=0.0, metavar="LAMBDA",
+                       help="L1 penalty λ·‖w‖₁ on the weights (default: 0, none)")
+    train.add_argument("--weight-noise", type=float, default=0.0, metavar="STD",
+                       help="std of the Gaussian noise on the weights at each step (default: 0, none)")
+    train.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                       help="stop after PATIENCE epochs without a lower validation loss and keep "
+                       "the best weights (default: off)")
     train.add_argument("--seed", type=int, default=0,
                        help="seed for initialization, shuffling and dropout (default: 0)")
     train.add_argument("--plot", metavar="FILE",
@@ -120,6 +129,11 @@ def _check_train_args(args: argparse.Namespace, parser: _Parser) -> None:
         parser.error(f"--dropout is a drop probability in [0, 1), got {args.dropout}")
     if not 0 <= args.momentum < 1:
         parser.error(f"--momentum must be in [0, 1), got {args.momentum}")
+    for option, value in (("--l2", args.l2), ("--l1", args.l1), ("--weight-noise", args.weight_noise)):
+        if not 0 <= value < math.inf:
+            parser.error(f"{option} must be a finite number >= 0, got {value}")
+    if args.early_stopping is not None and args.early_stopping < 0:
+        parser.error(f"--early-stopping is a patience in epochs, an integer >= 0, got {args.early_stopping}")
     if args.seed < 0:
         parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     if args.plot is not None:
@@ -176,6 +190,18 @@ def _build_optimizer(args: argparse.Namespace, parser: _Parser, model: nn.Module
     return cls(model.parameters(), **kwargs)
 
 
+def _regularizers(args: argparse.Namespace) -> list[regularizers.Regularizer]:
+    """The regularizers the options ask for, on the weights (not the biases)."""
+    chosen = []
+    if args.l2 > 0:
+        chosen.append(regularizers.L2(args.l2))
+    if args.l1 > 0:
+        chosen.append(regularizers.L1(args.l1))
+    if args.weight_noise > 0:
+        chosen.append(regularizers.WeightNoise(args.weight_noise))
+    return chosen
+
+
 def _save_plot(history: History, path: str) -> None:
     """Two panels, loss and accuracy per epoch, training and validation."""
     from matplotlib.figure import Figure
@@ -212,16 +238,26 @@ def _train(args: argparse.Namespace, parser: _Parser) -> int:
           f"{len(X_test)} test examples; {X.shape[1]} features, {n_classes} classes")
     print(f"model: {shape} ({args.activation}), {args.optimizer} lr "
           f"{optimizer.param_groups[0]['lr']:g}, {args.epochs} epochs")
+    strategies = _regularizers(args)
+    callbacks = [] if args.early_stopping is None else [EarlyStopping(patience=args.early_stopping)]
+    if strategies or callbacks:
+        print("regularization: " + ", ".join([repr(r) for r in strategies] + [
+            f"early stopping (patience {args.early_stopping})" for _ in callbacks]))
     try:
         history = fit(
             model, loss_fn, optimizer,
             train=(X_train, y_train), val=(X_val, y_val),
             epochs=args.epochs, batch_size=args.batch_size,
+            regularizers=strategies, callbacks=callbacks,
             progress="epoch" if args.no_progress else True,
         )
     except FloatingPointError as exc:
         print(f"{PROG} train: error: {exc}", file=sys.stderr)
         return 1
+    for stop in callbacks:
+        ended = f"stopped after epoch {stop.stopped_epoch + 1}" if stop.stopped_epoch else "ran every epoch"
+        print(f"early stopping: {ended}; best val_loss {stop.best:.4f} at epoch {stop.best_epoch + 1}, "
+              "its weights restored")
     result = evaluate(model, loss_fn, (X_test, y_test))
     print(f"test loss: {result['loss']:.4f}")
     print(f"test accuracy: {result['accuracy']:.3f}")

@@ -297,6 +297,22 @@ def clamp_(x: Array, clip: float) -> Array:
     return x
 
 
+# ---- penalty ----
+
+
+def l2_penalty(w: Array, grad: Array, lam: float) -> float:
+    """``Ω = λ/2·Σ w²``, returned, and ``grad ← grad + λw`` in place: one pass over ``w`` and ``grad``.
+
+    The sum is accumulated in double in a fixed order (the same value for any thread count).
+    """
+    return _C.l2_penalty(w, grad, lam)
+
+
+def l1_penalty(w: Array, grad: Array, lam: float) -> float:
+    """``Ω = λ·Σ |w|``, returned, and ``grad ← grad + λ·sign(w)`` in place (``sign(0) = 0``): one pass."""
+    return _C.l1_penalty(w, grad, lam)
+
+
 # ---- average ----
 
 

@@ -3,9 +3,12 @@
 One training step, in the order the lecture derives it::
 
     optimizer.zero_grad()
+    r.before_forward(params)                          # regularizers: noise on θ (WeightNoise)
+    yb = r.transform_target(yb)                       # and on the targets (TargetNoise)
     out = model(xb); loss = loss_fn(out, yb)          # forward
     model.backward(loss_fn.backward())                # backpropagation fills p.grad
-    loss += Σ r.penalty(params)                       # regularizers add their gradients
+    r.after_backward(params)                          # the clean θ back
+    loss += Σ r.penalty(params)                       # penalties add their gradients (L1, L2)
     optim.clip_grad_norm_(params, clip_grad_norm)     # optional: ‖g‖ ≤ η
     optimizer.step()                                  # θ ← θ − α·(update)
 
@@ -23,12 +26,13 @@ from typing import Any, Union
 import numpy as np
 from tqdm import tqdm
 
-from . import _checks, optim
-from .callbacks import Callback
+from . import _checks, _random, optim
+from .callbacks import Callback, EarlyStopping
 from .data import DataLoader
-from .nn import Module, Sequential
+from .nn import CrossEntropyLoss, Ensemble, Module, Sequential
+from .regularizers import Regularizer
 
-__all__ = ["History", "Trainer", "accuracy", "evaluate", "fit"]
+__all__ = ["EarlyStopping", "History", "Trainer", "accuracy", "evaluate", "fit", "fit_ensemble"]
 
 Data = Union[tuple[np.ndarray, np.ndarray], DataLoader]
 Metric = Union[str, Callable[[np.ndarray, np.ndarray], float]]
@@ -136,7 +140,8 @@ def _resolve_metrics(
     """Maps metric names to functions; class metrics are skipped for non-integer targets."""
     if isinstance(metrics, str) or callable(metrics):
         metrics = (metrics,)
-    classification = np.issubdtype(target.dtype, np.integer)
+    # class metrics need one array of integer labels (not regression, not multi-task targets)
+    classification = isinstance(target, np.ndarray) and np.issubdtype(target.dtype, np.integer)
     resolved = {}
     for metric in metrics:
         if callable(metric):
@@ -244,12 +249,21 @@ def _train_epoch(
     model.train()
     sums = dict.fromkeys(["loss", *metric_fns], 0.0)
     seen = 0
+    hooked = [r for r in regularizers if isinstance(r, Regularizer)]
     for batch, (xb, yb) in enumerate(loader):
         optimizer.zero_grad()  # marks the gradients zero: the next backward writes them
-        out = model(xb)
-        loss = float(loss_fn(out, yb))
-        logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}
-        _backward(model, loss_fn.backward())
+        for regularizer in hooked:
+            regularizer.before_forward(params)
+        try:
+            for regularizer in hooked:
+                yb = regularizer.transform_target(yb)
+            out = model(xb)
+            loss = float(loss_fn(out, yb))
+            logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}
+            _backward(model, loss_fn.backward())
+        finally:  # parameters perturbed by before_forward are clean again, whatever happened
+            for regularizer in reversed(hooked):
+                regularizer.after_backward(params)
         for regularizer in regularizers:
             loss += float(regularizer.penalty(params))
         _check_finite(loss, trainer, batch, len(loader))
@@ -312,9 +326,11 @@ def fit(
             so its periods are counted in epochs.
         callbacks: ``Callback`` objects; see ``pydtrain.callbacks`` for when each hook
             runs and how a callback stops training.
-        regularizers: Objects with ``penalty(params) -> float`` (``regularizers.L2``…);
-            their penalty is added to the reported training loss and their gradient to
-            the parameters' gradients.
+        regularizers: ``regularizers.L2``, ``L1``, ``WeightNoise``, ``TargetNoise``, or any
+            object with ``penalty(params) -> float``: each penalty is added to the reported
+            training loss and its gradient to the parameters' gradients, before clipping.
+            ``Regularizer`` objects also get the hooks around the forward and backward
+            passes (see ``pydtrain.regularizers`` for the order).
         clip_grad_norm: If given, rescale the gradients so that their global L2 norm is
             at most this value (``optim.clip_grad_norm_``).
         metrics: Metric names (``"accuracy"``) or functions ``f(output, y) -> float``,
@@ -403,3 +419,91 @@ def fit(
     for callback in callbacks:
         callback.on_train_end()
     return trainer.history
+
+
+def _member_seeds(k: int) -> list[int]:
+    """k seeds derived from the global generator's state (which moves on by k counters)."""
+    seed, offset = _random.take(k)
+    state = np.random.SeedSequence([seed, offset]).generate_state(2 * k, dtype=np.uint32)
+    return [int(state[2 * i]) << 32 | int(state[2 * i + 1]) for i in range(k)]
+
+
+def _bootstrap(loader: DataLoader) -> DataLoader:
+    """A loader over n examples drawn with replacement from ``loader``'s n (bagging), same settings."""
+    n = loader.num_examples
+    rows = np.minimum((_random.uniform((n,)) * n).astype(np.int64), n - 1)
+    return DataLoader(loader.X[rows], loader.take(rows), batch_size=loader.batch_size, shuffle=loader.shuffle,
+                      drop_last=loader.drop_last, transform=loader.transform)
+
+
+def fit_ensemble(
+    make_model: Callable[[], Module],
+    make_optimizer: Callable[[Module], Any],
+    loss_fn: Any,
+    train: Data,
+    k: int = 5,
+    bootstrap: bool = False,
+    seeds: Sequence[int] | None = None,
+    probabilities: bool | None = None,
+    **fit_kwargs: Any,
+) -> tuple[Ensemble, list[History]]:
+    """Trains k members, each from its own seed, and returns them as one ``nn.Ensemble``.
+
+    Member i runs under its own generator, ``pydtrain.seed(seeds[i])``: ``make_model()``
+    builds it (its initialization draws from that seed), its shuffling, dropout and noise
+    draw from it too, and with ``bootstrap=True`` it trains on n examples drawn with
+    replacement from the n of ``train`` (bagging, Breiman 1996). The global generator is
+    left where it was, moved on by k counters. The ensemble predicts
+    ``(1/k)·Σᵢ softmax(fᵢ(x))`` for classification, ``(1/k)·Σᵢ fᵢ(x)`` otherwise.
+
+    Args:
+        make_model: Builds one member, e.g. ``lambda: nn.Sequential(...)``.
+        make_optimizer: Builds a member's optimizer, e.g. ``lambda m: optim.SGD(m.parameters(), lr=0.1)``.
+        loss_fn: The loss, shared by the members (it holds no state between steps).
+        train: ``(X, y)`` or a DataLoader.
+        k: Number of members, a positive integer.
+        bootstrap: Train each member on a bootstrap resample of ``train``.
+        seeds: The members' seeds; by default k seeds derived from the global generator,
+            so ``pydtrain.seed(n)`` before the call makes the whole ensemble reproducible.
+        probabilities: Average softmax probabilities (the members output logits) instead of
+            outputs; by default True when ``loss_fn`` is a ``CrossEntropyLoss``.
+        **fit_kwargs: Passed to ``fit`` for every member (``val``, ``epochs``,
+            ``regularizers``, ``callbacks``…).
+
+    Returns:
+        ``(ensemble, histories)``: the ``nn.Ensemble`` of the trained members and their
+        ``History`` objects, in order.
+
+    Example:
+        >>> ens, hs = fit_ensemble(lambda: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)),
+        ...                        lambda m: optim.Adam(m.parameters()), nn.CrossEntropyLoss(),
+        ...                        (X, y), k=5, val=(Xv, yv), epochs=30, progress=False)
+        >>> probs = ens.eval()(Xv)
+    """
+    who = "fit_ensemble"
+    k = _checks.integer(who, "k", k)
+    for name, fn in (("make_model", make_model), ("make_optimizer", make_optimizer)):
+        if not callable(fn):
+            raise TypeError(f"{who}: {name} must be a function, got {type(fn).__name__}")
+    if not isinstance(bootstrap, bool):
+        raise TypeError(f"{who}: bootstrap must be True or False, got {bootstrap!r}")
+    if seeds is None:
+        seeds = _member_seeds(k)
+    else:
+        seeds = list(seeds)
+        if len(seeds) != k or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
+            raise ValueError(f"{who}: seeds must be a list of k = {k} integers, got {seeds!r}")
+    if probabilities is None:
+        probabilities = isinstance(loss_fn, CrossEntropyLoss)
+    loader = _as_loader(train, fit_kwargs.get("batch_size", 32), shuffle=True, name="train")
+    members, histories = [], []
+    for seed in seeds:
+        with _random.fork(int(seed)):
+            model = make_model()
+            if not isinstance(model, Module):
+                raise TypeError(f"{who}: make_model must return a Module, got {type(model).__name__}")
+            optimizer = make_optimizer(model)
+            data = _bootstrap(loader) if bootstrap else loader
+            histories.append(fit(model, loss_fn, optimizer, data, **fit_kwargs))
+        members.append(model)
+    return Ensemble(members, probabilities=probabilities), histories

@@ -403,6 +403,21 @@ def clip_maxabs(x):
 def clip_value(x, clip):
     return np.clip(np.asarray(x, np.float64), -clip, clip)
 
+# ---- penalty ----
+
+
+def l2_penalty(w, grad, lam):
+    """(Ω, new grad): Ω = λ/2·Σ w², grad + λw."""
+    w, grad = _f64(w, grad)
+    return 0.5 * lam * float((w ** 2).sum()), grad + lam * w
+
+
+def l1_penalty(w, grad, lam):
+    """(Ω, new grad): Ω = λ·Σ |w|, grad + λ·sign(w) with sign(0) = 0."""
+    w, grad = _f64(w, grad)
+    return lam * float(np.abs(w).sum()), grad + lam * np.sign(w)
+
+
 # ---- average ----
 
 

@@ -65,6 +65,12 @@ def test_default_train_reaches_95_percent_on_digits():
         ["train", "--optimizer", "nope"],
         ["train", "--dataset", "mnist"],
         ["train", "--seed", "-2"],
+        ["train", "--l2", "-0.1"],
+        ["train", "--l1", "nan"],
+        ["train", "--weight-noise", "-1"],
+        ["train", "--weight-noise", "inf"],
+        ["train", "--early-stopping", "-1"],
+        ["train", "--early-stopping", "2.5"],
         ["train", "--plot", "/no/such/folder/plot.png"],
         ["train", "--bogus"],
         ["frobnicate"],
@@ -78,6 +84,19 @@ def test_bad_options_give_one_line_and_exit_code_2(args):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "error:" in lines[0], result.stderr
     assert result.stdout == ""
+
+
+def test_train_with_regularization_and_early_stopping():
+    result = run("train", "--epochs", "40", "--no-progress", "--l2", "1e-3", "--l1", "1e-5",
+                 "--weight-noise", "0.01", "--early-stopping", "2")
+    assert result.returncode == 0, result.stderr
+    assert "regularization: L2(lam=0.001), L1(lam=1e-05), WeightNoise(std=0.01), early stopping (patience 2)" \
+        in result.stdout
+    stopped = re.search(r"^early stopping: stopped after epoch (\d+); best val_loss [0-9.]+ at epoch (\d+)",
+                        result.stdout, re.MULTILINE)
+    assert stopped and int(stopped[1]) < 40 and int(stopped[2]) == int(stopped[1]) - 2, result.stdout
+    assert f"epoch {int(stopped[1]) + 1}/40" not in result.stdout
+    assert float(re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.MULTILINE)[1]) > 0.9
 
 
 def test_plot(tmp_path):

@@ -90,6 +90,33 @@ static void test_target(pdt_simd level) {
         CHECK(max_abs_diff(n, y0, y1) < 1e-6, "%s sgd_step n=%lld", pdt_simd_name(level), (long long)n);
         free(x); free(dy); free(y0); free(y1);
     }
+    /* L2 and L1 penalties: value and gradient against scalar; past one chunk, 1 and 2 threads bit for bit */
+    const pdt_int pen_sizes[] = {0, 1, 7, 17, 1023, 3 * 16384 + 5, 300001};
+    for (size_t s = 0; s < sizeof pen_sizes / sizeof pen_sizes[0]; ++s) {
+        const pdt_int n = pen_sizes[s], bytes = (n ? n : 1) * (pdt_int)sizeof(float);
+        float *w = malloc(bytes), *g0 = malloc(bytes), *g1 = malloc(bytes), *g2 = malloc(bytes);
+        for (int l1 = 0; l1 < 2; ++l1) {
+            double v0, v1, v2;
+            fill(n, w, 17);
+            if (n) w[n / 2] = 0.0f;  /* sign(0) = 0 */
+            fill(n, g0, 18);
+            memcpy(g1, g0, (size_t)n * sizeof(float));
+            memcpy(g2, g0, (size_t)n * sizeof(float));
+            pdt_status (*ref_k)(pdt_int, const float *, float *, double, double *) = l1 ? ref->l1_penalty_f32 : ref->l2_penalty_f32;
+            pdt_status (*k_k)(pdt_int, const float *, float *, double, double *) = l1 ? k->l1_penalty_f32 : k->l2_penalty_f32;
+            ref_k(n, w, g0, 0.3, &v0);
+            pdt_set_num_threads(1);
+            k_k(n, w, g1, 0.3, &v1);
+            pdt_set_num_threads(2);
+            k_k(n, w, g2, 0.3, &v2);
+            pdt_set_num_threads(1);
+            CHECK(fabs(v0 - v1) <= 1e-6 * fabs(v0) && max_abs_diff(n, g0, g1) < 1e-6, "%s %s_penalty n=%lld",
+                  pdt_simd_name(level), l1 ? "l1" : "l2", (long long)n);
+            CHECK(v1 == v2 && memcmp(g1, g2, (size_t)n * sizeof(float)) == 0, "%s %s_penalty 1 vs 2 threads n=%lld",
+                  pdt_simd_name(level), l1 ? "l1" : "l2", (long long)n);
+        }
+        free(w); free(g0); free(g1); free(g2);
+    }
     /* softmax cross-entropy, rows of k classes (integer labels with smoothing, and soft targets) */
     for (size_t s = 0; s < NSIZES; ++s) {
         const pdt_int rows = 3, kk = sizes[s], n = rows * kk;

@@ -18,6 +18,17 @@ from .. import _checks, _random
 __all__ = ["DataLoader"]
 
 
+def _targets(y: ArrayLike, n: int, name: str) -> np.ndarray:
+    """``y`` as a C-contiguous array of n rows."""
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != n:
+        raise ValueError(
+            f"X and {name} must have the same number of examples (first dimension), "
+            f"got {n} and {len(y) if y.ndim else 'a scalar'}"
+        )
+    return np.ascontiguousarray(y)
+
+
 class DataLoader:
     """Iterates over a data set in minibatches: ``for xb, yb in loader: ...``.
 
@@ -33,7 +44,9 @@ class DataLoader:
     Args:
         X: Features, one row (first-axis entry) per example; any number of dimensions,
             e.g. (N, 64) vectors or (N, C, H, W) images.
-        y: Labels or targets with the same number of rows as ``X``, or None.
+        y: Labels or targets with the same number of rows as ``X``, or None. A tuple or
+            dict of such arrays (multi-task targets, one per head) is cut into the same
+            rows and yielded as a tuple or dict.
         batch_size: Number of examples per batch, a positive integer.
         shuffle: Draw a new random order at the start of every pass.
         drop_last: Skip the final batch when it is smaller than ``batch_size``.
@@ -59,7 +72,7 @@ class DataLoader:
     def __init__(
         self,
         X: ArrayLike,
-        y: ArrayLike | None = None,
+        y: ArrayLike | tuple | dict | None = None,
         batch_size: int = 32,
         shuffle: bool = True,
         drop_last: bool = False,
@@ -68,14 +81,12 @@ class DataLoader:
         X = np.asarray(X)
         if X.ndim == 0 or len(X) == 0:
             raise ValueError(f"X must hold at least one example, got shape {X.shape}")
-        if y is not None:
-            y = np.asarray(y)
-            if y.ndim == 0 or len(y) != len(X):
-                raise ValueError(
-                    "X and y must have the same number of examples (first dimension), "
-                    f"got {len(X)} and {len(y) if y.ndim else 'a scalar'}"
-                )
-            y = np.ascontiguousarray(y)
+        if isinstance(y, dict):
+            y = {key: _targets(value, len(X), f"y[{key!r}]") for key, value in y.items()}
+        elif isinstance(y, tuple):
+            y = tuple(_targets(value, len(X), f"y[{i}]") for i, value in enumerate(y))
+        elif y is not None:
+            y = _targets(y, len(X), "y")
         X = np.ascontiguousarray(X)
         batch_size = _checks.integer("DataLoader", "batch_size", batch_size)
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
@@ -123,7 +134,15 @@ class DataLoader:
             if self.y is None:
                 yield xb
             else:
-                yield xb, self.y[rows]
+                yield xb, self.take(rows)
+
+    def take(self, rows: slice | np.ndarray) -> np.ndarray | tuple | dict:
+        """The targets of the given rows: an array, or a tuple or dict of arrays like ``y``."""
+        if isinstance(self.y, dict):
+            return {key: value[rows] for key, value in self.y.items()}
+        if isinstance(self.y, tuple):
+            return tuple(value[rows] for value in self.y)
+        return self.y[rows]
 
     def __repr__(self) -> str:
         return (

@@ -6,12 +6,12 @@ from .containers import Sequential, ModuleList, Residual, MultiTask, Ensemble, F
 from .dropout import Dropout
 from .noise import GaussianNoise
 from .norm import BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm, recompute_bn_stats
-from .loss import CrossEntropyLoss, BCEWithLogitsLoss, MSELoss
+from .loss import CrossEntropyLoss, BCEWithLogitsLoss, MSELoss, MultiTaskLoss
 
 __all__ = [
     "Module", "Parameter", "Linear",
     "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
     "Sequential", "ModuleList", "Residual", "MultiTask", "Ensemble", "Flatten",
     "Dropout", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
-    "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss",
+    "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss",
 ]

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _C
+from typing import Optional, Sequence, Union
+
+from .. import _C, _checks
 from .module import check_input
+
+__all__ = ["CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss"]
 
 _SMOOTHING = ("exclusive", "uniform")
 _REDUCTIONS = ("mean", "sum", "none")
@@ -163,3 +167,91 @@ class MSELoss(_ElementwiseLoss):
 
     _forward = staticmethod(_C.mse_forward)
     _backward = staticmethod(_C.mse_backward)
+
+
+class MultiTaskLoss:
+    """The multi-task loss ``L = Σₖ wₖ·Lₖ(yₖ, tₖ)`` over the heads of an ``nn.MultiTask``.
+
+    Calling it with the list of head outputs and the targets returns the total (a float)
+    and keeps each task's loss in ``values``; ``backward()`` returns one gradient per head,
+    ``wₖ·∂Lₖ/∂yₖ``, which is what ``MultiTask.backward`` takes: the trunk then receives
+    ``Σₖ wₖ·(∂Lₖ/∂yₖ)·(∂yₖ/∂h)``, the weighted sum of what the heads send back.
+
+    Args:
+        losses: One loss per head, in the heads' order: a list, or a dict ``name -> loss``
+            (its order is the heads' order, and targets may then come as a dict by name).
+        weights: wₖ >= 0 per task, a list in the same order or a dict by name; all 1 by default.
+
+    Targets: a tuple or list with one array per head, or a dict by task name
+    (``DataLoader(X, (y_class, y_value))`` and ``fit`` pass them through).
+
+    Example:
+        >>> model = nn.MultiTask(trunk, [nn.Linear(64, 10), nn.Linear(64, 1)])
+        >>> loss_fn = nn.MultiTaskLoss({"digit": nn.CrossEntropyLoss(), "size": nn.MSELoss()},
+        ...                            weights={"digit": 1.0, "size": 0.5})
+        >>> fit(model, loss_fn, opt, (X, {"digit": y, "size": s}), metrics=())
+    """
+
+    def __init__(self, losses: Union[Sequence, dict], weights: Union[Sequence[float], dict, None] = None) -> None:
+        who = "MultiTaskLoss"
+        if isinstance(losses, dict):
+            self.names: Optional[list] = list(losses)
+            losses = list(losses.values())
+        elif isinstance(losses, (list, tuple)):
+            self.names = None
+        else:
+            raise TypeError(f"{who}: losses must be a list or a dict of losses, got {type(losses).__name__}")
+        if not losses:
+            raise ValueError(f"{who}: losses is empty; give one loss per head")
+        for i, loss in enumerate(losses):
+            if not (callable(loss) and callable(getattr(loss, "backward", None))):
+                raise TypeError(f"{who}: loss {self._label(i)} must be a loss with backward(), got {type(loss).__name__}")
+        self.losses = list(losses)
+        if weights is None:
+            weights = [1.0] * len(losses)
+        elif isinstance(weights, dict):
+            if self.names is None or set(weights) != set(self.names):
+                raise ValueError(f"{who}: weights given by name must name the tasks of losses "
+                                 f"({self.names or 'losses is a list: give weights as a list'}), got {list(weights)}")
+            weights = [weights[name] for name in self.names]
+        elif not isinstance(weights, (list, tuple)):
+            raise TypeError(f"{who}: weights must be a list or a dict, got {type(weights).__name__}")
+        if len(weights) != len(losses):
+            raise ValueError(f"{who}: {len(losses)} losses but {len(weights)} weights")
+        self.weights = [_checks.number(who, f"the weight of task {self._label(i)}", w, low=0.0)
+                        for i, w in enumerate(weights)]
+        self.values: list[float] = []
+
+    def _label(self, i: int) -> str:
+        return repr(self.names[i]) if self.names is not None else str(i)
+
+    def _per_task(self, targets) -> list:
+        """The targets as a list in the tasks' order."""
+        k = len(self.losses)
+        if isinstance(targets, dict):
+            if self.names is None or set(targets) != set(self.names):
+                raise ValueError(f"MultiTaskLoss: targets given by name must name the tasks "
+                                 f"{self.names or '(losses is a list: give targets as a tuple)'}, got {list(targets)}")
+            return [targets[name] for name in self.names]
+        if not isinstance(targets, (list, tuple)) or len(targets) != k:
+            raise ValueError(f"MultiTaskLoss: targets must be a tuple of {k} arrays (one per head) or a dict, "
+                             f"got {type(targets).__name__}" + (f" of length {len(targets)}" if isinstance(targets, (list, tuple)) else ""))
+        return list(targets)
+
+    def __call__(self, outputs, targets) -> float:
+        return self.forward(outputs, targets)
+
+    def forward(self, outputs, targets) -> float:
+        """``Σₖ wₖ·Lₖ(outputs[k], targets[k])``; ``values`` keeps each Lₖ."""
+        k = len(self.losses)
+        if isinstance(outputs, np.ndarray) or not isinstance(outputs, (list, tuple)) or len(outputs) != k:
+            raise ValueError(f"MultiTaskLoss: outputs must be a list of {k} arrays, one per head "
+                             f"(what nn.MultiTask returns), got {type(outputs).__name__}")
+        self.values = [float(loss(y, t)) for loss, y, t in zip(self.losses, outputs, self._per_task(targets))]
+        return float(sum(w * v for w, v in zip(self.weights, self.values)))
+
+    def backward(self) -> list:
+        """``[wₖ·∂Lₖ/∂yₖ for each head]``, the argument of ``MultiTask.backward``."""
+        if not self.values:
+            raise RuntimeError("MultiTaskLoss: backward called before the loss was computed")
+        return [w * loss.backward() for loss, w in zip(self.losses, self.weights)]

@@ -74,6 +74,23 @@ def flat_segments(arrays: Sequence[np.ndarray], cache: Optional[dict] = None) ->
     return segments
 
 
+def flat_pairs(params: Sequence[Parameter], cache: Optional[dict] = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(data, grad) 1-d views covering the parameters: one pair per run of parameters adjacent in both
+    their data and their gradient buffer (an optimizer's arena), so that one kernel call covers a run.
+
+    Reading ``p.grad`` here fills a gradient that ``zero_grad`` marked zero (see Parameter).
+
+    Args:
+        params: the Parameters, in order.
+        cache: a dict kept by the caller, as for ``flat_segments``.
+    """
+    data = flat_segments([p.data for p in params], None if cache is None else cache.setdefault("data", {}))
+    grad = flat_segments([p.grad for p in params], None if cache is None else cache.setdefault("grad", {}))
+    if [d.size for d in data] == [g.size for g in grad]:
+        return list(zip(data, grad))
+    return [(p.data.reshape(-1), p.grad.reshape(-1)) for p in params]
+
+
 def flatten_parameters(params: Sequence[Parameter], who: str, owner: Any) -> tuple[np.ndarray, np.ndarray]:
     """Move the parameters' data and grads into two contiguous buffers; return (data, grad).
 
