@@ -41,7 +41,7 @@ static _Atomic int pdt_num_threads = 0; /* 0: not set yet, use the default (set 
 static int pdt_default_threads(void) {
     const char *env = getenv("OMP_NUM_THREADS");
     long n = env ? strtol(env, NULL, 10) : 0;
-    if (n >= 1) return n > 1024 ? 1024 : (int)n;
+    if (n >= 1) return n > PDT_MAX_THREADS ? PDT_MAX_THREADS : (int)n;
 #if defined(PDT_POOL)
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
@@ -63,7 +63,7 @@ int pdt_get_num_threads(void) {
 
 void pdt_set_num_threads(int n) {
 #ifdef _OPENMP
-    pdt_num_threads = n < 1 ? 1 : n;
+    pdt_num_threads = n < 1 ? 1 : n > PDT_MAX_THREADS ? PDT_MAX_THREADS : n;
 #else
     (void)n;
 #endif
@@ -93,7 +93,6 @@ const char *pdt_threading_backend(void) {
 }
 
 #if defined(PDT_POOL)
-#define PDT_MAX_WORKERS 255
 
 /* The claim word: region number (24 bits) | blocks (20 bits) | next unclaimed block (20 bits).
  * One word, so a claim checks in one compare-and-swap that the region is still the one whose
@@ -111,6 +110,7 @@ static struct {
     void *_Atomic data;
     _Atomic int team;                 /* workers 1..team-1 take part in the current region */
     _Atomic int sleepers;             /* workers waiting on `wake` */
+    _Atomic unsigned epoch;           /* workers of an older generation end at their next wake-up */
     atomic_flag busy;                 /* a caller is running a region */
     int workers;                      /* workers started (only the caller holding `busy` changes it) */
     pthread_mutex_t lock;
@@ -183,17 +183,20 @@ static uint64_t pdt_wait_region(uint64_t seen) {
     return word;
 }
 
+/* Worker `id` of generation `epoch` (both in arg): runs the blocks of each region it is a team member of;
+ * ends when the pool has been shrunk since it started (set_num_threads lowered). */
 static void *pdt_worker(void *arg) {
-    const int id = (int)(intptr_t)arg;
+    const int id = (int)((uintptr_t)arg & 0xffff);
+    const unsigned epoch = (unsigned)((uintptr_t)arg >> 16);
     uint64_t seen = pdt_region_of(atomic_load(&pool.claim));
     pdt_in_region = 1; /* a kernel called from a block runs its own loops in place */
     for (;;) {
         const uint64_t word = pdt_wait_region(seen);
         seen = pdt_region_of(word);
+        if (atomic_load(&pool.epoch) != epoch) return NULL;
         if (id < atomic_load_explicit(&pool.team, memory_order_relaxed))
             pdt_run_blocks(seen, (int)((word >> PDT_CLAIM_BITS) & PDT_CLAIM_MASK));
     }
-    return NULL;
 }
 
 /* A forked child has none of the parent's workers: it starts with an empty pool. */
@@ -217,7 +220,8 @@ static int pdt_start_workers(int want) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        const int failed = pthread_create(&t, &attr, pdt_worker, (void *)(intptr_t)(pool.workers + 1));
+        const uintptr_t arg = (uintptr_t)atomic_load(&pool.epoch) << 16 | (uintptr_t)(pool.workers + 1);
+        const int failed = pthread_create(&t, &attr, pdt_worker, (void *)arg);
         pthread_attr_destroy(&attr);
         if (failed) break;
         pool.workers++;
@@ -255,7 +259,11 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigne
         pdt_run_in_place(fn, data);
         return;
     }
-    const int want = threads - 1 < PDT_MAX_WORKERS ? threads - 1 : PDT_MAX_WORKERS;
+    const int want = threads - 1;
+    if (pool.workers > want) {  /* fewer threads than before: start a new, smaller generation */
+        atomic_fetch_add(&pool.epoch, 1);
+        pool.workers = 0;
+    }
     const int team = 1 + (pool.workers >= want ? want : pdt_start_workers(want));
     const int blocks = (int)num_threads < PDT_MAX_CHUNKS ? (int)num_threads : PDT_MAX_CHUNKS;
     atomic_store_explicit(&pool.fn, fn, memory_order_relaxed);

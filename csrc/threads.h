@@ -25,6 +25,8 @@
 #define PDT_PAR_MIN 65536
 /* A product goes parallel from this many multiply-adds (below, a second thread costs more than it saves). */
 #define PDT_GEMM_PAR_MIN 524288
+/* The most threads set_num_threads accepts: far past any CPU this runs on, far below what exhausts memory. */
+#define PDT_MAX_THREADS 512
 /* Blocks per thread in a region: a descheduled worker then holds up at most one short block. */
 #define PDT_CHUNKS_PER_THREAD 4
 /* A worker that finds no region spins this long before it sleeps: long enough to catch the next

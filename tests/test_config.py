@@ -51,7 +51,7 @@ def test_threads_and_show_config(capsys):
     pydtrain.set_num_threads(before)
     with pytest.raises(TypeError, match="n must be an int"):
         pydtrain.set_num_threads(1.5)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="between 1 and"):
         pydtrain.set_num_threads(0)
 
 

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -129,3 +130,39 @@ def test_show_config_names_the_threading_back_end(capsys):
     assert t["parallel_min_elements"] > 0 and t["parallel_min_gemm_madds"] > 0 and t["blocks_per_thread"] >= 1
     out = capsys.readouterr().out
     assert f"threading         : {t['backend']}" in out and "parallel from" in out
+
+
+def test_thread_count_is_bounded(restore_threads):
+    limit = _C.threading()["max_threads"]
+    for bad in (0, -3, limit + 1, 70000, 10**30):
+        with pytest.raises(ValueError, match=f"set_num_threads: the number of threads must be between 1 and {limit}"):
+            pdt.set_num_threads(bad)
+    pdt.set_num_threads(limit)
+    assert pdt.get_num_threads() == limit
+
+
+def test_many_more_threads_than_cores_give_the_same_bits(restore_threads):
+    x = np.random.default_rng(4).standard_normal(1 << 20).astype(np.float32)
+    pdt.set_num_threads(1)
+    expected = (F.sum_squares(x), F.relu(x))
+    pdt.set_num_threads(64)
+    assert F.sum_squares(x) == expected[0]
+    np.testing.assert_array_equal(F.relu(x), expected[1])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or _C.threading()["backend"] != "pool",
+                    reason="counts the pool's threads through /proc")
+def test_lowering_the_thread_count_ends_the_surplus_workers(restore_threads):
+    x = np.random.default_rng(5).standard_normal(1 << 20).astype(np.float32)
+
+    def settle(threads):
+        # workers of an older generation end when they wake for a parallel loop
+        pdt.set_num_threads(threads)
+        for _ in range(3):
+            F.relu(x)
+            time.sleep(0.05)
+        return len(os.listdir("/proc/self/task"))
+
+    two = settle(2)
+    assert settle(16) == two + 14
+    assert settle(2) == two

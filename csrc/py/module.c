@@ -69,9 +69,14 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *noargs) { return P
 
 static PyObject *py_set_num_threads(PyObject *self, PyObject *arg) {
     long n = PyLong_AsLong(arg);
-    if (n == -1 && PyErr_Occurred()) return NULL;
-    if (n < 1) {
-        PyErr_Format(PyExc_ValueError, "set_num_threads: the number of threads must be at least 1, got %ld", n);
+    if (n == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return NULL;
+        PyErr_Clear();
+        n = LONG_MAX;
+    }
+    if (n < 1 || n > PDT_MAX_THREADS) {
+        PyErr_Format(PyExc_ValueError, "set_num_threads: the number of threads must be between 1 and %d, got %ld",
+                     PDT_MAX_THREADS, n);
         return NULL;
     }
     pdt_set_num_threads((int)n);
@@ -81,8 +86,8 @@ static PyObject *py_set_num_threads(PyObject *self, PyObject *arg) {
 static PyObject *py_openmp(PyObject *self, PyObject *noargs) { return PyBool_FromLong(pdt_openmp_enabled()); }
 
 static PyObject *py_threading(PyObject *self, PyObject *noargs) {
-    return Py_BuildValue("{s:s,s:i,s:i,s:L,s:L,s:d}", "backend", pdt_threading_backend(), "threads",
-                         pdt_get_num_threads(), "blocks_per_thread", PDT_CHUNKS_PER_THREAD, "parallel_min_elements",
+    return Py_BuildValue("{s:s,s:i,s:i,s:i,s:L,s:L,s:d}", "backend", pdt_threading_backend(), "threads",
+                         pdt_get_num_threads(), "max_threads", PDT_MAX_THREADS, "blocks_per_thread", PDT_CHUNKS_PER_THREAD, "parallel_min_elements",
                          (long long)PDT_PAR_MIN, "parallel_min_gemm_madds", (long long)PDT_GEMM_PAR_MIN,
                          "worker_spin_us", PDT_SPIN_NS / 1000.0);
 }
