@@ -2,12 +2,16 @@
 
 It is counter-based (Philox4x32-10 in the C core): a draw is a pure function
 of (seed, offset), so the numbers never depend on threads or SIMD level. Each
-call takes a block of counters and moves the offset past it.
+call takes a block of counters and moves the offset past it, under a lock: draws made
+from several Python threads at once never share counters, though which thread gets
+which block depends on the order the threads run in, so only draws made from one thread
+are reproducible from the seed.
 """
 from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 from typing import Iterator
 
 import numpy as np
@@ -24,6 +28,7 @@ class _State:
 
 
 _state = _State(secrets.randbits(64))
+_lock = threading.Lock()  # guards the read-then-advance of take
 
 
 def seed(n: int) -> None:
@@ -40,9 +45,11 @@ def seed(n: int) -> None:
 
 def take(count: int) -> tuple[int, int]:
     """Reserve `count` counters: returns (seed, offset) for a kernel and advances the offset."""
-    start = _state.offset
-    _state.offset = (start + int(count)) & _MASK64
-    return _state.seed, start
+    with _lock:
+        state = _state
+        start = state.offset
+        state.offset = (start + int(count)) & _MASK64
+        return state.seed, start
 
 
 @contextlib.contextmanager
