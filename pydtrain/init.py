@@ -1,6 +1,6 @@
 """Initializers, in place on an ndarray or a Parameter, drawing from the seeded generator.
 
-The lecture's schemes (SPEC §2), with nₑ = fan_in and nₛ = fan_out computed as
+The lecture's schemes (docs/formulas.md, section 1), with nₑ = fan_in and nₛ = fan_out computed as
 PyTorch does: for a weight (out, in, *kernel), fan_in = in·∏kernel and
 fan_out = out·∏kernel.
 

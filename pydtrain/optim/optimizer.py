@@ -3,7 +3,7 @@
 Building an optimizer moves the parameters of each group into one contiguous
 buffer (and their gradients into another); every ``Parameter.data``/``.grad``
 becomes a view into it, so layers keep working unchanged. One step is then one
-C call per group (DESIGN.md, decision 3). ``zero_grad()`` marks every gradient
+C call per group (docs/design.md, section 3). ``zero_grad()`` marks every gradient
 zero (reading ``p.grad`` fills it; a Linear weight's next backward writes it
 instead of adding to it); ``zero_grad(set_to_none=False)`` is one fill.
 """
