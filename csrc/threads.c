@@ -30,8 +30,7 @@ void pdt_set_num_threads(int n) {
  * GCC lowers every `omp parallel` to GOMP_parallel(fn, data, num_threads, flags),
  * and an `if` clause that is false to num_threads = 1, for which libgomp still
  * builds a one-thread team: a malloc, thread-state set-up and a free, about
- * 0.2 us a call (measured: 235 ns against 25 ns for the same 64-element loop
- * called directly). Every kernel below its PDT_OMP_FOR threshold paid that on
+ * 0.2 us a call, ten times a small loop (bench/NOTES.md). Every kernel below its PDT_OMP_FOR threshold paid that on
  * every call, and a small training step makes ~20 such calls. So the extension
  * binds GOMP_parallel to this hidden definition (hidden: only calls from this
  * library reach it, nobody else's OpenMP is touched): a one-thread region that

@@ -20,8 +20,7 @@
 /* Rows a softmax pass works on at a time: first the exps of every row of the block are
  * stored, then each row is scaled. Scaling a row right after its exps were stored reads
  * values still in flight from a (masked) vector store, which store forwarding cannot
- * serve: that stall was half the time of a 10-class row (with the sums taken in registers,
- * 128 rows of 10 classes still take 1.5× as long with blocks of 1 row). */
+ * serve, and that stall dominates short rows (bench/NOTES.md, "Softmax rows in blocks"). */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
 #endif
