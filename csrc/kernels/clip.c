@@ -31,7 +31,7 @@ static double KN(sumsq_chunk)(pdt_int n, const T *x) {
             a3 = vfma(x3, x3, a3);
         }
         for (; i < e; i += VN) {
-            V xi = vload_tail(x + i, e - i < VN ? e - i : VN);
+            V xi = vload_part(x + i, e - i < VN ? e - i : VN);
             a0 = vfma(xi, xi, a0);
         }
         total += (double)vreduce_add(vadd(vadd(a0, a1), vadd(a2, a3)));
@@ -45,7 +45,7 @@ static double KN(maxabs_chunk)(pdt_int n, const T *x, int *nan) {
     V mx = vzero(), nans = vzero();
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        V a = vabs(r == VN ? vload(x + i) : vload_tail(x + i, r));
+        V a = vabs(vload_part(x + i, r));
         mx = vmax(mx, a);
         nans = vadd(nans, vselect(vgt(a, minus_one), zero, one)); /* |x| > −1 fails only for NaN */
     }
@@ -107,8 +107,7 @@ static pdt_status KN(clip_value)(pdt_int n, T *x, double clip) {
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
         /* constant first: every target's max/min then returns the NaN operand */
-        if (r == VN) vstore(x + i, vmin(hi, vmax(lo, vload(x + i))));
-        else vstore_tail(x + i, vmin(hi, vmax(lo, vload_tail(x + i, r))), r);
+        vstore_part(x + i, vmin(hi, vmax(lo, vload_part(x + i, r))), r);
     }
     return PDT_OK;
 }

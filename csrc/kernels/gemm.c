@@ -123,14 +123,10 @@ static inline void KN(gemm_pack_block_t)(const T *restrict rows, pdt_int ld, pdt
                                           pdt_int width, pdt_int lanes, const T *restrict add) {
     V r[VN];
     for (pdt_int q = 0; q < VN; ++q)
-        r[q] = q >= nrows ? vzero() : pk == VN ? vload(rows + q * ld) : vload_tail(rows + q * ld, pk);
+        r[q] = q >= nrows ? vzero() : vload_part(rows + q * ld, pk);
     vtranspose(r);
-    const V va = !add ? vzero() : lanes == VN ? vload(add) : vload_tail(add, lanes);
-    for (pdt_int q = 0; q < pk; ++q) {
-        const V x = add ? vadd(r[q], va) : r[q];
-        if (lanes == VN) vstore(dst + q * width, x);
-        else vstore_tail(dst + q * width, x, lanes);
-    }
+    const V va = add ? vload_part(add, lanes) : vzero();
+    for (pdt_int q = 0; q < pk; ++q) vstore_part(dst + q * width, add ? vadd(r[q], va) : r[q], lanes);
 }
 
 // src (count, kc), element (i, p) at src[i·sc + p·sk] → width-wide micro-panels, dst[(i/width)·width·kc +
@@ -150,11 +146,8 @@ PDT_GEMM_INLINE void KN(gemm_pack_panels)(pdt_int count, pdt_int kc, const T *re
                     const T *from = src + p * sk + i0;
                     T *to = dst + i0 * kc + p * width;
                     for (int i = 0; i < width; i += VN) {
-                        const pdt_int take = pdt_gemm_min(VN, width - i), left = w - i;
-                        const V x = left >= take ? (take == VN ? vload(from + i) : vload_tail(from + i, take))
-                                  : left > 0 ? vload_tail(from + i, left) : vzero();
-                        if (take == VN) vstore(to + i, x);
-                        else vstore_tail(to + i, x, take);
+                        const pdt_int take = pdt_gemm_min(VN, width - i), have = pdt_gemm_min(take, w - i);
+                        vstore_part(to + i, have > 0 ? vload_part(from + i, have) : vzero(), take);
                     }
                 }
             }
@@ -185,9 +178,9 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
     for (pdt_int i = 0; i < m; ++i)
         for (pdt_int j = 0; j < n; j += VN) {
             const pdt_int r = pdt_gemm_min(VN, n - j);
-            V x = beta != 0 ? vmul(vb, vload_tail(c + i * ldc + j, r)) : vzero();
-            if (bias) x = vadd(x, vload_tail(bias + j, r));
-            vstore_tail(c + i * ldc + j, x, r);
+            V x = beta != 0 ? vmul(vb, vload_part(c + i * ldc + j, r)) : vzero();
+            if (bias) x = vadd(x, vload_part(bias + j, r));
+            vstore_part(c + i * ldc + j, x, r);
         }
 }
 

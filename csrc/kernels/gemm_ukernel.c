@@ -81,18 +81,12 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
         T *ci = c + i * ldc;
         PDT_GEMM_UNROLL
         for (int v = 0; v < GEMM_NV; ++v) {
-            const pdt_int left = nr - v * VN;
-            if (left >= VN) {
-                V r = vmul(va, acc[i][v]);
-                if (beta != 0) r = vfma(vb, vload(ci + v * VN), r);
-                if (bias) r = vadd(r, vload(bias + v * VN));
-                vstore(ci + v * VN, r);
-            } else if (left > 0) {
-                V r = vmul(va, acc[i][v]);
-                if (beta != 0) r = vfma(vb, vload_tail(ci + v * VN, left), r);
-                if (bias) r = vadd(r, vload_tail(bias + v * VN, left));
-                vstore_tail(ci + v * VN, r, left);
-            }
+            const pdt_int left = nr - v * VN, lanes = left < VN ? left : VN;
+            if (lanes <= 0) break;
+            V r = vmul(va, acc[i][v]);
+            if (beta != 0) r = vfma(vb, vload_part(ci + v * VN, lanes), r);
+            if (bias) r = vadd(r, vload_part(bias + v * VN, lanes));
+            vstore_part(ci + v * VN, r, lanes);
         }
     }
 }
