@@ -18,13 +18,16 @@ fan_out = out·∏kernel.
 from __future__ import annotations
 
 import math
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
 
 from . import _C, _random
 
-ArrayLike = Union[np.ndarray, "Parameter"]  # noqa: F821 (nn.Parameter, duck-typed by .data)
+if TYPE_CHECKING:
+    from .nn.module import Parameter
+
+ArrayLike = Union[np.ndarray, "Parameter"]  # a Parameter is duck-typed by .data
 
 
 def _array(a) -> np.ndarray:
