@@ -3,16 +3,15 @@
  *
  * The GEMM packs its operands into a buffer of up to a few MiB on every call. Freshly
  * allocated, that buffer is fresh pages each time (glibc returns large blocks to the
- * system on free), and their page faults cost more than the packing itself: a 256³
- * product ran at 55% of the FMA peak instead of 83%. pdt_scratch hands out one buffer
+ * system on free), and their page faults cost more than the packing itself
+ * (bench/NOTES.md, "A scratch buffer kept per thread"). pdt_scratch hands out one buffer
  * per thread, grown when too small and freed when the thread ends. The cost: a thread
  * that called the GEMM keeps its largest buffer, about 2 MiB (float32) or 3 MiB
  * (float64) per OpenMP thread of that call; the aligned copies of x·Wᵀ's
  * dot-product path take up to 1 MiB of rows of x plus DN rows of W, so more only
  * when k runs to tens of thousands, and its transposed batch products up to 4 MiB
- * more. (Freeing blocks over a limit after each call was tried: glibc then keeps
- * them in its heap anyway, or maps fresh pages on every call, the cost this file
- * removes.) Built with AddressSanitizer, the bytes past each request are poisoned,
+ * more; freeing blocks over a limit after each call does not help, as glibc keeps
+ * them or maps fresh pages again. Built with AddressSanitizer, the bytes past each request are poisoned,
  * so an overrun is reported as for a fresh block.
  * One user at a time per thread: a kernel holding it must not call another kernel
  * that asks for it.

@@ -1,6 +1,8 @@
 """Threads and the report of how the core was built and what it chose."""
 from __future__ import annotations
 
+from typing import Any
+
 from . import _C
 
 
@@ -33,7 +35,7 @@ def show_config(print_out: bool = True) -> dict:
     """
     from . import __version__
 
-    info = {
+    info: dict[str, Any] = {
         "version": __version__,
         "simd": _C.simd_level(),
         "simd_compiled": _C.simd_compiled(),

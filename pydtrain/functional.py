@@ -7,7 +7,7 @@ argument. Layers in ``pydtrain.nn`` are built on these functions.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, overload
 
 import numpy as np
 
@@ -379,6 +379,10 @@ def gaussian_noise(x: Array, std: float, seed: Optional[int] = None, offset: Opt
 # ---- norm ----
 
 
+@overload
+def _view(a: Array, shape: tuple, name: str) -> Array: ...
+@overload
+def _view(a: None, shape: tuple, name: str) -> None: ...
 def _view(a: Optional[Array], shape: tuple, name: str) -> Optional[Array]:
     """``a`` reshaped without copying (None stays None); non-arrays and non-contiguous arrays raise."""
     if a is None:
@@ -392,6 +396,10 @@ def _view(a: Optional[Array], shape: tuple, name: str) -> Optional[Array]:
     return a.reshape(shape)
 
 
+@overload
+def _channels_view(x: Array, name: str, like: Optional[Array] = None) -> Array: ...
+@overload
+def _channels_view(x: None, name: str, like: Optional[Array] = None) -> None: ...
 def _channels_view(x: Optional[Array], name: str, like: Optional[Array] = None) -> Optional[Array]:
     """(N, C, ...) as an (N, C, S) view (no copy); ``like`` gives the shape an output must have."""
     if x is None:

@@ -1,6 +1,6 @@
 """Initializers, in place on an ndarray or a Parameter, drawing from the seeded generator.
 
-The lecture's schemes (SPEC §2), with nₑ = fan_in and nₛ = fan_out computed as
+The lecture's schemes (docs/formulas.md, section 1), with nₑ = fan_in and nₛ = fan_out computed as
 PyTorch does: for a weight (out, in, *kernel), fan_in = in·∏kernel and
 fan_out = out·∏kernel.
 
@@ -18,13 +18,16 @@ fan_out = out·∏kernel.
 from __future__ import annotations
 
 import math
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
 
 from . import _C, _random
 
-ArrayLike = Union[np.ndarray, "Parameter"]  # noqa: F821 (nn.Parameter, duck-typed by .data)
+if TYPE_CHECKING:
+    from .nn.module import Parameter
+
+ArrayLike = Union[np.ndarray, "Parameter"]  # a Parameter is duck-typed by .data
 
 
 def _array(a) -> np.ndarray:

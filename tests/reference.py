@@ -1,4 +1,4 @@
-"""The float64 NumPy oracle: one function per C kernel, named after it, written from SPEC.md."""
+"""The float64 NumPy oracle: one function per C kernel, named after it, written from docs/formulas.md."""
 import numpy as np
 
 # ---- gemm ----
@@ -337,7 +337,7 @@ def sgd_step(param, grad, lr):
 
 
 def sgd_momentum_step(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, convention, first_step):
-    """(param, buf) after one step, from SPEC §5 (classic) and torch.optim.SGD's documented algorithm (pytorch)."""
+    """(param, buf) after one step, from docs/formulas.md §9 (classic) and torch.optim.SGD's documented algorithm (pytorch)."""
     p, g = np.asarray(param, np.float64), np.asarray(grad, np.float64)
     g = g + weight_decay * p
     if momentum == 0:
@@ -371,7 +371,7 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, beta, eps,
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step, decoupled):
-    """(param, m, v, vmax) after update number `step`, SPEC §5 with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
+    """(param, m, v, vmax) after update number `step`, docs/formulas.md §9 with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
     p, g = np.asarray(param, np.float64), np.asarray(grad, np.float64)
     if decoupled:
         p = p * (1 - lr * weight_decay)
@@ -427,7 +427,7 @@ def average_update(avg, x, weight):
 
 
 def ema_series(series, beta, bias_correction=True):
-    """SPEC §4, written as the recurrence: e[t+1] = βe[t] + (1−β)s[t], ê[t] = e[t]/(1−βᵗ)."""
+    """docs/formulas.md §7, written as the recurrence: e[t+1] = βe[t] + (1−β)s[t], ê[t] = e[t]/(1−βᵗ)."""
     out, e = [], 0.0
     for t, s in enumerate(np.asarray(series, np.float64), start=1):
         e = beta * e + (1 - beta) * s

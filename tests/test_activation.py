@@ -1,7 +1,5 @@
 """Activations: kernels against the float64 oracle, accuracy of the vector math,
 finite differences, PyTorch parity, bad input."""
-import math
-
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Initializers against the formulas of SPEC.md §2 (moments and bounds on large draws) and PyTorch's fans."""
+"""Initializers against the formulas of docs/formulas.md §1 (moments and bounds on large draws) and PyTorch's fans."""
 import math
 
 import numpy as np

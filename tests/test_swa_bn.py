@@ -8,7 +8,8 @@ from pydtrain import nn, optim
 def test_swa_then_recompute_bn_stats_inside_applied():
     pdt.seed(0)
     rng = np.random.default_rng(0)
-    model = nn.Sequential(nn.Linear(4, 6, dtype=np.float64), nn.BatchNorm(6, dtype=np.float64), nn.ReLU(), nn.Linear(6, 3, dtype=np.float64))
+    model = nn.Sequential(nn.Linear(4, 6, dtype=np.float64), nn.BatchNorm(6, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(6, 3, dtype=np.float64))
     bn = model[1]
     X = rng.standard_normal((64, 4))
     y = rng.integers(0, 3, 64)

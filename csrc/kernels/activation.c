@@ -13,8 +13,8 @@ static pdt_status KN(relu_forward)(pdt_int n, const T *x, T *y) {
     const V zero = vzero();
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        if (i + VN <= n) vstore(y + i, vmax(zero, vload(x + i)));
-        else vstore_tail(y + i, vmax(zero, vload_tail(x + i, n - i)), n - i);
+        const pdt_int r = n - i < VN ? n - i : VN;
+        vstore_part(y + i, vmax(zero, vload_part(x + i, r)), r);
     }
     return PDT_OK;
 }
@@ -25,12 +25,8 @@ static pdt_status KN(relu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     const V zero = vzero();
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        if (i + VN <= n) {
-            vstore(dx + i, vselect(vgt(vload(x + i), zero), vload(dy + i), zero));
-        } else {
-            pdt_int r = n - i;
-            vstore_tail(dx + i, vselect(vgt(vload_tail(x + i, r), zero), vload_tail(dy + i, r), zero), r);
-        }
+        const pdt_int r = n - i < VN ? n - i : VN;
+        vstore_part(dx + i, vselect(vgt(vload_part(x + i, r), zero), vload_part(dy + i, r), zero), r);
     }
     return PDT_OK;
 }
@@ -47,10 +43,10 @@ static pdt_status KN(bias_relu_forward)(pdt_int rows, pdt_int cols, const T *x, 
     for (pdt_int i = 0; i < rows; ++i) {
         const T *xi = x + i * cols;
         T *yi = y + i * cols;
-        pdt_int j = 0;
-        for (; j + VN <= cols; j += VN) vstore(yi + j, vmax(zero, vadd(vload(xi + j), vload(bias + j))));
-        if (j < cols)
-            vstore_tail(yi + j, vmax(zero, vadd(vload_tail(xi + j, cols - j), vload_tail(bias + j, cols - j))), cols - j);
+        for (pdt_int j = 0; j < cols; j += VN) {
+            const pdt_int r = cols - j < VN ? cols - j : VN;
+            vstore_part(yi + j, vmax(zero, vadd(vload_part(xi + j, r), vload_part(bias + j, r))), r);
+        }
     }
     return PDT_OK;
 }
@@ -58,17 +54,11 @@ static pdt_status KN(bias_relu_forward)(pdt_int rows, pdt_int cols, const T *x, 
 // dy, dx, acc over one row: dx = dy ⊙ [y > 0]; acc += dx
 static inline void KN(relu_grad_row_acc)(pdt_int cols, const T *y, const T *dy, T *dx, T *acc) {
     const V zero = vzero();
-    pdt_int j = 0;
-    for (; j + VN <= cols; j += VN) {
-        V d = vselect(vgt(vload(y + j), zero), vload(dy + j), zero);
-        vstore(dx + j, d);
-        vstore(acc + j, vadd(vload(acc + j), d));
-    }
-    if (j < cols) {
-        pdt_int r = cols - j;
-        V d = vselect(vgt(vload_tail(y + j, r), zero), vload_tail(dy + j, r), zero);
-        vstore_tail(dx + j, d, r);
-        vstore_tail(acc + j, vadd(vload_tail(acc + j, r), d), r);
+    for (pdt_int j = 0; j < cols; j += VN) {
+        const pdt_int r = cols - j < VN ? cols - j : VN;
+        const V d = vselect(vgt(vload_part(y + j, r), zero), vload_part(dy + j, r), zero);
+        vstore_part(dx + j, d, r);
+        vstore_part(acc + j, vadd(vload_part(acc + j, r), d), r);
     }
 }
 
@@ -90,61 +80,62 @@ static pdt_status KN(bias_relu_backward)(pdt_int rows, pdt_int cols, const T *y,
     }
     for (pdt_int c = 0; c < chunks; ++c) {
         const T *p = partial + c * cols;
-        pdt_int j = 0;
-        for (; j + VN <= cols; j += VN) vstore(dbias + j, vadd(vload(dbias + j), vload(p + j)));
-        if (j < cols) vstore_tail(dbias + j, vadd(vload_tail(dbias + j, cols - j), vload_tail(p + j, cols - j)), cols - j);
+        for (pdt_int j = 0; j < cols; j += VN) {
+            const pdt_int r = cols - j < VN ? cols - j : VN;
+            vstore_part(dbias + j, vadd(vload_part(dbias + j, r), vload_part(p + j, r)), r);
+        }
     }
     free(partial);
     return PDT_OK;
 }
 
-/* The loop every kernel below shares: for each vector of n elements (the last
- * one partial, through masked loads and stores) load x (and dy) into `xv`
- * (`dyv`), run the statements given last, which set `out`, and store it. */
-#ifndef PDT_ACT_LOOP
-#define PDT_ACT_LOOP(n, x, y, ...)                                               \
-    PDT_OMP_FOR((n) > PDT_PAR_MIN)                                               \
-    for (pdt_int i = 0; i < (n); i += VN) {                                      \
-        const pdt_int r_ = (n) - i < VN ? (n) - i : VN;                          \
-        const V xv = r_ == VN ? vload((x) + i) : vload_tail((x) + i, r_);       \
-        V out;                                                                   \
-        __VA_ARGS__;                                                             \
-        if (r_ == VN) vstore((y) + i, out);                                      \
-        else vstore_tail((y) + i, out, r_);                                      \
-    }
-#define PDT_ACT_LOOP2(n, x, dy, dx, ...)                                         \
-    PDT_ACT_LOOP(n, x, dx, const V dyv = r_ == VN ? vload((dy) + i) : vload_tail((dy) + i, r_); __VA_ARGS__)
-#endif
-
 // x, y (n); y may be x
 // y = e^x (vmath.h; exposed so its accuracy can be measured)
 static pdt_status KN(exp_forward)(pdt_int n, const T *x, T *y) {
-    PDT_ACT_LOOP(n, x, y, out = KN(vexp)(xv))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
+        vstore_part(y + i, KN(vexp)(xv), r);
+    }
     return PDT_OK;
 }
 
 // x, y (n); y may be x
 // y = σ(x) = 1/(1 + e^(−x))
 static pdt_status KN(sigmoid_forward)(pdt_int n, const T *x, T *y) {
-    PDT_ACT_LOOP(n, x, y, out = KN(vsigmoid)(xv))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
+        vstore_part(y + i, KN(vsigmoid)(xv), r);
+    }
     return PDT_OK;
 }
 
 // x, dy, dx (n); dx may be dy
 // dx = dy ⊙ σ(x)·σ(−x)   (= σ(1 − σ), without the cancellation of 1 − σ)
 static pdt_status KN(sigmoid_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
-    PDT_ACT_LOOP2(n, x, dy, dx, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
         V sp, sn;
         KN(vm_sigmoid_pair)(xv, &sp, &sn);
-        out = vmul(dyv, vmul(sp, sn));
-    })
+        vstore_part(dx + i, vmul(dyv, vmul(sp, sn)), r);
+    }
     return PDT_OK;
 }
 
 // x, y (n); y may be x
 // y = tanh(x)
 static pdt_status KN(tanh_forward)(pdt_int n, const T *x, T *y) {
-    PDT_ACT_LOOP(n, x, y, out = KN(vtanh)(xv))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
+        vstore_part(y + i, KN(vtanh)(xv), r);
+    }
     return PDT_OK;
 }
 
@@ -152,11 +143,14 @@ static pdt_status KN(tanh_forward)(pdt_int n, const T *x, T *y) {
 // dx = dy ⊙ (1 − tanh²(x)) = dy ⊙ 4e/(1 + e)², e = e^(−2|x|): no cancellation where tanh² ≈ 1
 static pdt_status KN(tanh_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     const V one = vset1((T)1), four = vset1((T)4), m2 = vset1((T)-2);
-    PDT_ACT_LOOP2(n, x, dy, dx, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
         V e = KN(vexp)(vmul(m2, vabs(xv)));
         V d = vadd(one, e);
-        out = vmul(dyv, vdiv(vmul(four, e), vmul(d, d)));
-    })
+        vstore_part(dx + i, vmul(dyv, vdiv(vmul(four, e), vmul(d, d))), r);
+    }
     return PDT_OK;
 }
 
@@ -164,7 +158,12 @@ static pdt_status KN(tanh_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
 // y = x if x > 0 else negative_slope·x
 static pdt_status KN(leaky_relu_forward)(pdt_int n, const T *x, double negative_slope, T *y) {
     const V zero = vzero(), slope = vset1((T)negative_slope);
-    PDT_ACT_LOOP(n, x, y, out = vselect(vgt(xv, zero), xv, vmul(slope, xv)))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
+        vstore_part(y + i, vselect(vgt(xv, zero), xv, vmul(slope, xv)), r);
+    }
     return PDT_OK;
 }
 
@@ -172,7 +171,12 @@ static pdt_status KN(leaky_relu_forward)(pdt_int n, const T *x, double negative_
 // dx = dy if x > 0 else negative_slope·dy
 static pdt_status KN(leaky_relu_backward)(pdt_int n, const T *x, const T *dy, double negative_slope, T *dx) {
     const V zero = vzero(), slope = vset1((T)negative_slope);
-    PDT_ACT_LOOP2(n, x, dy, dx, out = vselect(vgt(xv, zero), dyv, vmul(slope, dyv)))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
+        vstore_part(dx + i, vselect(vgt(xv, zero), dyv, vmul(slope, dyv)), r);
+    }
     return PDT_OK;
 }
 
@@ -180,7 +184,12 @@ static pdt_status KN(leaky_relu_backward)(pdt_int n, const T *x, const T *dy, do
 // y = scale·x if x > 0 else scale·α·(e^x − 1)   (Clevert et al. 2016)
 static pdt_status KN(elu_forward)(pdt_int n, const T *x, double alpha, double scale, T *y) {
     const V zero = vzero(), vs = vset1((T)scale), vas = vset1((T)(alpha * scale));
-    PDT_ACT_LOOP(n, x, y, out = vselect(vgt(xv, zero), vmul(vs, xv), vmul(vas, KN(vexpm1)(xv))))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
+        vstore_part(y + i, vselect(vgt(xv, zero), vmul(vs, xv), vmul(vas, KN(vexpm1)(xv))), r);
+    }
     return PDT_OK;
 }
 
@@ -188,7 +197,12 @@ static pdt_status KN(elu_forward)(pdt_int n, const T *x, double alpha, double sc
 // dx = scale·dy if x > 0 else scale·α·e^x·dy
 static pdt_status KN(elu_backward)(pdt_int n, const T *x, const T *dy, double alpha, double scale, T *dx) {
     const V zero = vzero(), vs = vset1((T)scale), vas = vset1((T)(alpha * scale));
-    PDT_ACT_LOOP2(n, x, dy, dx, out = vmul(dyv, vselect(vgt(xv, zero), vs, vmul(vas, KN(vexp)(xv)))))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
+        vstore_part(dx + i, vmul(dyv, vselect(vgt(xv, zero), vs, vmul(vas, KN(vexp)(xv)))), r);
+    }
     return PDT_OK;
 }
 
@@ -199,12 +213,15 @@ static pdt_status KN(elu_backward)(pdt_int n, const T *x, const T *dy, double al
 // float / 1e-297 double there)
 static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
     const V zero = vzero(), sat = vset1((T)VM_TAIL_MAX);
-    PDT_ACT_LOOP(n, x, y, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
         V tail, u;
         KN(vm_normal_tail)(xv, &tail, &u);
         const V a = vabs(xv), relu = vmax(xv, zero);
-        out = vselect(vgt(a, sat), relu, vfnma(a, tail, relu));
-    })
+        vstore_part(y + i, vselect(vgt(a, sat), relu, vfnma(a, tail, relu)), r);
+    }
     return PDT_OK;
 }
 
@@ -214,11 +231,14 @@ static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
 // u ≈ −1e-36 float / −1e-297 double already: the gradient is 1 − u = 1 or u beyond
 static pdt_status KN(gelu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     const V zero = vzero(), one = vset1((T)1);
-    PDT_ACT_LOOP2(n, x, dy, dx, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
         V tail, u;
         KN(vm_normal_tail)(xv, &tail, &u);
-        out = vmul(dyv, vselect(vlt(xv, zero), u, vsub(one, u)));
-    })
+        vstore_part(dx + i, vmul(dyv, vselect(vlt(xv, zero), u, vsub(one, u))), r);
+    }
     return PDT_OK;
 }
 
@@ -231,10 +251,13 @@ static pdt_status KN(gelu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
 // y = x/2·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³); computed as x·σ(2u), the same number
 static pdt_status KN(gelu_tanh_forward)(pdt_int n, const T *x, T *y) {
     const V one = vset1((T)1), k0 = vset1((T)(2 * PDT_GELU_K0)), k1 = vset1((T)PDT_GELU_K1);
-    PDT_ACT_LOOP(n, x, y, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
         V u2 = vmul(vmul(k0, xv), vfma(k1, vmul(xv, xv), one));
-        out = vmul(xv, KN(vsigmoid)(u2));
-    })
+        vstore_part(y + i, vmul(xv, KN(vsigmoid)(u2)), r);
+    }
     return PDT_OK;
 }
 
@@ -244,22 +267,30 @@ static pdt_status KN(gelu_tanh_forward)(pdt_int n, const T *x, T *y) {
 static pdt_status KN(gelu_tanh_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     const V one = vset1((T)1), k0 = vset1((T)(2 * PDT_GELU_K0)), k1 = vset1((T)PDT_GELU_K1);
     const V k13 = vset1((T)(3 * PDT_GELU_K1)), lim = vset1((T)30), nlim = vset1((T)-30);
-    PDT_ACT_LOOP2(n, x, dy, dx, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
         V xc = vmin(lim, vmax(nlim, xv));  // x second: a NaN x stays NaN on every target
         V x2 = vmul(xc, xc);
         V u2 = vmul(vmul(k0, xc), vfma(k1, x2, one));
         V du2 = vmul(k0, vfma(k13, x2, one));
         V sp, sn;
         KN(vm_sigmoid_pair)(u2, &sp, &sn);
-        out = vmul(dyv, vfma(vmul(xc, vmul(sp, sn)), du2, sp));
-    })
+        vstore_part(dx + i, vmul(dyv, vfma(vmul(xc, vmul(sp, sn)), du2, sp)), r);
+    }
     return PDT_OK;
 }
 
 // x, y (n); y may be x
 // y = x·σ(x)   (SiLU / Swish, Elfwing et al. 2018; Ramachandran et al. 2017)
 static pdt_status KN(silu_forward)(pdt_int n, const T *x, T *y) {
-    PDT_ACT_LOOP(n, x, y, out = vmul(xv, KN(vsigmoid)(xv)))
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
+        vstore_part(y + i, vmul(xv, KN(vsigmoid)(xv)), r);
+    }
     return PDT_OK;
 }
 
@@ -267,11 +298,14 @@ static pdt_status KN(silu_forward)(pdt_int n, const T *x, T *y) {
 // dx = dy ⊙ σ(x)·(1 + x·σ(−x))
 static pdt_status KN(silu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
     const V one = vset1((T)1);
-    PDT_ACT_LOOP2(n, x, dy, dx, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
         V sp, sn;
         KN(vm_sigmoid_pair)(xv, &sp, &sn);
-        out = vmul(dyv, vmul(sp, vfma(xv, sn, one)));
-    })
+        vstore_part(dx + i, vmul(dyv, vmul(sp, vfma(xv, sn, one))), r);
+    }
     return PDT_OK;
 }
 
@@ -280,11 +314,14 @@ static pdt_status KN(silu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
 // log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|)) never overflows
 static pdt_status KN(softplus_forward)(pdt_int n, const T *x, double beta, double threshold, T *y) {
     const V zero = vzero(), vb = vset1((T)beta), vib = vset1((T)(1.0 / beta)), thr = vset1((T)threshold);
-    PDT_ACT_LOOP(n, x, y, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r);
         V z = vmul(vb, xv);
         V sp = vadd(vmax(z, zero), KN(vm_log1p_exp_neg_abs)(z));
-        out = vselect(vgt(z, thr), xv, vmul(vib, sp));
-    })
+        vstore_part(y + i, vselect(vgt(z, thr), xv, vmul(vib, sp)), r);
+    }
     return PDT_OK;
 }
 
@@ -292,9 +329,12 @@ static pdt_status KN(softplus_forward)(pdt_int n, const T *x, double beta, doubl
 // dx = dy ⊙ σ(βx) if βx ≤ threshold else dy
 static pdt_status KN(softplus_backward)(pdt_int n, const T *x, const T *dy, double beta, double threshold, T *dx) {
     const V vb = vset1((T)beta), thr = vset1((T)threshold);
-    PDT_ACT_LOOP2(n, x, dy, dx, {
+    PDT_OMP_FOR(n > PDT_PAR_MIN)
+    for (pdt_int i = 0; i < n; i += VN) {
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
         V z = vmul(vb, xv);
-        out = vselect(vgt(z, thr), dyv, vmul(dyv, KN(vsigmoid)(z)));
-    })
+        vstore_part(dx + i, vselect(vgt(z, thr), dyv, vmul(dyv, KN(vsigmoid)(z))), r);
+    }
     return PDT_OK;
 }

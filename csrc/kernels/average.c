@@ -12,13 +12,8 @@ static pdt_status KN(average_update)(pdt_int n, T *avg, const T *x, double weigh
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        if (r == VN) {
-            V a = vload(avg + i);
-            vstore(avg + i, vfma(w, vsub(vload(x + i), a), a));
-        } else {
-            V a = vload_tail(avg + i, r);
-            vstore_tail(avg + i, vfma(w, vsub(vload_tail(x + i, r), a), a), r);
-        }
+        const V a = vload_part(avg + i, r);
+        vstore_part(avg + i, vfma(w, vsub(vload_part(x + i, r), a), a), r);
     }
     return PDT_OK;
 }

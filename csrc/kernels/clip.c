@@ -16,7 +16,7 @@ static double KN(maxabs_chunk)(pdt_int n, const T *x, int *nan) {
     V mx = vzero(), nans = vzero();
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        V a = vabs(r == VN ? vload(x + i) : vload_tail(x + i, r));
+        V a = vabs(vload_part(x + i, r));
         mx = vmax(mx, a);
         nans = vadd(nans, vselect(vgt(a, minus_one), zero, one)); /* |x| > −1 fails only for NaN */
     }
@@ -65,8 +65,7 @@ static pdt_status KN(clip_value)(pdt_int n, T *x, double clip) {
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
         /* constant first: every target's max/min then returns the NaN operand */
-        if (r == VN) vstore(x + i, vmin(hi, vmax(lo, vload(x + i))));
-        else vstore_tail(x + i, vmin(hi, vmax(lo, vload_tail(x + i, r))), r);
+        vstore_part(x + i, vmin(hi, vmax(lo, vload_part(x + i, r))), r);
     }
     return PDT_OK;
 }

@@ -89,8 +89,8 @@ static pdt_status KN(dropout_forward)(pdt_rng rng, pdt_int n, double keep_prob, 
         }
         memcpy(mask + base, keep, (size_t)len);
         for (pdt_int j = 0; j < len; j += VN) {
-            pdt_int r = len - j < VN ? len - j : VN;
-            vstore_tail(y + base + j, vmul(vload_tail(x + base + j, r), vload(factor + j)), r);
+            const pdt_int r = len - j < VN ? len - j : VN;
+            vstore_part(y + base + j, vmul(vload_part(x + base + j, r), vload(factor + j)), r);
         }
     }
     return PDT_OK;

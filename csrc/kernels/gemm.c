@@ -18,10 +18,7 @@
  * read in place, not transposed NR-wide panel by panel.
  * In the five loops, an op(A) whose rows are contiguous is not packed: the micro-kernel broadcasts from
  * its MR rows in place (that tile stays in L1 while the panels of the B block pass), and only rows short of a
- * tile are packed. Its transposing pack was 4% of a 512³ product; interleaved in one process, square products
- * ran 1.05–1.07× faster at 256 and 512 (float32, AVX-512), level at 1024 and 2048, where the rows' 4 KiB pitch
- * puts a tile's rows in the same L1 sets; float64 1.00–1.12×, 2 threads 1.02–1.05×, AVX2 1.04–1.07×, dy·W at
- * m = 128 1.04×.
+ * tile are packed, which saves the transposing pack (bench/NOTES.md, "op(A) read in place").
  * Transposition is absorbed by the packing (or by the micro-kernel's A strides).
  * Edge tiles use the same micro-kernel with masked stores; operands that are not
  * packed have their edge panels copied into a small zero-padded buffer.
@@ -40,23 +37,18 @@
 #include <string.h>
 static inline pdt_int pdt_gemm_min(pdt_int a, pdt_int b) { return a < b ? a : b; }
 static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 1) / b * b; }
-/* Unpacked ("sup") path for batch-sized m ≤ 128 (gemm_slab_sup): A is read in place through the
- * micro-kernel's strides and op(B) one NR-wide panel at a time, copied into an L1 buffer just
- * before use when it is transposed, reused by m ≥ 64 rows, or part of an untransposed op(B) (dy·W,
- * dyᵀ·x) of 2 MiB or more (a panel read in place strides by ldb through memory on every k step,
- * which the hardware prefetcher does not follow; from beyond L2 that cost dy·W at m = 16–32 in
- * float32 1.1–1.4× with op(B) of 2–8 MiB, interleaved in one process, while the copy loses
- * 0.88–0.99× at 1 MiB). Measured on AVX-512, per shape of the Linear layer, against the fully
- * packed path: 1.0–1.2× faster for x·Wᵀ and dy·W at m = 128, and the in-place panel 1.1× faster
- * than a copied one at m = 32 from L2; at m = 256 the packed path wins for dy·W. */
+/* Unpacked ("sup") path for batch-sized m ≤ 128 (gemm_slab_sup), where packing whole blocks costs more
+ * than it saves: A is read in place through the micro-kernel's strides and op(B) one NR-wide panel at a
+ * time, copied into an L1 buffer just before use when it is transposed, reused by m ≥ 64 rows, or part of
+ * an untransposed op(B) (dy·W, dyᵀ·x) of 2 MiB or more (read in place, a panel strides by ldb on every k
+ * step, which the hardware prefetcher does not follow from beyond L2). Measurements: bench/NOTES.md,
+ * "The unpacked path for batch-sized m". */
 #define PDT_GEMM_SUP_M 128
 #define PDT_GEMM_SUP_COPY_B_M 64
 #define PDT_GEMM_SUP_COPY_B_BYTES (2 << 20)
-/* ...except for an untransposed op(B) (dy·W, dyᵀ·x) when k and n are both ≥ 512 and m > 32: there the
- * five loops measured 1.12× faster than the unpacked path for dy·W at m = 48, 1.02–1.04× at 96 and 128.
- * x·Wᵀ that is not swapped (gemm_use_swap) stays unpacked up to m = 128: unswapped, the five loops are
- * 1.05–1.17× slower there (at m = 48–128, k = n = 1024); from about 160 rows they win (1.02–1.07× at
- * m = 192–256, 1.17–1.25× at 512–960). */
+/* ...except for an untransposed op(B) (dy·W, dyᵀ·x) when k and n are both ≥ 512 and m > 32, where the
+ * five loops win. x·Wᵀ that is not swapped (gemm_use_swap) stays unpacked up to m = 128: the five loops win
+ * only from about 160 rows (bench/NOTES.md, "The five loops for wide untransposed op(B) past 32 rows"). */
 #define PDT_GEMM_SUP_BIG_M 32
 #define PDT_GEMM_SWAP_M 128
 #define PDT_GEMM_SWAP_BIG_PANELS 8  /* panels of x (NR rows each) up to which a wide layer is swapped (gemm_use_swap) */
@@ -66,50 +58,36 @@ static inline pdt_int pdt_gemm_round_up(pdt_int a, pdt_int b) { return (a + b - 
 
 /* x·Wᵀ runs as dot products along k (gemm_dot_tile), with no panel of W transposed and no register tile
  * mostly empty, for outputs narrower than half a tile (n ≤ NR/2, e.g. 10 classes) from k = 128, for
- * batches of m ≤ 16 rows from k = 256 and of m ≤ 32 from k = 1024. Measured on AVX-512 float32 against the
- * unpacked path (with its 8-row edge tiles): n = 10 or 16 1.2–2.0× faster at any m (1.25× at k = 128, level
- * at k = 64); m = 1–8 1.2–1.8×, m = 16 1.1× at k = 512; m = 24–32 1.1× at k = 1024 (and at n = 64), but 0.7–0.8×
- * at k = 256, 0.93–0.97× at k = 384–768; at n = 32–64 with m = 40–128 the unpacked path is 1.3–1.5× faster
- * (the dot tile's final horizontal reductions and its reloads of x dominate there). */
+ * batches of m ≤ 16 rows from k = 256 and of m ≤ 32 from k = 1024: where it beats the unpacked path. Wider
+ * outputs with more rows lose to the dot tile's final horizontal reductions and its reloads of x
+ * (bench/NOTES.md, "Dot-product tiles"). */
 static inline int KN(gemm_use_dot)(pdt_int m, pdt_int n, pdt_int k) {
     return (n <= GEMM_NR / 2 && k >= 128) || (m <= 16 && k >= 256) || (m <= 32 && k >= 1024);
 }
 
 /* The unpacked path also for narrow outputs of any m: with n ≤ 2·NR a packed A panel would serve only
- * one or two micro-tiles, so packing A costs more than reading it in place (1.14–1.25× faster at n = 64
- * for x·Wᵀ, dy·W and dyᵀ·x, m = 256–2048); up to 4·NR while A fits in L2, as each panel of op(B) reads
- * all of A again (1.06–1.19× at n = 128 for f32, n = 64 for f64, m·k·sizeof(T) ≤ 1 MiB; 0.94× beyond). */
+ * one or two micro-tiles, so packing A costs more than reading it in place; up to 4·NR while A fits in L2
+ * (1 MiB), as each panel of op(B) reads all of A again (bench/NOTES.md, "Narrow outputs"). */
 static inline int KN(gemm_use_sup)(pdt_int m, pdt_int n, pdt_int k, int trans_b) {
     if (m <= PDT_GEMM_SUP_M) return trans_b || m <= PDT_GEMM_SUP_BIG_M || k < 512 || n < 512;
     return n <= 2 * GEMM_NR ||
            (n <= 4 * GEMM_NR && (double)m * (double)k * sizeof(T) <= (double)(1 << 20));
 }
 
-/* x·Wᵀ for a batch that is a multiple of the register-tile width NR, up to PDT_GEMM_SWAP_M rows (32, 64, 96 or
- * 128 in float32 on AVX-512; multiples of 16 in float64 there and in float32 on AVX2, of 8 in float64 on AVX2),
- * runs transposed, Cᵀ = W·xᵀ, through the five loops, then each thread's slab of Cᵀ is transposed into C with the
+/* x·Wᵀ for a batch that is a multiple of the register-tile width NR, up to PDT_GEMM_SWAP_M rows, runs
+ * transposed, Cᵀ = W·xᵀ, through the five loops, then each thread's slab of Cᵀ is transposed into C with the
  * bias (gemm_transpose_out): W, the large operand, is read in place by the micro-kernel's broadcasts instead of
  * having every NR-wide panel transposed into a buffer, and only x (into m / NR panels) and W's rows short of a
- * tile are packed. From 3·NR rows on, the dot-product tiles keep the shapes they take (gemm_use_dot: float64 on
- * AVX2 at 24–32 rows with k ≥ 1024, the scalar target at 12–32), which were not measured swapped.
- * Measured against the path each shape took before (unpacked, or swapped through the unpacked path for one or
- * two tile widths), interleaved in one process, k, n in 256…1024: AVX-512 float32 m = 96–128 1.04–1.14× faster
- * (2 threads 1.04–1.12×), m = 64 1.0–1.19×, m = 32 1.02–1.11×; float64 m = 16–128 1.04–1.23×; AVX2 float32
- * m = 16–128 1.06–1.20×; k = n = 256 at 2·NR 0.96–0.98× in float64 and AVX2 (noise level). In the training
- * step of the 1024-wide network at batch 96 and 128: 1.01×; of the 784-512-512-10 one at batch 128: level.
- * Batches that are not a multiple of NR leave part of a panel of x empty and lose (m = 72, 80, 100, 112:
- * 0.83–0.95×), and so did k = 128 (0.96× at 64 × 128 × 512); for m > 2·NR it is kept to the widths measured,
- * n ≥ 256. The values are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c
+ * tile are packed. The conditions, each where the swap was measured to gain:
+ *   m % NR == 0: otherwise part of a panel of x stays empty and the swap loses;
+ *   n ≥ 128 (≥ 256 past 2·NR rows: the widths measured), k ≥ 256 (k = 128 lost);
+ *   from 3·NR rows the dot-product tiles keep the shapes they take (gemm_use_dot), not measured swapped;
+ *   Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES;
+ *   past 128 rows, up to PDT_GEMM_SWAP_BIG_PANELS panels of x (256 rows in float32 on AVX-512, no more than
+ *   128 elsewhere), only wide layers (k ≥ 1024, n ≥ 512) gain; smaller ones lose.
+ * The values are those of the unswapped micro-kernel: each element is the same fused k sequence, a·b + c
  * being the same product whichever operand is broadcast; the bias is added after, as the last step of the
- * unswapped epilogue. Cᵀ takes scratch memory (scratch.h), up to PDT_GEMM_SWAP_BYTES (measured up to 32 × 4096:
- * 1.20–1.31×).
- * Past 128 rows, up to PDT_GEMM_SWAP_BIG_PANELS panels of x (256 rows in float32 on AVX-512, no more than 128
- * elsewhere), a layer with k ≥ 1024 and n ≥ 512 is swapped too: against the five loops, interleaved in one
- * process, AVX-512 float32 1.03–1.13× at m = 160–256 (2 threads 1.03–1.13×); F.linear forward at 256 × 1024 ×
- * 1024 from 0.92–0.97× to 0.98–1.03× PyTorch's (level with MKL); the 1024-wide training step at batch 256 from
- * 0.98× (the swap with the previous gemm_transpose_out) to 1.005× (level). Smaller layers there lost (256 × 256 ×
- * 256–1024: 0.97–1.0×, 2 threads 0.90–0.97×). Forced to 160–256 rows, AVX2 measured level (0.98–1.02×) and
- * AVX-512 float64 0.99–1.13×; counted in panels of x, the rule leaves both at 128 rows. */
+ * unswapped epilogue. Measurements: bench/NOTES.md, "Swapped x·Wᵀ". */
 static inline int KN(gemm_use_swap)(pdt_int m, pdt_int n, pdt_int k) {
     return m % GEMM_NR == 0 &&
            (m <= PDT_GEMM_SWAP_M || (m <= PDT_GEMM_SWAP_BIG_PANELS * GEMM_NR && k >= 1024 && n >= 512)) &&
@@ -141,25 +119,18 @@ static inline void KN(gemm_pack_block_t)(const T *restrict rows, pdt_int ld, pdt
                                           pdt_int width, pdt_int lanes, const T *restrict add) {
     V r[VN];
     for (pdt_int q = 0; q < VN; ++q)
-        r[q] = q >= nrows ? vzero() : pk == VN ? vload(rows + q * ld) : vload_tail(rows + q * ld, pk);
+        r[q] = q >= nrows ? vzero() : vload_part(rows + q * ld, pk);
     vtranspose(r);
-    const V va = !add ? vzero() : lanes == VN ? vload(add) : vload_tail(add, lanes);
-    for (pdt_int q = 0; q < pk; ++q) {
-        const V x = add ? vadd(r[q], va) : r[q];
-        if (lanes == VN) vstore(dst + q * width, x);
-        else vstore_tail(dst + q * width, x, lanes);
-    }
+    const V va = add ? vload_part(add, lanes) : vzero();
+    for (pdt_int q = 0; q < pk; ++q) vstore_part(dst + q * width, add ? vadd(r[q], va) : r[q], lanes);
 }
 
 // src (count, kc), element (i, p) at src[i·sc + p·sk] → width-wide micro-panels, dst[(i/width)·width·kc +
 // p·width + i%width]; elements past count are zero. gemm_pack_a and gemm_pack_b below, width MR and NR.
-// A source contiguous along i is copied PDT_GEMM_PACK_ROWS values of p at a time across all panels: panel-major
-// (all KC values of p for one panel before the next), each source row gave only width·sizeof(T) bytes per visit,
-// which at the 4 KiB row pitch of a 1024-wide layer defeats the hardware prefetcher (measured at the (256, 1024,
-// 1024) layer, 1 thread, W from L3: pack_b was 6% of dy·W's time; row by row made dy·W ~3% and dyᵀ·x ~5%
-// faster). One row at a time, though, writes every panel once per row, and the panels lie a multiple of 4 KiB
-// apart, in the same L1 sets; 16 rows at a time fill 16 consecutive rows of one panel before the next: the
-// 1024-wide training step ran 1.01–1.02× faster (interleaved, 1 thread), products at 2 threads up to 1.1×.
+// A source contiguous along i is copied PDT_GEMM_PACK_ROWS values of p at a time across all panels: panel by
+// panel, each source row gives only width·sizeof(T) bytes per visit, too little for the hardware prefetcher at
+// a 4 KiB row pitch; one row at a time writes every panel once per row, and the panels, a multiple of 4 KiB
+// apart, share L1 sets (bench/NOTES.md, "Copying pack, 16 rows a visit").
 // A source contiguous along p is transposed VN × VN blocks at a time in registers.
 PDT_GEMM_INLINE void KN(gemm_pack_panels)(pdt_int count, pdt_int kc, const T *restrict src, pdt_int sc, pdt_int sk,
                                           T *restrict dst, const int width) {
@@ -171,11 +142,8 @@ PDT_GEMM_INLINE void KN(gemm_pack_panels)(pdt_int count, pdt_int kc, const T *re
                     const T *from = src + p * sk + i0;
                     T *to = dst + i0 * kc + p * width;
                     for (int i = 0; i < width; i += VN) {
-                        const pdt_int take = pdt_gemm_min(VN, width - i), left = w - i;
-                        const V x = left >= take ? (take == VN ? vload(from + i) : vload_tail(from + i, take))
-                                  : left > 0 ? vload_tail(from + i, left) : vzero();
-                        if (take == VN) vstore(to + i, x);
-                        else vstore_tail(to + i, x, take);
+                        const pdt_int take = pdt_gemm_min(VN, width - i), have = pdt_gemm_min(take, w - i);
+                        vstore_part(to + i, have > 0 ? vload_part(from + i, have) : vzero(), take);
                     }
                 }
             }
@@ -206,9 +174,9 @@ static void KN(gemm_scale)(pdt_int m, pdt_int n, T beta, const T *bias, T *c, pd
     for (pdt_int i = 0; i < m; ++i)
         for (pdt_int j = 0; j < n; j += VN) {
             const pdt_int r = pdt_gemm_min(VN, n - j);
-            V x = beta != 0 ? vmul(vb, vload_tail(c + i * ldc + j, r)) : vzero();
-            if (bias) x = vadd(x, vload_tail(bias + j, r));
-            vstore_tail(c + i * ldc + j, x, r);
+            V x = beta != 0 ? vmul(vb, vload_part(c + i * ldc + j, r)) : vzero();
+            if (bias) x = vadd(x, vload_part(bias + j, r));
+            vstore_part(c + i * ldc + j, x, r);
         }
 }
 
@@ -237,7 +205,7 @@ static void KN(gemm_copy_rows)(pdt_int count, pdt_int k, const T *restrict rows,
 
 // C[m0:m1, n0:n1] of A·Bᵀ by dot-product tiles; a DN-row strip of B stays in L1 while the rows of A pass.
 // A vector load from a row that does not start on a vector boundary straddles two cache lines (NumPy's
-// large arrays start 16 bytes into one), and the tiles ran 1.2–1.45× slower with both operands so: a
+// large arrays start 16 bytes into one), which slows the tiles down (bench/NOTES.md, "Aligned copies"): a
 // misaligned strip of B is copied to aligned rows in `buf` when several tiles use it (dot_copy_b), and the
 // slab's rows of A once, when many strips pass over them and they are small (dot_copy_a). The values are
 // the same either way: each row is summed lane p % VN by lane, in k order, wherever it lies.
@@ -305,10 +273,9 @@ static void KN(gemm_slab_sup)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1,
 }
 
 // out[j, i] ← c[i, j] + out_bias[i] for i in m0..m1, j in n0..n1: a swapped product's slab (of Cᵀ) into C,
-// VN rows of C at a time, each written left to right. Column strip by column strip instead, every VN-wide store
-// went to a different row of C, all of them a 4 KiB multiple apart at a 1024-wide layer, in one L1 set and out
-// of the hardware prefetcher's reach: the transpose took 14% of x·Wᵀ at 256 × 1024 × 1024 swapped (experimentally,
-// then) in the training step. Row by row, swapped x·Wᵀ ran 1.02–1.07× faster at 32–128 rows (interleaved, 1 thread).
+// VN rows of C at a time, each written left to right: column strip by column strip, every store would go to a
+// different row of C, 4 KiB multiples apart at a 1024-wide layer, in one L1 set and out of the hardware
+// prefetcher's reach (bench/NOTES.md, "Transposing a swapped product into C").
 static void KN(gemm_transpose_out)(const KN(gemm_problem) *g, pdt_int m0, pdt_int m1, pdt_int n0, pdt_int n1) {
     for (pdt_int j0 = n0; j0 < n1; j0 += VN)
         for (pdt_int i0 = m0; i0 < m1; i0 += VN) {

@@ -11,13 +11,12 @@
  *       DM rows of A × DN rows of B, DM·DN accumulators along k
  *
  * MR·NV accumulators + NV vectors of B + 1 broadcast must fit the register file
- * (16 vector registers on AVX2, 32 on AVX-512 and NEON). AVX-512 is measured on a
+ * (16 vector registers on AVX2, 32 on AVX-512 and NEON). AVX-512 is tuned on a
  * Sapphire Rapids core (48 KiB L1d, 2 MiB L2): 12×32 / 12×16 tiles, B blocks of
- * 1 MiB; KC 384 or MC 1440 change nothing beyond noise, NC 4096 (B block beyond
- * L2) loses 10% at n = 2048; software prefetch of the B stream 16 k steps ahead
- * measured 0.95–1.08× (noise). AVX2 keeps BLIS's Haswell tile (6×16 / 6×8) with
- * 256 KiB B blocks for the smaller L2 of AVX2-only cores; NEON follows the same
- * register budget with 0.5 MiB blocks; scalar is the small reference.
+ * 1 MiB, which stay in L2 (bench/NOTES.md, "Block sizes"). AVX2 keeps BLIS's
+ * Haswell tile (6×16 / 6×8) with 256 KiB B blocks for the smaller L2 of AVX2-only
+ * cores; NEON follows the same register budget with 0.5 MiB blocks; scalar is the
+ * small reference.
  */
 #ifndef PDT_GEMM_BLOCKING_H
 #define PDT_GEMM_BLOCKING_H

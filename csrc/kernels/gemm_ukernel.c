@@ -24,7 +24,7 @@
 #define PDT_GEMM_INLINE static inline __attribute__((always_inline))
 #define PDT_GEMM_UNROLL _Pragma("GCC unroll 32")
 /* the k loop four steps per iteration: its pointer updates and branch otherwise take issue slots
- * of the FMA ports (measured 1–3% on AVX-512 at the 1024-wide shapes) */
+ * of the FMA ports (bench/NOTES.md, "The k loop unrolled by four") */
 #define PDT_GEMM_UNROLL_K _Pragma("GCC unroll 4")
 #define PDT_GEMM_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
 #else
@@ -57,10 +57,8 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
         PDT_GEMM_PREFETCHW(c + i * ldc + nr - 1);
     }
     /* A's rows in groups of four, each group from one base pointer: the k loop then needs a few
-     * registers for A's addresses, not one per row. With a row offset each, an A read in place
-     * (rsa = its row pitch) ran out of general registers: an offset was reloaded from the stack and one
-     * moved from a vector register every k step, on an FMA port (AVX-512, 12 rows). Grouped, square
-     * products ran 1.01–1.04× faster in float32 and 1.05–1.08× in float64 (interleaved in one process). */
+     * registers for A's addresses, not one per row, which an A read in place (rsa = its row pitch) would
+     * run out of (bench/NOTES.md, "A's rows in groups of four base pointers"). */
     const T *ag[(GEMM_MR + 3) / 4];
     PDT_GEMM_UNROLL
     for (int g = 0; g < (rows + 3) / 4; ++g) ag[g] = a + 4 * g * rsa;
@@ -83,18 +81,12 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
         T *ci = c + i * ldc;
         PDT_GEMM_UNROLL
         for (int v = 0; v < GEMM_NV; ++v) {
-            const pdt_int left = nr - v * VN;
-            if (left >= VN) {
-                V r = vmul(va, acc[i][v]);
-                if (beta != 0) r = vfma(vb, vload(ci + v * VN), r);
-                if (bias) r = vadd(r, vload(bias + v * VN));
-                vstore(ci + v * VN, r);
-            } else if (left > 0) {
-                V r = vmul(va, acc[i][v]);
-                if (beta != 0) r = vfma(vb, vload_tail(ci + v * VN, left), r);
-                if (bias) r = vadd(r, vload_tail(bias + v * VN, left));
-                vstore_tail(ci + v * VN, r, left);
-            }
+            const pdt_int left = nr - v * VN, lanes = left < VN ? left : VN;
+            if (lanes <= 0) break;
+            V r = vmul(va, acc[i][v]);
+            if (beta != 0) r = vfma(vb, vload_part(ci + v * VN, lanes), r);
+            if (bias) r = vadd(r, vload_part(bias + v * VN, lanes));
+            vstore_part(ci + v * VN, r, lanes);
         }
     }
 }
@@ -102,9 +94,7 @@ PDT_GEMM_INLINE void KN(gemm_ukernel_body)(pdt_int kc, const T *restrict a, pdt_
 /* An edge tile of mr < MR rows runs a shorter k loop instead of MR rows of which some are discarded:
  * batch sizes are rarely multiples of MR (on AVX-512, 256 = 21·12 + 4, 128 = 10·12 + 8, 32 = 2·12 + 8).
  * Its height is the next multiple of MR/3 when MR is a multiple of 3 (12 → 4, 8, 12; 6 → 2, 4, 6),
- * else of MR/2. The full-height edge tile cost 3% of x·Wᵀ and dy·W at m = 256 (a half-height one:
- * < 1%); an 8-row tile instead of 12 rows made x·Wᵀ and dy·W 1.05–1.06× faster at m = 128
- * (k = n = 1024) and 1.07–1.15× at m = 32 (unpacked path), interleaved in one process.
+ * else of MR/2 (bench/NOTES.md, "Edge tiles of a third or half the height").
  * Each row is the same fused k sequence whatever the height, so the values do not change. */
 #define PDT_GEMM_EDGE_STEP (GEMM_MR % 3 == 0 ? GEMM_MR / 3 : GEMM_MR / 2)
 

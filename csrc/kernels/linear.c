@@ -17,9 +17,10 @@ static pdt_status KN(bias_grad)(pdt_int rows, pdt_int cols, const T *dy, T *dbia
         T *acc = dbias + j0;
         for (pdt_int i = 0; i < rows; ++i) {
             const T *row = dy + i * cols + j0;
-            pdt_int j = 0;
-            for (; j + VN <= width; j += VN) vstore(acc + j, vadd(vload(acc + j), vload(row + j)));
-            if (j < width) vstore_tail(acc + j, vadd(vload_tail(acc + j, width - j), vload_tail(row + j, width - j)), width - j);
+            for (pdt_int j = 0; j < width; j += VN) {
+                const pdt_int r = width - j < VN ? width - j : VN;
+                vstore_part(acc + j, vadd(vload_part(acc + j, r), vload_part(row + j, r)), r);
+            }
         }
     }
     return PDT_OK;

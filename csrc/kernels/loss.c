@@ -20,8 +20,7 @@
 /* Rows a softmax pass works on at a time: first the exps of every row of the block are
  * stored, then each row is scaled. Scaling a row right after its exps were stored reads
  * values still in flight from a (masked) vector store, which store forwarding cannot
- * serve: that stall was half the time of a 10-class row (with the sums taken in registers,
- * 128 rows of 10 classes still take 1.5× as long with blocks of 1 row). */
+ * serve, and that stall dominates short rows (bench/NOTES.md, "Softmax rows in blocks"). */
 #ifndef PDT_SOFTMAX_BLOCK
 #define PDT_SOFTMAX_BLOCK 8
 #endif
@@ -122,9 +121,10 @@ static inline void KN(softmax_exp_rows)(pdt_int i0, pdt_int i1, pdt_int k, const
 // p (k) ← p·(1/s)
 static inline void KN(softmax_scale_row)(pdt_int k, T *p, double s) {
     const V inv = vset1((T)(1.0 / s));
-    const pdt_int full = k - k % VN;
-    for (pdt_int j = 0; j < full; j += VN) vstore(p + j, vmul(vload(p + j), inv));
-    if (full < k) vstore_tail(p + full, vmul(vload_tail(p + full, k - full), inv), k - full);
+    for (pdt_int j = 0; j < k; j += VN) {
+        const pdt_int r = k - j < VN ? k - j : VN;
+        vstore_part(p + j, vmul(vload_part(p + j, r), inv), r);
+    }
 }
 
 // t, x: t·x, or t·0 where t is 0 (so a −inf logit may carry no target mass without a 0·(−inf) NaN;
@@ -232,8 +232,8 @@ static pdt_status KN(cross_entropy_soft_backward)(pdt_int n, pdt_int k, const T 
     const V vs = vset1((T)scale);
     PDT_OMP_FOR(total > PDT_PAR_MIN)
     for (pdt_int i = 0; i < total; i += VN) {
-        pdt_int r = total - i < VN ? total - i : VN;
-        vstore_tail(dlogits + i, vmul(vs, vsub(vload_tail(probs + i, r), vload_tail(targets + i, r))), r);
+        const pdt_int r = total - i < VN ? total - i : VN;
+        vstore_part(dlogits + i, vmul(vs, vsub(vload_part(probs + i, r), vload_part(targets + i, r))), r);
     }
     return PDT_OK;
 }
@@ -247,10 +247,9 @@ static pdt_status KN(bce_with_logits_forward)(pdt_int n, const T *logits, const 
     const V zero = vzero();
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        pdt_int r = n - i < VN ? n - i : VN;
-        V z = vload_tail(logits + i, r), y = vload_tail(targets + i, r);
-        V soft = KN(vm_log1p_exp_neg_abs)(z);
-        vstore_tail(losses + i, vadd(vfnma(z, y, vmax(z, zero)), soft), r);
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V z = vload_part(logits + i, r), y = vload_part(targets + i, r);
+        vstore_part(losses + i, vadd(vfnma(z, y, vmax(z, zero)), KN(vm_log1p_exp_neg_abs)(z)), r);
     }
     return PDT_OK;
 }
@@ -262,9 +261,8 @@ static pdt_status KN(bce_with_logits_backward)(pdt_int n, const T *logits, const
     const V vs = vset1((T)scale);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        pdt_int r = n - i < VN ? n - i : VN;
-        V z = vload_tail(logits + i, r), y = vload_tail(targets + i, r);
-        vstore_tail(dlogits + i, vmul(vs, vsub(KN(vsigmoid)(z), y)), r);
+        const pdt_int r = n - i < VN ? n - i : VN;
+        vstore_part(dlogits + i, vmul(vs, vsub(KN(vsigmoid)(vload_part(logits + i, r)), vload_part(targets + i, r))), r);
     }
     return PDT_OK;
 }
@@ -274,9 +272,9 @@ static pdt_status KN(bce_with_logits_backward)(pdt_int n, const T *logits, const
 static pdt_status KN(mse_forward)(pdt_int n, const T *input, const T *target, T *losses) {
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        pdt_int r = n - i < VN ? n - i : VN;
-        V d = vsub(vload_tail(input + i, r), vload_tail(target + i, r));
-        vstore_tail(losses + i, vmul(d, d), r);
+        const pdt_int r = n - i < VN ? n - i : VN;
+        const V d = vsub(vload_part(input + i, r), vload_part(target + i, r));
+        vstore_part(losses + i, vmul(d, d), r);
     }
     return PDT_OK;
 }

@@ -51,27 +51,33 @@ static inline void KN(norm_row_sums)(pdt_int len, const T *restrict x, double sh
     *s2 = t2;
 }
 
-// norm_row_dots' steps, shared with layernorm_backward (which interleaves them with dx):
-// one vector at j into the T block sums a1 += g, a2 += g·(x − shift), with g = y (⊙ gamma) ...
-static inline void KN(norm_dots_vec)(pdt_int j, const T *restrict x, const T *restrict y, const T *restrict gamma,
-                                     V vs, V *a1, V *a2) {
-    const V g = gamma ? vmul(vload(y + j), vload(gamma + j)) : vload(y + j);
-    *a1 = vadd(*a1, g);
-    *a2 = vfma(g, vsub(vload(x + j), vs), *a2);
-}
-// ... and the values j..len−1 past the last full vector, in double
-static inline void KN(norm_dots_tail)(pdt_int j, pdt_int len, const T *restrict x, const T *restrict y,
-                                      const T *restrict gamma, double shift, double *t1, double *t2) {
-    for (; j < len; ++j) {
-        const double g = gamma ? (double)y[j] * (double)gamma[j] : (double)y[j];
-        *t1 += g;
-        *t2 += g * ((double)x[j] - shift);
+// one row of layernorm_backward: dx = rstd·(dy·γ + cx·x̂ + c0), x̂ = (x − μ)·rstd; with ag given, the
+// T sums ag += dy·x̂ (dγ) and ag + ds += dy (dβ)
+typedef struct {
+    const T *x, *dy, *gamma;
+    V mu, rstd, cx, c0;
+    T *dx, *ag;
+    pdt_int ds;
+} KN(ln_row);
+
+// lanes j .. j + q − 1 (q ≤ VN) of a row's dx and of its dγ, dβ sums
+static inline void KN(ln_dx_lanes)(const KN(ln_row) *w, pdt_int j, pdt_int q) {
+    const V dyv = vload_part(w->dy + j, q), xv = vload_part(w->x + j, q);
+    const V gv = w->gamma ? vload_part(w->gamma + j, q) : vset1((T)1);
+    const V xh = vmul(vsub(xv, w->mu), w->rstd);
+    vstore_part(w->dx + j, vmul(w->rstd, vfma(dyv, gv, vfma(w->cx, xh, w->c0))), q);
+    if (w->ag) {
+        T *a1 = w->ag + j, *a2 = w->ag + w->ds + j;
+        vstore_part(a1, vfma(dyv, xh, vload_part(a1, q)), q);
+        vstore_part(a2, vadd(dyv, vload_part(a2, q)), q);
     }
 }
 
-// x, y (len), gamma (len) or NULL: with g = y (⊙ gamma), Σ g_j and Σ g_j·(x_j − shift), blocked as above
+// x, y (len), gamma (len) or NULL: with g = y (⊙ gamma), Σ g_j and Σ g_j·(x_j − shift), blocked as above.
+// With `row` (len values too) the same loop computes its dx, so that reads and writes interleave as in an
+// elementwise kernel (layernorm_backward: the dx of one row while the next row's sums are taken).
 static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *restrict y, const T *restrict gamma,
-                                     double shift, double *sy, double *syx) {
+                                     double shift, const KN(ln_row) *row, double *sy, double *syx) {
     const V vs = vset1((T)shift);
     const pdt_int full = len - len % VN;
     double t1 = 0.0, t2 = 0.0;
@@ -79,11 +85,21 @@ static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *
     while (j < full) {
         const pdt_int end = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
         V a1 = vzero(), a2 = vzero();
-        for (; j < end; j += VN) KN(norm_dots_vec)(j, x, y, gamma, vs, &a1, &a2);
+        for (; j < end; j += VN) {
+            const V g = gamma ? vmul(vload(y + j), vload(gamma + j)) : vload(y + j);
+            a1 = vadd(a1, g);
+            a2 = vfma(g, vsub(vload(x + j), vs), a2);
+            if (row) KN(ln_dx_lanes)(row, j, VN);
+        }
         t1 += (double)vreduce_add(a1);
         t2 += (double)vreduce_add(a2);
     }
-    KN(norm_dots_tail)(j, len, x, y, gamma, shift, &t1, &t2);
+    if (row && j < len) KN(ln_dx_lanes)(row, j, len - j);
+    for (; j < len; ++j) {
+        const double g = gamma ? (double)y[j] * (double)gamma[j] : (double)y[j];
+        t1 += g;
+        t2 += g * ((double)x[j] - shift);
+    }
     *sy = t1;
     *syx = t2;
 }
@@ -96,23 +112,17 @@ static inline void KN(norm_row_dots)(pdt_int len, const T *restrict x, const T *
 // g = y or x − shift, added row after row (the order of one row at a time) in registers
 static inline void KN(bn_rows_acc)(pdt_int r, pdt_int c, pdt_int j, pdt_int q, const T *x, const T *y, const T *tshift,
                                    T *a1, T *a2) {
-    const int full = q == VN;
-    const V sh = full ? vload(tshift + j) : vload_tail(tshift + j, q);
-    V s1 = full ? vload(a1 + j) : vload_tail(a1 + j, q), s2 = full ? vload(a2 + j) : vload_tail(a2 + j, q);
+    const V sh = vload_part(tshift + j, q);
+    V s1 = vload_part(a1 + j, q), s2 = vload_part(a2 + j, q);
     for (pdt_int t = 0; t < r; ++t) {
         const T *xr = x + t * c + j, *yr = y ? y + t * c + j : NULL;
-        const V xc = vsub(full ? vload(xr) : vload_tail(xr, q), sh);
-        const V g = yr ? (full ? vload(yr) : vload_tail(yr, q)) : xc;
+        const V xc = vsub(vload_part(xr, q), sh);
+        const V g = yr ? vload_part(yr, q) : xc;
         s1 = vadd(s1, g);
         s2 = vfma(g, xc, s2);
     }
-    if (full) {
-        vstore(a1 + j, s1);
-        vstore(a2 + j, s2);
-    } else {
-        vstore_tail(a1 + j, s1, q);
-        vstore_tail(a2 + j, s2, q);
-    }
+    vstore_part(a1 + j, s1, q);
+    vstore_part(a2 + j, s2, q);
 }
 
 // x, y (n, c, s), shift (c): part1/part2 (chunks, c) get per-chunk Σ(x − shift) and Σ(x − shift)²
@@ -158,7 +168,7 @@ static pdt_status KN(bn_partials)(pdt_int n, pdt_int c, pdt_int s, const T *x, c
                 for (pdt_int ch = 0; ch < c; ++ch) {
                     double a, b;
                     if (y == NULL) KN(norm_row_sums)(s, xr + ch * s, shift[ch], &a, &b);
-                    else KN(norm_row_dots)(s, xr + ch * s, y + (i * c + ch) * s, NULL, shift[ch], &a, &b);
+                    else KN(norm_row_dots)(s, xr + ch * s, y + (i * c + ch) * s, NULL, shift[ch], NULL, &a, &b);
                     p1[ch] += a;
                     p2[ch] += b;
                 }
@@ -181,17 +191,12 @@ static void KN(bn_apply)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *d
         if (s == 1) {
             for (pdt_int j = 0; j < c; j += VN) {
                 const pdt_int r = c - j < VN ? c - j : VN;
-                if (r == VN) {
-                    V xc = vsub(vload(xr + j), vload(sub + j));
-                    vstore(yr + j, dr ? vfma(vload(dr + j), vload(a + j), vfma(xc, vload(b + j), vload(e + j)))
-                                      : vfma(xc, vload(a + j), vload(b + j)));
-                } else {
-                    V xc = vsub(vload_tail(xr + j, r), vload_tail(sub + j, r));
-                    V out = dr ? vfma(vload_tail(dr + j, r), vload_tail(a + j, r),
-                                      vfma(xc, vload_tail(b + j, r), vload_tail(e + j, r)))
-                               : vfma(xc, vload_tail(a + j, r), vload_tail(b + j, r));
-                    vstore_tail(yr + j, out, r);
-                }
+                const V xc = vsub(vload_part(xr + j, r), vload_part(sub + j, r));
+                vstore_part(yr + j,
+                            dr ? vfma(vload_part(dr + j, r), vload_part(a + j, r),
+                                      vfma(xc, vload_part(b + j, r), vload_part(e + j, r)))
+                               : vfma(xc, vload_part(a + j, r), vload_part(b + j, r)),
+                            r);
             }
         } else {
             for (pdt_int ch = 0; ch < c; ++ch) {
@@ -199,15 +204,10 @@ static void KN(bn_apply)(pdt_int n, pdt_int c, pdt_int s, const T *x, const T *d
                 const V ve = vset1(dr ? e[ch] : (T)0);
                 const T *xs = xr + ch * s, *ds = dr ? dr + ch * s : NULL;
                 T *ys = yr + ch * s;
-                pdt_int j = 0;
-                for (; j + VN <= s; j += VN) {
-                    V xc = vsub(vload(xs + j), vsub_);
-                    vstore(ys + j, ds ? vfma(vload(ds + j), va, vfma(xc, vb, ve)) : vfma(xc, va, vb));
-                }
-                if (j < s) {
-                    const pdt_int r = s - j;
-                    V xc = vsub(vload_tail(xs + j, r), vsub_);
-                    vstore_tail(ys + j, ds ? vfma(vload_tail(ds + j, r), va, vfma(xc, vb, ve)) : vfma(xc, va, vb), r);
+                for (pdt_int j = 0; j < s; j += VN) {
+                    const pdt_int r = s - j < VN ? s - j : VN;
+                    const V xc = vsub(vload_part(xs + j, r), vsub_);
+                    vstore_part(ys + j, ds ? vfma(vload_part(ds + j, r), va, vfma(xc, vb, ve)) : vfma(xc, va, vb), r);
                 }
             }
         }
@@ -334,55 +334,25 @@ static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const 
         mean[i] = (T)mu;
         rstd[i] = (T)r;
         const V vmu = vset1((T)mu), vr = vset1((T)r);
-        pdt_int j = 0;
-        for (; j + VN <= d; j += VN) {
-            V xh = vmul(vsub(vload(xr + j), vmu), vr);
-            vstore(yr + j, gamma ? vfma(xh, vload(gamma + j), vload(beta + j)) : xh);
-        }
-        if (j < d) {
-            const pdt_int q = d - j;
-            V xh = vmul(vsub(vload_tail(xr + j, q), vmu), vr);
-            vstore_tail(yr + j, gamma ? vfma(xh, vload_tail(gamma + j, q), vload_tail(beta + j, q)) : xh, q);
+        for (pdt_int j = 0; j < d; j += VN) {
+            const pdt_int q = d - j < VN ? d - j : VN;
+            const V xh = vmul(vsub(vload_part(xr + j, q), vmu), vr);
+            vstore_part(yr + j, gamma ? vfma(xh, vload_part(gamma + j, q), vload_part(beta + j, q)) : xh, q);
         }
     }
     return PDT_OK;
 }
 
-// x, dy, dx (one row of d), gamma/ag as in layernorm_backward: lanes j .. j + q − 1 (q ≤ VN) of
-// dx = rstd·(dy·γ + cx·x̂ + c0), x̂ = (x − μ)·rstd, and of the T sums ag += dy·x̂, ag + ds += dy
-static inline void KN(ln_dx_lanes)(pdt_int j, pdt_int q, pdt_int ds, const T *xr, const T *dr, const T *gamma, V vmu,
-                                   V vr, V vcx, V vc0, T *out, T *ag) {
-    const int full = q == VN;
-    const V dyv = full ? vload(dr + j) : vload_tail(dr + j, q);
-    const V xv = full ? vload(xr + j) : vload_tail(xr + j, q);
-    const V gv = gamma ? (full ? vload(gamma + j) : vload_tail(gamma + j, q)) : vset1((T)1);
-    const V xh = vmul(vsub(xv, vmu), vr);
-    const V dxv = vmul(vr, vfma(dyv, gv, vfma(vcx, xh, vc0)));
-    if (full) vstore(out + j, dxv);
-    else vstore_tail(out + j, dxv, q);
-    if (ag) {
-        T *a1 = ag + j, *a2 = ag + ds + j;
-        if (full) {
-            vstore(a1, vfma(dyv, xh, vload(a1)));
-            vstore(a2, vadd(dyv, vload(a2)));
-        } else {
-            vstore_tail(a1, vfma(dyv, xh, vload_tail(a1, q)), q);
-            vstore_tail(a2, vadd(dyv, vload_tail(a2, q)), q);
-        }
-    }
-}
-
 // x, dy, dx (m, d), mean/rstd (m), gamma/dgamma/dbeta (d) or NULL
 // g = γ·dy, x̂ = (x − μ)·rstd: dx = rstd·(g − Σg/d − x̂·Σg·x̂/d); dγ += Σ_rows dy·x̂, dβ += Σ_rows dy
-// One loop over a row computes its dx and the next row's sums Σg, Σg·(x − μ) (as norm_row_dots
-// sums them), so reads from memory and writes interleave as in an elementwise kernel.
+// norm_row_dots computes a row's dx in its loop over the next row's sums Σg, Σg·(x − μ), so reads from
+// memory and writes interleave as in an elementwise kernel.
 // dγ, dβ: rows are summed in T in blocks of PDT_NORM_FLUSH (fused into the dx loop), each block
 // added into double partial sums per fixed chunk, the chunks combined in order.
 static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const T *dy, const T *mean,
                                          const T *rstd, const T *gamma, T *dx, T *dgamma, T *dbeta) {
     const pdt_int rows = pdt_norm_rows(m), chunks = (m + rows - 1) / rows;
     const pdt_int ds = d + 16;  /* T-sum stride: dβ's row not 4 KiB after dγ's (no false store-load aliasing) */
-    const pdt_int full = d - d % VN;
     double *part = NULL;
     T *tacc = NULL;
     if (dgamma) {
@@ -400,37 +370,16 @@ static pdt_status KN(layernorm_backward)(pdt_int m, pdt_int d, const T *x, const
         T *restrict ag = tacc ? tacc + 2 * k * ds : NULL;
         const pdt_int begin = k * rows, end = (k + 1) * rows < m ? (k + 1) * rows : m;
         double sg, sgx;  /* the current row's Σg, Σg·(x − μ) */
-        KN(norm_row_dots)(d, x + begin * d, dy + begin * d, gamma, (double)mean[begin], &sg, &sgx);
+        KN(norm_row_dots)(d, x + begin * d, dy + begin * d, gamma, (double)mean[begin], NULL, &sg, &sgx);
         for (pdt_int i = begin; i < end; ++i) {
-            const T *restrict xr = x + i * d, *restrict dr = dy + i * d;
-            T *restrict out = dx + i * d;
             const double mu = (double)mean[i], r = (double)rstd[i];
-            const V vr = vset1((T)r), vc0 = vset1((T)(-sg / (double)d)), vcx = vset1((T)(-r * sgx / (double)d));
-            const V vmu = vset1((T)mu);
-            if (i + 1 < end) {
-                const T *xn = xr + d, *dn = dr + d;
-                const double shift = (double)mean[i + 1];
-                const V vs = vset1((T)shift);
-                double t1 = 0.0, t2 = 0.0;
-                pdt_int j = 0;
-                while (j < full) {
-                    const pdt_int stop = full - j > PDT_NORM_FLUSH * VN ? j + PDT_NORM_FLUSH * VN : full;
-                    V a1 = vzero(), a2 = vzero();
-                    for (; j < stop; j += VN) {
-                        KN(norm_dots_vec)(j, xn, dn, gamma, vs, &a1, &a2);
-                        KN(ln_dx_lanes)(j, VN, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
-                    }
-                    t1 += (double)vreduce_add(a1);
-                    t2 += (double)vreduce_add(a2);
-                }
-                if (j < d) KN(ln_dx_lanes)(j, d - j, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
-                KN(norm_dots_tail)(j, d, xn, dn, gamma, shift, &t1, &t2);
-                sg = t1;
-                sgx = t2;
-            } else {
-                for (pdt_int j = 0; j < d; j += VN)
-                    KN(ln_dx_lanes)(j, d - j < VN ? d - j : VN, ds, xr, dr, gamma, vmu, vr, vcx, vc0, out, ag);
-            }
+            const KN(ln_row) row = {.x = x + i * d, .dy = dy + i * d, .gamma = gamma, .mu = vset1((T)mu),
+                                    .rstd = vset1((T)r), .cx = vset1((T)(-r * sgx / (double)d)),
+                                    .c0 = vset1((T)(-sg / (double)d)), .dx = dx + i * d, .ag = ag, .ds = ds};
+            if (i + 1 < end)  /* this row's dx, in the loop that takes the next row's sums */
+                KN(norm_row_dots)(d, row.x + d, row.dy + d, gamma, (double)mean[i + 1], &row, &sg, &sgx);
+            else
+                for (pdt_int j = 0; j < d; j += VN) KN(ln_dx_lanes)(&row, j, d - j < VN ? d - j : VN);
             if (ag && ((i - begin + 1) % PDT_NORM_FLUSH == 0 || i + 1 == end))
                 for (pdt_int j = 0; j < d; ++j) {
                     pg[j] += (double)ag[j];

@@ -17,13 +17,6 @@
  * normal number (1e-38 in float32) cannot change an update.
  */
 
-#ifndef PDT_OPTIM_LOAD
-#define PDT_OPTIM_LOAD
-/* r == VN in the body of the loop, fewer lanes only in the last vector */
-#define PDT_LD(p, r) ((r) == VN ? vload(p) : vload_tail((p), (r)))
-#define PDT_ST(p, v, r) ((r) == VN ? vstore((p), (v)) : vstore_tail((p), (v), (r)))
-#endif
-
 // x with every |x| below the smallest normal number of T set to 0 (NaN kept)
 static inline V KN(flush_subnormal)(V x) {
     const V tiny = vset1((T)(sizeof(T) == sizeof(float) ? FLT_MIN : DBL_MIN));
@@ -36,12 +29,8 @@ static pdt_status KN(sgd_step)(pdt_int n, T *param, const T *grad, double lr) {
     const V neg_lr = vset1((T)-lr);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        if (i + VN <= n) {
-            vstore(param + i, vfma(neg_lr, vload(grad + i), vload(param + i)));
-        } else {
-            pdt_int r = n - i;
-            vstore_tail(param + i, vfma(neg_lr, vload_tail(grad + i, r), vload_tail(param + i, r)), r);
-        }
+        const pdt_int r = n - i < VN ? n - i : VN;
+        vstore_part(param + i, vfma(neg_lr, vload_part(grad + i, r), vload_part(param + i, r)), r);
     }
     return PDT_OK;
 }
@@ -61,21 +50,21 @@ static pdt_status KN(sgd_momentum_step)(pdt_int n, T *param, const T *grad, T *b
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        V p = PDT_LD(param + i, r), g = PDT_LD(grad + i, r);
+        V p = vload_part(param + i, r), g = vload_part(grad + i, r);
         if (use_wd) g = vfma(wd, p, g);
         if (!use_m) {
             p = vfma(neg_lr, g, p);
         } else if (classic) {
-            V m = KN(flush_subnormal)(vfma(mu, PDT_LD(buf + i, r), vmul(neg_step, g)));
+            V m = KN(flush_subnormal)(vfma(mu, vload_part(buf + i, r), vmul(neg_step, g)));
             p = nesterov ? vfma(mu, m, vfma(neg_step, g, p)) : vadd(p, m);
-            PDT_ST(buf + i, m, r);
+            vstore_part(buf + i, m, r);
         } else {
-            V b = first ? g : KN(flush_subnormal)(vfma(mu, PDT_LD(buf + i, r), vmul(damp, g)));
+            V b = first ? g : KN(flush_subnormal)(vfma(mu, vload_part(buf + i, r), vmul(damp, g)));
             V d = nesterov ? vfma(mu, b, g) : b;
             p = vfnma(lr, d, p);
-            PDT_ST(buf + i, b, r);
+            vstore_part(buf + i, b, r);
         }
-        PDT_ST(param + i, p, r);
+        vstore_part(param + i, p, r);
     }
     return PDT_OK;
 }
@@ -93,22 +82,22 @@ static pdt_status KN(rmsprop_step)(pdt_int n, T *param, const T *grad, T *square
     PDT_OMP_FOR(n > PDT_PAR_MIN / 4) /* √ and ÷ per element: threads pay off early */
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        V p = PDT_LD(param + i, r), g = PDT_LD(grad + i, r);
+        V p = vload_part(param + i, r), g = vload_part(grad + i, r);
         if (use_wd) g = vfma(wd, p, g);
-        V v = KN(flush_subnormal)(vfma(beta, PDT_LD(square_avg + i, r), vmul(one_m_beta, vmul(g, g))));
-        PDT_ST(square_avg + i, v, r);
+        V v = KN(flush_subnormal)(vfma(beta, vload_part(square_avg + i, r), vmul(one_m_beta, vmul(g, g))));
+        vstore_part(square_avg + i, v, r);
         if (centered) {
-            V ga = KN(flush_subnormal)(vfma(beta, PDT_LD(grad_avg + i, r), vmul(one_m_beta, g)));
-            PDT_ST(grad_avg + i, ga, r);
+            V ga = KN(flush_subnormal)(vfma(beta, vload_part(grad_avg + i, r), vmul(one_m_beta, g)));
+            vstore_part(grad_avg + i, ga, r);
             v = vfnma(ga, ga, v);
         }
         V d = inside ? vsqrt(vadd(v, eps)) : vadd(vsqrt(v), eps);
         V q = vdiv(g, d);
         if (use_m) {
-            q = KN(flush_subnormal)(vfma(mu, PDT_LD(momentum_buf + i, r), q));
-            PDT_ST(momentum_buf + i, q, r);
+            q = KN(flush_subnormal)(vfma(mu, vload_part(momentum_buf + i, r), q));
+            vstore_part(momentum_buf + i, q, r);
         }
-        PDT_ST(param + i, vfnma(lr, q, p), r);
+        vstore_part(param + i, vfnma(lr, q, p), r);
     }
     return PDT_OK;
 }
@@ -132,19 +121,19 @@ static pdt_status KN(adam_step)(pdt_int n, T *param, const T *grad, T *exp_avg, 
     PDT_OMP_FOR(n > PDT_PAR_MIN / 4) /* √ and ÷ per element: threads pay off early */
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        V p = PDT_LD(param + i, r), g = PDT_LD(grad + i, r);
+        V p = vload_part(param + i, r), g = vload_part(grad + i, r);
         if (l2) g = vfma(wd, p, g);
         if (decay) p = vmul(p, shrink);
-        V m = KN(flush_subnormal)(vfma(b1, PDT_LD(exp_avg + i, r), vmul(c1, g)));
-        V v = KN(flush_subnormal)(vfma(b2, PDT_LD(exp_avg_sq + i, r), vmul(c2, vmul(g, g))));
-        PDT_ST(exp_avg + i, m, r);
-        PDT_ST(exp_avg_sq + i, v, r);
+        V m = KN(flush_subnormal)(vfma(b1, vload_part(exp_avg + i, r), vmul(c1, g)));
+        V v = KN(flush_subnormal)(vfma(b2, vload_part(exp_avg_sq + i, r), vmul(c2, vmul(g, g))));
+        vstore_part(exp_avg + i, m, r);
+        vstore_part(exp_avg_sq + i, v, r);
         if (ams) {
-            v = vmax(PDT_LD(max_exp_avg_sq + i, r), v);
-            PDT_ST(max_exp_avg_sq + i, v, r);
+            v = vmax(vload_part(max_exp_avg_sq + i, r), v);
+            vstore_part(max_exp_avg_sq + i, v, r);
         }
         V d = vfma(vsqrt(v), inv_sqrt_bc2, eps);
-        PDT_ST(param + i, vfnma(step_size, vdiv(m, d), p), r);
+        vstore_part(param + i, vfnma(step_size, vdiv(m, d), p), r);
     }
     return PDT_OK;
 }

@@ -10,8 +10,8 @@ static pdt_status KN(scale)(pdt_int n, const T *x, double s, T *y) {
     const V vs = vset1((T)s);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        if (i + VN <= n) vstore(y + i, vmul(vs, vload(x + i)));
-        else vstore_tail(y + i, vmul(vs, vload_tail(x + i, n - i)), n - i);
+        const pdt_int r = n - i < VN ? n - i : VN;
+        vstore_part(y + i, vmul(vs, vload_part(x + i, r)), r);
     }
     return PDT_OK;
 }
@@ -21,8 +21,8 @@ static pdt_status KN(stream_triad)(pdt_int n, T *a, const T *b, const T *c, doub
     const V vs = vset1((T)s);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
-        if (i + VN <= n) vstore(a + i, vfma(vs, vload(c + i), vload(b + i)));
-        else vstore_tail(a + i, vfma(vs, vload_tail(c + i, n - i), vload_tail(b + i, n - i)), n - i);
+        const pdt_int r = n - i < VN ? n - i : VN;
+        vstore_part(a + i, vfma(vs, vload_part(c + i, r), vload_part(b + i, r)), r);
     }
     return PDT_OK;
 }

@@ -6,7 +6,6 @@
  * order. The cuts and the order never depend on the thread count, so neither do the
  * bits. The pass over a chunk may also update a gradient lane by lane as it reads w:
  *   PDT_PASS_SUMSQ: Σ w²;  PDT_PASS_L2: g ← g + λw, Σ w²;   PDT_PASS_L1: g ← g + λ·sign(w), Σ |w|.
- * PDT_LD/PDT_ST (optim.c) load and store the partial last vector.
  */
 
 #ifndef PDT_SUM_DRIVER
@@ -41,11 +40,11 @@ static pdt_status pdt_chunked_sum(pdt_int n, pdt_chunk_sum chunk, void *ctx, dou
 
 // x: r lanes of w at element i; updates g[i, i + r) as `kind` says; -> acc + x² (or + |x| for L1)
 static inline V KN(pass_lanes)(int kind, V x, T *g, pdt_int i, pdt_int r, V lam, V acc) {
-    if (kind == PDT_PASS_L2) PDT_ST(g + i, vfma(lam, x, PDT_LD(g + i, r)), r);
+    if (kind == PDT_PASS_L2) vstore_part(g + i, vfma(lam, x, vload_part(g + i, r)), r);
     if (kind == PDT_PASS_L1) {
         const V zero = vzero();  /* λ·sign(x): 0 at 0 and for NaN (whose |x| makes the sum NaN) */
         const V step = vselect(vgt(x, zero), lam, vselect(vlt(x, zero), vsub(zero, lam), zero));
-        PDT_ST(g + i, vadd(PDT_LD(g + i, r), step), r);
+        vstore_part(g + i, vadd(vload_part(g + i, r), step), r);
     }
     return kind == PDT_PASS_L1 ? vadd(acc, vabs(x)) : vfma(x, x, acc);
 }
@@ -66,7 +65,7 @@ static inline double KN(sum_pass)(int kind, pdt_int n, const T *w, T *g, double 
         }
         for (; i < e; i += VN) {
             const pdt_int r = e - i < VN ? e - i : VN;
-            a0 = KN(pass_lanes)(kind, vload_tail(w + i, r), g, i, r, vlam, a0);
+            a0 = KN(pass_lanes)(kind, vload_part(w + i, r), g, i, r, vlam, a0);
         }
         total += (double)vreduce_add(vadd(vadd(a0, a1), vadd(a2, a3)));
     }

@@ -4,35 +4,6 @@
 
 #include <math.h>
 
-static PyObject *py_relu_forward(PyObject *self, PyObject *args) {
-    PyObject *x_o, *out_o = Py_None;
-    if (!PyArg_ParseTuple(args, "O|O:relu_forward", &x_o, &out_o)) return NULL;
-    pdt_args a;
-    pdt_args_init(&a, "relu_forward");
-    const void *x = pdt_arg_in(&a, "x", x_o, "...");
-    void *y = pdt_arg_out(&a, "out", out_o, "...", PDT_ALIAS_OK);
-    if (a.failed) return pdt_args_fail(&a);
-    pdt_status st;
-    PDT_RUN(&a, st, relu_forward, pdt_size(&a, 0), x, y);
-    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
-    return pdt_args_outputs(&a);
-}
-
-static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
-    PyObject *x_o, *dy_o, *out_o = Py_None;
-    if (!PyArg_ParseTuple(args, "OO|O:relu_backward", &x_o, &dy_o, &out_o)) return NULL;
-    pdt_args a;
-    pdt_args_init(&a, "relu_backward");
-    const void *x = pdt_arg_in(&a, "x", x_o, "...");
-    const void *dy = pdt_arg_in(&a, "dy", dy_o, "...");
-    void *dx = pdt_arg_out(&a, "out", out_o, "...", PDT_ALIAS_OK);
-    if (a.failed) return pdt_args_fail(&a);
-    pdt_status st;
-    PDT_RUN(&a, st, relu_backward, pdt_size(&a, 0), x, dy, dx);
-    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
-    return pdt_args_outputs(&a);
-}
-
 /* Wrappers of the activations without hyper-parameters: name_forward(x, out=None), name_backward(x, dy, out=None). */
 #define PDT_ACT_FORWARD(name)                                                                      \
     static PyObject *py_##name(PyObject *self, PyObject *args) {                                   \
@@ -64,6 +35,8 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
         return pdt_args_outputs(&a);                                                               \
     }
 
+PDT_ACT_FORWARD(relu_forward)
+PDT_ACT_BACKWARD(relu_backward)
 PDT_ACT_FORWARD(exp_forward)
 PDT_ACT_FORWARD(sigmoid_forward)
 PDT_ACT_BACKWARD(sigmoid_backward)

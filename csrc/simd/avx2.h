@@ -34,6 +34,13 @@ static inline __m256 vf32_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline void vf32_store(float *p, __m256 v) { _mm256_storeu_ps(p, v); }
 static inline __m256 vf32_load_tail(const float *p, pdt_int r) { return _mm256_maskload_ps(p, pdt_avx2_tail_mask32(r)); }
 static inline void vf32_store_tail(float *p, __m256 v, pdt_int r) { _mm256_maskstore_ps(p, pdt_avx2_tail_mask32(r), v); }
+static inline __m256 vf32_load_part(const float *p, pdt_int r) {
+    return __builtin_expect(r == vf32_N, 1) ? vf32_load(p) : vf32_load_tail(p, r);
+}
+static inline void vf32_store_part(float *p, __m256 v, pdt_int r) {
+    if (__builtin_expect(r == vf32_N, 1)) vf32_store(p, v);
+    else vf32_store_tail(p, v, r);
+}
 static inline __m256 vf32_set1(float s) { return _mm256_set1_ps(s); }
 static inline __m256 vf32_zero(void) { return _mm256_setzero_ps(); }
 static inline __m256 vf32_add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
@@ -84,6 +91,13 @@ static inline __m256d vf64_load(const double *p) { return _mm256_loadu_pd(p); }
 static inline void vf64_store(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
 static inline __m256d vf64_load_tail(const double *p, pdt_int r) { return _mm256_maskload_pd(p, pdt_avx2_tail_mask64(r)); }
 static inline void vf64_store_tail(double *p, __m256d v, pdt_int r) { _mm256_maskstore_pd(p, pdt_avx2_tail_mask64(r), v); }
+static inline __m256d vf64_load_part(const double *p, pdt_int r) {
+    return __builtin_expect(r == vf64_N, 1) ? vf64_load(p) : vf64_load_tail(p, r);
+}
+static inline void vf64_store_part(double *p, __m256d v, pdt_int r) {
+    if (__builtin_expect(r == vf64_N, 1)) vf64_store(p, v);
+    else vf64_store_tail(p, v, r);
+}
 static inline __m256d vf64_set1(double s) { return _mm256_set1_pd(s); }
 static inline __m256d vf64_zero(void) { return _mm256_setzero_pd(); }
 static inline __m256d vf64_add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }

@@ -32,6 +32,13 @@ static inline __m512 vf32_load(const float *p) { return _mm512_loadu_ps(p); }
 static inline void vf32_store(float *p, __m512 v) { _mm512_storeu_ps(p, v); }
 static inline __m512 vf32_load_tail(const float *p, pdt_int r) { return _mm512_maskz_loadu_ps(pdt_avx512_tail16(r), p); }
 static inline void vf32_store_tail(float *p, __m512 v, pdt_int r) { _mm512_mask_storeu_ps(p, pdt_avx512_tail16(r), v); }
+static inline __m512 vf32_load_part(const float *p, pdt_int r) {
+    return __builtin_expect(r == vf32_N, 1) ? vf32_load(p) : vf32_load_tail(p, r);
+}
+static inline void vf32_store_part(float *p, __m512 v, pdt_int r) {
+    if (__builtin_expect(r == vf32_N, 1)) vf32_store(p, v);
+    else vf32_store_tail(p, v, r);
+}
 static inline __m512 vf32_set1(float s) { return _mm512_set1_ps(s); }
 static inline __m512 vf32_zero(void) { return _mm512_setzero_ps(); }
 static inline __m512 vf32_add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
@@ -82,6 +89,13 @@ static inline __m512d vf64_load(const double *p) { return _mm512_loadu_pd(p); }
 static inline void vf64_store(double *p, __m512d v) { _mm512_storeu_pd(p, v); }
 static inline __m512d vf64_load_tail(const double *p, pdt_int r) { return _mm512_maskz_loadu_pd(pdt_avx512_tail8(r), p); }
 static inline void vf64_store_tail(double *p, __m512d v, pdt_int r) { _mm512_mask_storeu_pd(p, pdt_avx512_tail8(r), v); }
+static inline __m512d vf64_load_part(const double *p, pdt_int r) {
+    return __builtin_expect(r == vf64_N, 1) ? vf64_load(p) : vf64_load_tail(p, r);
+}
+static inline void vf64_store_part(double *p, __m512d v, pdt_int r) {
+    if (__builtin_expect(r == vf64_N, 1)) vf64_store(p, v);
+    else vf64_store_tail(p, v, r);
+}
 static inline __m512d vf64_set1(double s) { return _mm512_set1_pd(s); }
 static inline __m512d vf64_zero(void) { return _mm512_setzero_pd(); }
 static inline __m512d vf64_add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }

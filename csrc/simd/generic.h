@@ -24,6 +24,11 @@
 #define vstore PDT_CAT(VP, _store)          /* (T *p, V v) */
 #define vload_tail PDT_CAT(VP, _load_tail)  /* (const T *p, pdt_int r): first r lanes, rest 0 */
 #define vstore_tail PDT_CAT(VP, _store_tail)/* (T *p, V v, pdt_int r): first r lanes only */
+/* The elementwise loop's pair, 1 ≤ r ≤ VN lanes: vload/vstore when r == VN, else the tail's; r == VN
+ * is marked the likely case, so the full vector is the fall-through (bench/NOTES.md, "The partial pair"):
+ *   for (i = 0; i < n; i += VN) { r = n − i < VN ? n − i : VN; vstore_part(y + i, f(vload_part(x + i, r)), r); } */
+#define vload_part PDT_CAT(VP, _load_part)  /* (const T *p, pdt_int r) */
+#define vstore_part PDT_CAT(VP, _store_part)/* (T *p, V v, pdt_int r) */
 #define vset1 PDT_CAT(VP, _set1)            /* (T s) -> V, every lane s */
 #define vzero PDT_CAT(VP, _zero)
 #define vadd PDT_CAT(VP, _add)

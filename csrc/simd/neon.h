@@ -42,6 +42,13 @@ static inline void vf32_store_tail(float *p, float32x4_t v, pdt_int r) {
     vst1q_f32(buf, v);
     memcpy(p, buf, (size_t)r * sizeof(float));
 }
+static inline float32x4_t vf32_load_part(const float *p, pdt_int r) {
+    return __builtin_expect(r == vf32_N, 1) ? vf32_load(p) : vf32_load_tail(p, r);
+}
+static inline void vf32_store_part(float *p, float32x4_t v, pdt_int r) {
+    if (__builtin_expect(r == vf32_N, 1)) vf32_store(p, v);
+    else vf32_store_tail(p, v, r);
+}
 static inline float32x4_t vf32_set1(float s) { return vdupq_n_f32(s); }
 static inline float32x4_t vf32_zero(void) { return vdupq_n_f32(0.0f); }
 static inline float32x4_t vf32_add(float32x4_t a, float32x4_t b) { return vaddq_f32(a, b); }
@@ -88,6 +95,13 @@ static inline void vf64_store_tail(double *p, float64x2_t v, pdt_int r) {
     double buf[2];
     vst1q_f64(buf, v);
     memcpy(p, buf, (size_t)r * sizeof(double));
+}
+static inline float64x2_t vf64_load_part(const double *p, pdt_int r) {
+    return __builtin_expect(r == vf64_N, 1) ? vf64_load(p) : vf64_load_tail(p, r);
+}
+static inline void vf64_store_part(double *p, float64x2_t v, pdt_int r) {
+    if (__builtin_expect(r == vf64_N, 1)) vf64_store(p, v);
+    else vf64_store_tail(p, v, r);
 }
 static inline float64x2_t vf64_set1(double s) { return vdupq_n_f64(s); }
 static inline float64x2_t vf64_zero(void) { return vdupq_n_f64(0.0); }

@@ -32,6 +32,8 @@ static inline uint32_t vu32_mulhilo(uint32_t a, uint32_t m, uint32_t *hi) {
     static inline void P##_store(T *p, T v) { *p = v; }                                 \
     static inline T P##_load_tail(const T *p, pdt_int r) { return r > 0 ? *p : (T)0; }  \
     static inline void P##_store_tail(T *p, T v, pdt_int r) { if (r > 0) *p = v; }      \
+    static inline T P##_load_part(const T *p, pdt_int r) { (void)r; return *p; }        \
+    static inline void P##_store_part(T *p, T v, pdt_int r) { (void)r; *p = v; }       \
     static inline T P##_set1(T s) { return s; }                                         \
     static inline T P##_zero(void) { return (T)0; }                                     \
     static inline T P##_add(T a, T b) { return a + b; }                                 \

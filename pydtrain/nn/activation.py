@@ -6,6 +6,8 @@ f'(x) from it (cheaper in memory traffic than caching more).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .. import _C, _checks
@@ -22,8 +24,8 @@ class _Elementwise(Module):
     nothing references them (``_Outputs``); smaller ones are new arrays.
     """
 
-    _forward = None   # C kernel (x, *hp, out) -> y
-    _backward = None  # C kernel (x, dy, *hp, out) -> dx
+    _forward: Callable[..., np.ndarray]   # C kernel (x, *hp, out) -> y, set by each activation
+    _backward: Callable[..., np.ndarray]  # C kernel (x, dy, *hp, out) -> dx
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,6 +1,8 @@
 """Losses: calling one returns a float; ``.backward()`` returns dL/d(input)."""
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import numpy as np
 
 from typing import Optional, Sequence, Union
@@ -32,6 +34,9 @@ class CrossEntropyLoss:
 
     Targets ``y``: integer class indices (N,) or probabilities (N, k).
     """
+
+    # (probs, labels or targets, (on, off) for labels / None for probability targets) of the last call
+    _cache: Optional[tuple[np.ndarray, np.ndarray, Optional[tuple[float, float]]]]
 
     def __init__(self, label_smoothing: float = 0.0, smoothing: str = "exclusive", reduction: str = "mean") -> None:
         if not 0.0 <= label_smoothing < 1.0:
@@ -102,8 +107,9 @@ class CrossEntropyLoss:
 class _ElementwiseLoss:
     """A loss that is a reduction of per-element terms L(zᵢ, yᵢ) over same-shaped input and target."""
 
-    _forward = None   # C kernel (input, target) -> per-element losses
-    _backward = None  # C kernel (input, target, scale) -> scale·∂L/∂input
+    _forward: Callable[..., np.ndarray]   # C kernel (input, target) -> per-element losses, set by each loss
+    _backward: Callable[..., np.ndarray]  # C kernel (input, target, scale) -> scale·∂L/∂input
+    _cache: Optional[tuple[np.ndarray, np.ndarray]]  # (input, target) of the last call
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:

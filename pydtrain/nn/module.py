@@ -144,6 +144,12 @@ class Module:
     ``backward``.
     """
 
+    # set in __init__ (through object.__setattr__, before registration can run)
+    _parameters: OrderedDict[str, Parameter]
+    _modules: OrderedDict[str, Module]
+    _buffers: OrderedDict[str, np.ndarray]
+    training: bool
+
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
@@ -368,7 +374,7 @@ def _reuse_works() -> bool:
 _Outputs.enabled = _reuse_works()
 
 
-def check_input(layer: Module, x: Any, dtype: Optional[np.dtype] = None) -> np.ndarray:
+def check_input(layer: object, x: Any, dtype: Optional[np.dtype] = None) -> np.ndarray:
     """Validate a layer input: a float ndarray of the layer's dtype, made C-contiguous visibly.
 
     Non-contiguous inputs are copied here, in Python, once (a layer's C kernels

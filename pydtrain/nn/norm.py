@@ -38,6 +38,11 @@ class BatchNorm(Module):
     The output arrays (y, dx) are written again by later calls once nothing references them.
     """
 
+    running_mean: np.ndarray  # buffers, set by register_buffer
+    running_var: np.ndarray
+    num_batches_tracked: np.ndarray
+    _cache: Optional[tuple[np.ndarray, tuple[int, ...], np.ndarray, np.ndarray, bool]]  # (x3, shape, mean, var, training)
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, dtype=np.float32) -> None:
         super().__init__()
@@ -80,8 +85,8 @@ class BatchNorm(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._check(x)
         x3 = x.reshape(x.shape[0], x.shape[1], -1)
-        gamma = self.weight.data if self.affine else None
-        beta = self.bias.data if self.affine else None
+        gamma = self.weight.data if self.weight is not None else None
+        beta = self.bias.data if self.bias is not None else None
         if self.training:
             m = x3.shape[0] * x3.shape[2]
             if m <= 1:
@@ -114,9 +119,9 @@ class BatchNorm(Module):
         if dy.shape != shape:
             raise ValueError(f"{type(self).__name__}: dy has shape {dy.shape}, the forward output had {shape}")
         dx = _C.batchnorm_backward(x3, dy.reshape(x3.shape), mean, var,
-                                   self.weight.data if self.affine else None, self.eps, batch_stats,
-                                   self.weight.grad if self.affine else None,
-                                   self.bias.grad if self.affine else None,
+                                   self.weight.data if self.weight is not None else None, self.eps, batch_stats,
+                                   self.weight.grad if self.weight is not None else None,
+                                   self.bias.grad if self.bias is not None else None,
                                    self._outputs.get("dx", x3.shape, x3.dtype))
         return dx.reshape(shape)
 
@@ -191,6 +196,8 @@ class LayerNorm(Module):
     The output arrays (y, dx) are written again by later calls once nothing references them.
     """
 
+    _cache: Optional[tuple[np.ndarray, tuple[int, ...], np.ndarray, np.ndarray]]  # (x2, shape, mean, rstd)
+
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
                  elementwise_affine: bool = True, dtype=np.float32) -> None:
         super().__init__()
@@ -214,8 +221,8 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: input must end with the dims {self.normalized_shape}; got shape {x.shape}")
         d = math.prod(self.normalized_shape)
         x2 = x.reshape(-1, d)
-        gamma = self.weight.data.reshape(-1) if self.elementwise_affine else None
-        beta = self.bias.data.reshape(-1) if self.elementwise_affine else None
+        gamma = self.weight.data.reshape(-1) if self.weight is not None else None
+        beta = self.bias.data.reshape(-1) if self.bias is not None else None
         y, mean, rstd = _C.layernorm_forward(x2, gamma, beta, self.eps, self._outputs.get("y", x2.shape, x2.dtype),
                                              None, None)
         self._cache = (x2, x.shape, mean, rstd)
@@ -228,11 +235,11 @@ class LayerNorm(Module):
         dy = check_input(self, dy, self._dtype)
         if dy.shape != shape:
             raise ValueError(f"LayerNorm: dy has shape {dy.shape}, the forward output had {shape}")
-        affine = self.elementwise_affine
+        w, b = self.weight, self.bias
         dx = _C.layernorm_backward(x2, dy.reshape(x2.shape), mean, rstd,
-                                   self.weight.data.reshape(-1) if affine else None,
-                                   self.weight.grad.reshape(-1) if affine else None,
-                                   self.bias.grad.reshape(-1) if affine else None,
+                                   w.data.reshape(-1) if w is not None else None,
+                                   w.grad.reshape(-1) if w is not None else None,
+                                   b.grad.reshape(-1) if b is not None else None,
                                    self._outputs.get("dx", x2.shape, x2.dtype))
         return dx.reshape(shape)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union, cast
 
 from .. import _checks
 from .optimizer import Optimizer
@@ -24,7 +24,7 @@ def _per_group(who: str, name: str, optimizer: Optimizer, value: Union[float, Se
             raise ValueError(f"{who}: {name} has {len(value)} values for {n} parameter groups")
         values = [float(v) for v in value]
     else:
-        values = [float(value)] * n
+        values = [float(cast(float, value))] * n  # any other sequence: float() raises
     for v in values:
         if not v >= 0:
             raise ValueError(f"{who}: {name} must be >= 0, got {v!r}")

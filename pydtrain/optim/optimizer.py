@@ -3,7 +3,7 @@
 Building an optimizer moves the parameters of each group into one contiguous
 buffer (and their gradients into another); every ``Parameter.data``/``.grad``
 becomes a view into it, so layers keep working unchanged. One step is then one
-C call per group (DESIGN.md, decision 3). ``zero_grad()`` marks every gradient
+C call per group (docs/design.md, section 3). ``zero_grad()`` marks every gradient
 zero (reading ``p.grad`` fills it; a Linear weight's next backward writes it
 instead of adding to it); ``zero_grad(set_to_none=False)`` is one fill.
 """
@@ -130,16 +130,17 @@ def flatten_parameters(params: Sequence[Parameter], who: str, owner: Any) -> tup
                 f"with parameter groups, or drop the other optimizer first (del opt)"
             )
     dtype = params[0].data.dtype
-    data = _aligned_empty(n, dtype)
-    grad = _aligned_empty(n, dtype)
+    flat_data = _aligned_empty(n, dtype)
+    flat_grad = _aligned_empty(n, dtype)
     offset = 0
     for p in params:
         k = p.data.size
-        data[offset:offset + k] = p.data.reshape(-1)
-        grad[offset:offset + k] = p.grad.reshape(-1)
-        p._bind(data[offset:offset + k].reshape(p.data.shape), grad[offset:offset + k].reshape(p.data.shape), owner)
+        flat_data[offset:offset + k] = p.data.reshape(-1)
+        flat_grad[offset:offset + k] = p.grad.reshape(-1)
+        p._bind(flat_data[offset:offset + k].reshape(p.data.shape), flat_grad[offset:offset + k].reshape(p.data.shape),
+                owner)
         offset += k
-    return data, grad
+    return flat_data, flat_grad
 
 
 def check_number(who: str, name: str, value: Any, low: float = 0.0, high: Optional[float] = None,
