@@ -74,8 +74,8 @@ def _to_torch_layer(m: nn.Module, torch, path: str):
                              "(scaling='inverted')")
         return tnn.Dropout(p=1.0 - m.keep_prob)
     if isinstance(m, nn.BatchNorm):
-        cls = tnn.BatchNorm2d if isinstance(m, nn.BatchNorm2d) else tnn.BatchNorm1d
-        return cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine)
+        torch_bn = tnn.BatchNorm2d if isinstance(m, nn.BatchNorm2d) else tnn.BatchNorm1d
+        return torch_bn(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine)
     if isinstance(m, nn.LayerNorm):
         return tnn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine)
     raise TypeError(f"to_torch: {path} is a {type(m).__name__}, which has no PyTorch counterpart here; supported: "
@@ -127,8 +127,8 @@ def _from_torch_layer(m, torch, path: str, dtype) -> nn.Module:
         if not m.track_running_stats:
             raise ValueError(f"from_torch: {path} has track_running_stats=False; pydtrain's BatchNorm keeps "
                              "running statistics")
-        cls = nn.BatchNorm2d if isinstance(m, tnn.BatchNorm2d) else nn.BatchNorm
-        return cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine, dtype=dtype)
+        bn = nn.BatchNorm2d if isinstance(m, tnn.BatchNorm2d) else nn.BatchNorm
+        return bn(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine, dtype=dtype)
     if isinstance(m, tnn.LayerNorm):
         if m.elementwise_affine and m.bias is None:
             raise ValueError(f"from_torch: {path} is LayerNorm(bias=False); pydtrain's LayerNorm has both weight "

@@ -1,11 +1,9 @@
 """Losses: calling one returns a float; ``.backward()`` returns dL/d(input)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
-
-from typing import Optional, Sequence, Union
 
 from .. import _C, _checks
 from .module import check_input
@@ -240,8 +238,9 @@ class MultiTaskLoss:
                                  f"{self.names or '(losses is a list: give targets as a tuple)'}, got {list(targets)}")
             return [targets[name] for name in self.names]
         if not isinstance(targets, (list, tuple)) or len(targets) != k:
+            length = f" of length {len(targets)}" if isinstance(targets, (list, tuple)) else ""
             raise ValueError(f"MultiTaskLoss: targets must be a tuple of {k} arrays (one per head) or a dict, "
-                             f"got {type(targets).__name__}" + (f" of length {len(targets)}" if isinstance(targets, (list, tuple)) else ""))
+                             f"got {type(targets).__name__}{length}")
         return list(targets)
 
     def __call__(self, outputs, targets) -> float:
