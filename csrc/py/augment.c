@@ -1,0 +1,110 @@
+/* py/augment.c — bindings of kernels/augment.c; image batches come as (N, C, H, W). */
+#include "args.h"
+
+/* A plane must fit 32-bit indices (the rotation gathers with them). */
+static void require_plane(pdt_args *a) {
+    pdt_require(a, pdt_dim(a, 'H') * pdt_dim(a, 'W') < ((pdt_int)1 << 31), "an image plane must hold fewer than 2^31 pixels");
+}
+
+/* augment_translate(x, seed, offset, oh, ow, dy_lo, dy_hi, dx_lo, dx_hi, edge, out=None) -> y (N, C, oh, ow) */
+static PyObject *py_augment_translate(PyObject *self, PyObject *args) {
+    PyObject *x_o, *out_o = Py_None;
+    unsigned long long seed, offset;
+    long long oh, ow, dy_lo, dy_hi, dx_lo, dx_hi;
+    int edge;
+    if (!PyArg_ParseTuple(args, "OKKLLLLLLp|O:augment_translate", &x_o, &seed, &offset, &oh, &ow, &dy_lo, &dy_hi,
+                          &dx_lo, &dx_hi, &edge, &out_o))
+        return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "augment_translate");
+    pdt_require(&a, oh >= 1 && ow >= 1, "the output size must be at least 1 x 1, got %lld x %lld", oh, ow);
+    pdt_require(&a, dy_lo <= dy_hi && dx_lo <= dx_hi, "shift ranges must not be empty, got dy %lld..%lld, dx %lld..%lld",
+                dy_lo, dy_hi, dx_lo, dx_hi);
+    pdt_bind_dim(&a, 'S', oh, "the output size");
+    pdt_bind_dim(&a, 'R', ow, "the output size");
+    const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
+    void *y = pdt_arg_out(&a, "out", out_o, "N,C,S,R", 0);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    pdt_rng rng = {seed, offset};
+    PDT_RUN(&a, st, augment_translate, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'C'), pdt_dim(&a, 'H'), pdt_dim(&a, 'W'), oh,
+            ow, dy_lo, dy_hi, dx_lo, dx_hi, edge, x, y);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
+/* augment_hflip(x, seed, offset, p, out=None) -> y */
+static PyObject *py_augment_hflip(PyObject *self, PyObject *args) {
+    PyObject *x_o, *out_o = Py_None;
+    unsigned long long seed, offset;
+    double p;
+    if (!PyArg_ParseTuple(args, "OKKd|O:augment_hflip", &x_o, &seed, &offset, &p, &out_o)) return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "augment_hflip");
+    pdt_require(&a, p >= 0.0 && p <= 1.0, "p must be in [0, 1], got %g", p);
+    const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
+    void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    pdt_rng rng = {seed, offset};
+    PDT_RUN(&a, st, augment_hflip, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'C'), pdt_dim(&a, 'H'), pdt_dim(&a, 'W'), p, x, y);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
+/* augment_rotate(x, seed, offset, degrees, out=None) -> y */
+static PyObject *py_augment_rotate(PyObject *self, PyObject *args) {
+    PyObject *x_o, *out_o = Py_None;
+    unsigned long long seed, offset;
+    double degrees;
+    if (!PyArg_ParseTuple(args, "OKKd|O:augment_rotate", &x_o, &seed, &offset, &degrees, &out_o)) return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "augment_rotate");
+    pdt_require(&a, degrees >= 0.0 && degrees <= 360.0, "degrees must be in [0, 360], got %g", degrees);
+    const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
+    require_plane(&a);
+    void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    pdt_rng rng = {seed, offset};
+    PDT_RUN(&a, st, augment_rotate, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'C'), pdt_dim(&a, 'H'), pdt_dim(&a, 'W'), degrees,
+            x, y);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
+/* augment_erase(x, seed, offset, p, scale_lo, scale_hi, log_ratio_lo, log_ratio_hi, value, out=None) -> y */
+static PyObject *py_augment_erase(PyObject *self, PyObject *args) {
+    PyObject *x_o, *out_o = Py_None;
+    unsigned long long seed, offset;
+    pdt_erase_hp hp;
+    if (!PyArg_ParseTuple(args, "OKKdddddd|O:augment_erase", &x_o, &seed, &offset, &hp.p, &hp.scale_lo, &hp.scale_hi,
+                          &hp.log_ratio_lo, &hp.log_ratio_hi, &hp.value, &out_o))
+        return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "augment_erase");
+    pdt_require(&a, hp.p >= 0.0 && hp.p <= 1.0, "p must be in [0, 1], got %g", hp.p);
+    pdt_require(&a, 0.0 <= hp.scale_lo && hp.scale_lo <= hp.scale_hi && hp.scale_hi <= 1.0,
+                "scale must satisfy 0 <= low <= high <= 1, got (%g, %g)", hp.scale_lo, hp.scale_hi);
+    pdt_require(&a, isfinite(hp.log_ratio_lo) && isfinite(hp.log_ratio_hi) && hp.log_ratio_lo <= hp.log_ratio_hi,
+                "log ratio must be finite with low <= high, got (%g, %g)", hp.log_ratio_lo, hp.log_ratio_hi);
+    pdt_require(&a, !isnan(hp.value), "value must not be NaN");
+    const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
+    void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", PDT_ALIAS_OK);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    pdt_rng rng = {seed, offset};
+    PDT_RUN(&a, st, augment_erase, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'C'), pdt_dim(&a, 'H'), pdt_dim(&a, 'W'), &hp, x,
+            y);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
+PyMethodDef pdt_augment_methods[] = {
+    {"augment_translate", py_augment_translate, METH_VARARGS,
+     "Per image a whole-pixel shift (dy, dx) from (seed, offset): y(i, j) = x(i - dy, j - dx), zeros or edge outside."},
+    {"augment_hflip", py_augment_hflip, METH_VARARGS, "Per image a horizontal flip with probability p."},
+    {"augment_rotate", py_augment_rotate, METH_VARARGS,
+     "Per image a bilinear rotation by a uniform angle in [-degrees, degrees] about the centre, zeros outside."},
+    {"augment_erase", py_augment_erase, METH_VARARGS, "Per image, with probability p, a random rectangle set to value."},
+    {NULL, NULL, 0, NULL}};
