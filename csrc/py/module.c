@@ -103,6 +103,10 @@ PyMODINIT_FUNC PyInit__C(void) {
                              pdt_loss_methods,    pdt_dropout_methods,    pdt_noise_methods,
                              pdt_norm_methods,    pdt_optim_methods,      pdt_clip_methods,
                              pdt_average_methods, pdt_random_methods,     pdt_augment_methods};
+    if (PyModule_AddIntConstant(m, "ERASE_DRAWS", PDT_ERASE_DRAWS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; ++i)
         if (PyModule_AddFunctions(m, tables[i]) < 0) {
             Py_DECREF(m);
