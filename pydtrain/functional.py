@@ -372,7 +372,8 @@ def _images(x: Array, name: str = "x") -> Array:
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     if x.ndim not in (3, 4):
         raise ValueError(f"{name} must be a batch of images (N, H, W) or (N, C, H, W), got shape {x.shape}")
-    return _view(x, (x.shape[0], -1) + x.shape[-2:], name)
+    x = _view(x, x.shape, name)
+    return x if x.ndim == 4 else x[:, None]
 
 
 def _counters(seed: Optional[int], offset: Optional[int], count: int) -> tuple[int, int]:

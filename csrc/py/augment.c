@@ -1,9 +1,12 @@
 /* py/augment.c — bindings of kernels/augment.c; image batches come as (N, C, H, W). */
 #include "args.h"
 
-/* A plane must fit 32-bit indices (the rotation gathers with them). */
-static void require_plane(pdt_args *a) {
-    pdt_require(a, pdt_dim(a, 'H') * pdt_dim(a, 'W') < ((pdt_int)1 << 31), "an image plane must hold fewer than 2^31 pixels");
+/* Images of at least one pixel (an edge fill reads one), a plane within 32-bit indices (the rotation's). */
+static void require_images(pdt_args *a) {
+    if (a->failed) return;
+    const pdt_int h = pdt_dim(a, 'H'), w = pdt_dim(a, 'W');
+    pdt_require(a, h >= 1 && w >= 1, "images must be at least 1 x 1 pixels, got %lld x %lld", (long long)h, (long long)w);
+    pdt_require(a, h * w < ((pdt_int)1 << 31), "an image plane must hold fewer than 2^31 pixels");
 }
 
 /* augment_translate(x, seed, offset, oh, ow, dy_lo, dy_hi, dx_lo, dx_hi, edge, out=None) -> y (N, C, oh, ow) */
@@ -23,6 +26,7 @@ static PyObject *py_augment_translate(PyObject *self, PyObject *args) {
     pdt_bind_dim(&a, 'S', oh, "the output size");
     pdt_bind_dim(&a, 'R', ow, "the output size");
     const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
+    require_images(&a);
     void *y = pdt_arg_out(&a, "out", out_o, "N,C,S,R", 0);
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;
@@ -43,6 +47,7 @@ static PyObject *py_augment_hflip(PyObject *self, PyObject *args) {
     pdt_args_init(&a, "augment_hflip");
     pdt_require(&a, p >= 0.0 && p <= 1.0, "p must be in [0, 1], got %g", p);
     const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
+    require_images(&a);
     void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;
@@ -62,7 +67,7 @@ static PyObject *py_augment_rotate(PyObject *self, PyObject *args) {
     pdt_args_init(&a, "augment_rotate");
     pdt_require(&a, degrees >= 0.0 && degrees <= 360.0, "degrees must be in [0, 360], got %g", degrees);
     const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
-    require_plane(&a);
+    require_images(&a);
     void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;
@@ -90,6 +95,7 @@ static PyObject *py_augment_erase(PyObject *self, PyObject *args) {
                 "log ratio must be finite with low <= high, got (%g, %g)", hp.log_ratio_lo, hp.log_ratio_hi);
     pdt_require(&a, !isnan(hp.value), "value must not be NaN");
     const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
+    require_images(&a);
     void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", PDT_ALIAS_OK);
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;

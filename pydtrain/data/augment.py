@@ -68,6 +68,8 @@ def _batch(who: str, x: Any, image_shape: Optional[tuple[int, ...]]) -> np.ndarr
     if x.ndim not in (3, 4):
         hint = "; flat rows need image_shape=(H, W)" if x.ndim == 2 else ""
         raise ValueError(f"{who}: x must be a batch of images (N, H, W) or (N, C, H, W), got shape {x.shape}{hint}")
+    if x.shape[-2] < 1 or x.shape[-1] < 1:
+        raise ValueError(f"{who}: images must be at least 1 x 1 pixels, got x of shape {x.shape}")
     if image_shape is not None and x.shape[-len(image_shape):] != image_shape:
         raise ValueError(f"{who}: x of shape {x.shape} does not end in image_shape {image_shape}")
     return x if x.ndim == 4 else x[:, None]
