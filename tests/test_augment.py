@@ -44,8 +44,9 @@ def test_hflip_matches_oracle(simd, dtype, shape):
 def test_rotate_matches_oracle(simd, dtype, shape, degrees):
     x = _images(shape, dtype)
     y = _C.augment_rotate(x, SEED, OFFSET, degrees)
-    # float32 computes the sampling positions in float32: ~1e-6 of a pixel, times pixel differences of ~6
-    np.testing.assert_allclose(y, R.augment_rotate(x, SEED, OFFSET, degrees), **tol(dtype, f32=(1e-5, 2e-5)))
+    # float32 rounds the sampling positions (up to 34) to float32: a few 1e-6 of a pixel, times pixel
+    # differences up to ~8
+    np.testing.assert_allclose(y, R.augment_rotate(x, SEED, OFFSET, degrees), **tol(dtype, f32=(1e-5, 1e-4)))
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
@@ -234,7 +235,7 @@ def test_rotation_matches_torch_affine_grid_grid_sample(dtype, shape):
     # the pixel-space rotation in affine_grid's normalized coordinates (x/w and y/h scale differently)
     mats = np.stack([np.stack([c, -s * h / w, 0 * c], 1), np.stack([s * w / h, c, 0 * c], 1)], 1)
     expected = _torch_affine(x.astype(np.float64), mats)
-    np.testing.assert_allclose(y, expected, **tol(dtype, f32=(1e-5, 2e-5), f64=(1e-10, 1e-11)))
+    np.testing.assert_allclose(y, expected, **tol(dtype, f32=(1e-5, 1e-4), f64=(1e-10, 1e-11)))
 
 
 def test_shift_and_flip_match_torch():

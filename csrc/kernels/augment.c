@@ -80,32 +80,45 @@ static pdt_status KN(augment_hflip)(pdt_rng rng, pdt_int n, pdt_int c, pdt_int h
 // pixels outside x count as 0; (cy, cx) = ((h − 1)/2, (w − 1)/2)
 static pdt_status KN(augment_rotate)(pdt_rng rng, pdt_int n, pdt_int c, pdt_int h, pdt_int w, double degrees,
                                      const T *x, T *y) {
-    const int iw = (int)w, ih = (int)h; /* the binding keeps a plane under 2³¹ pixels: 32-bit indices gather */
-    PDT_OMP_FOR(n * c * h * w > PDT_PAR_MIN / 8)
-    for (pdt_int k = 0; k < n; ++k) {
-        const double theta = degrees * (2.0 * pdt_uniform_at(rng.seed, rng.offset, (uint64_t)k) - 1.0) *
-                             (3.14159265358979323846 / 180.0);
-        const T cs = (T)cos(theta), sn = (T)sin(theta), cx = (T)(0.5 * (double)(w - 1)), cy = (T)(0.5 * (double)(h - 1));
-        const T hi_x = (T)w, hi_y = (T)h, last_x = (T)(w - 1), last_y = (T)(h - 1);
-        for (pdt_int p = k * c; p < (k + 1) * c; ++p) {
-            const T *restrict xp = x + p * h * w;
-            T *restrict yp = y + p * h * w;
-            for (pdt_int i = 0; i < h; ++i) {
-                const T di = (T)i - cy, bx = cx - cs * cx - sn * di, by = cy - sn * cx + cs * di;
-                T *restrict yr = yp + i * w;
-                for (int j = 0; j < iw; ++j) {
-                    /* beyond one pixel outside, all four neighbours are 0: clamping there keeps the result 0
-                     * and puts the floor (truncation of sx + 1 ≥ 0) in range; a neighbour outside gets weight 0 */
-                    T sx = bx + cs * (T)j, sy = by + sn * (T)j;
-                    sx = sx < (T)-1 ? (T)-1 : (sx > hi_x ? hi_x : sx);
-                    sy = sy < (T)-1 ? (T)-1 : (sy > hi_y ? hi_y : sy);
-                    const int x0 = (int)(sx + (T)1) - 1, y0 = (int)(sy + (T)1) - 1;
-                    const T fx = sx - (T)x0, fy = sy - (T)y0;
-                    const T wx0 = sx >= (T)0 && sx < hi_x ? (T)1 - fx : (T)0, wx1 = sx < last_x ? fx : (T)0;
-                    const T wy0 = sy >= (T)0 && sy < hi_y ? (T)1 - fy : (T)0, wy1 = sy < last_y ? fy : (T)0;
-                    const int xa = x0 < 0 ? 0 : (x0 < iw ? x0 : iw - 1), xb = x0 + 1 < iw ? x0 + 1 : iw - 1;
-                    const int ra = (y0 < 0 ? 0 : (y0 < ih ? y0 : ih - 1)) * iw, rb = (y0 + 1 < ih ? y0 + 1 : ih - 1) * iw;
-                    yr[j] = wy0 * (wx0 * xp[ra + xa] + wx1 * xp[ra + xb]) + wy1 * (wx0 * xp[rb + xa] + wx1 * xp[rb + xb]);
+    /* each plane is read from a copy framed by zeros, one row and column before it and two after, so the
+     * four neighbours of a position clamped to [−1, w] × [−1, h] are always in the copy and those outside
+     * x read 0: no test per pixel, and lanes past the row's end gather inside the copy too. Each of
+     * `parts` runs of images has its own copy; a position in it is a whole T (the binding keeps it < 2^24). */
+    const pdt_int pw = w + 3, framed = (h + 3) * pw;
+    const pdt_int parts = n < pdt_get_num_threads() ? n : pdt_get_num_threads();
+    T lanes[VN];
+    for (int l = 0; l < VN; ++l) lanes[l] = (T)l;
+    T *frames = parts > 0 ? pdt_scratch((size_t)(parts * framed) * sizeof(T)) : NULL;
+    if (parts > 0 && !frames) return PDT_ENOMEM;
+    PDT_OMP_FOR(parts > 1 && n * c * h * w > PDT_PAR_MIN / 8)
+    for (pdt_int part = 0; part < parts; ++part) {
+        T *restrict frame = frames + part * framed;
+        for (pdt_int i = 0; i < framed; ++i) frame[i] = (T)0;
+        for (pdt_int k = part * n / parts; k < (part + 1) * n / parts; ++k) {
+            const double theta = degrees * (2.0 * pdt_uniform_at(rng.seed, rng.offset, (uint64_t)k) - 1.0) *
+                                 (3.14159265358979323846 / 180.0);
+            const T cs = (T)cos(theta), sn = (T)sin(theta);
+            const T cx = (T)(0.5 * (double)(w - 1)), cy = (T)(0.5 * (double)(h - 1));
+            const V vcs = vset1(cs), vsn = vset1(sn), one = vset1((T)1), lo = vset1((T)-1);
+            const V vhx = vset1((T)w), vhy = vset1((T)h), vpw = vset1((T)pw);
+            for (pdt_int p = k * c; p < (k + 1) * c; ++p) {
+                for (pdt_int i = 0; i < h; ++i) memcpy(frame + (i + 1) * pw + 1, x + (p * h + i) * w, (size_t)w * sizeof(T));
+                for (pdt_int i = 0; i < h; ++i) {
+                    const T di = (T)i - cy;
+                    const V bx = vset1(cx - cs * cx - sn * di), by = vset1(cy - sn * cx + cs * di);
+                    T *restrict yr = y + (p * h + i) * w;
+                    for (pdt_int j = 0; j < w; j += VN) {
+                        const V jv = vadd(vset1((T)j), vload(lanes));
+                        /* frame coordinates are x's plus one, ≥ 0 after the clamp: truncation is the floor */
+                        const V ux = vadd(vmin(vmax(vfma(vcs, jv, bx), lo), vhx), one);
+                        const V uy = vadd(vmin(vmax(vfma(vsn, jv, by), lo), vhy), one);
+                        const V x0 = vtrunc(ux), y0 = vtrunc(uy), fx = vsub(ux, x0), fy = vsub(uy, y0);
+                        const V at = vfma(y0, vpw, x0);
+                        const V a = vgather(frame, at), b = vgather(frame + 1, at);
+                        const V d = vgather(frame + pw, at), e = vgather(frame + pw + 1, at);
+                        const V top = vfma(fx, vsub(b, a), a), bottom = vfma(fx, vsub(e, d), d);
+                        vstore_tail(yr + j, vfma(fy, vsub(bottom, top), top), w - j < VN ? w - j : VN);
+                    }
                 }
             }
         }

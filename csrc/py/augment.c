@@ -1,12 +1,14 @@
 /* py/augment.c — bindings of kernels/augment.c; image batches come as (N, C, H, W). */
 #include "args.h"
 
-/* Images of at least one pixel (an edge fill reads one), a plane within 32-bit indices (the rotation's). */
+/* Images of at least one pixel (an edge fill reads one); a plane framed by 3 rows and columns (the rotation's
+ * copy) under 2^24 pixels, so that its positions are whole float32 numbers. */
 static void require_images(pdt_args *a) {
     if (a->failed) return;
     const pdt_int h = pdt_dim(a, 'H'), w = pdt_dim(a, 'W');
     pdt_require(a, h >= 1 && w >= 1, "images must be at least 1 x 1 pixels, got %lld x %lld", (long long)h, (long long)w);
-    pdt_require(a, h * w < ((pdt_int)1 << 31), "an image plane must hold fewer than 2^31 pixels");
+    pdt_require(a, (h + 3) * (w + 3) < ((pdt_int)1 << 24), "images must be smaller than 4093 x 4093 pixels, got %lld x %lld",
+                (long long)h, (long long)w);
 }
 
 /* augment_translate(x, seed, offset, oh, ow, dy_lo, dy_hi, dx_lo, dx_hi, edge, out=None) -> y (N, C, oh, ow) */

@@ -267,8 +267,11 @@ static void test_augment(pdt_simd level) {
         k->augment_rotate_f32(rng, n, c, h, w, 180.0, x, y1);
         pdt_set_num_threads(2);
         k->augment_rotate_f32(rng, n, c, h, w, 180.0, x, y2);
-        CHECK(max_abs_diff(size, y0, y1) < 1e-5 && memcmp(y1, y2, sizeof(float) * size) == 0,
-              "%s augment_rotate %lldx%lld", name, (long long)h, (long long)w);
+        /* sampling positions up to 34 rounded in float32 by fused or separate multiply-adds: a few 1e-6 of a
+         * pixel, times pixel differences up to 4 */
+        CHECK(max_abs_diff(size, y0, y1) < 5e-5 && memcmp(y1, y2, sizeof(float) * size) == 0,
+              "%s augment_rotate %lldx%lld: %g from scalar, 1 vs 2 threads %s", name, (long long)h, (long long)w,
+              max_abs_diff(size, y0, y1), memcmp(y1, y2, sizeof(float) * size) ? "differ" : "agree");
         ref->augment_erase_f32(rng, n, c, h, w, &erase, x, y0);
         memcpy(y1, x, sizeof(float) * size);
         pdt_set_num_threads(1);

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-AREAS = ("mlp", "layers_act", "layers_norm", "optim", "gemm", "training")
+AREAS = ("mlp", "layers_act", "layers_norm", "optim", "gemm", "training", "augment")
 
 
 def main(argv=None) -> int:
