@@ -39,46 +39,29 @@ static PyObject *py_augment_translate(PyObject *self, PyObject *args) {
     return pdt_args_outputs(&a);
 }
 
-/* augment_hflip(x, seed, offset, p, out=None) -> y */
-static PyObject *py_augment_hflip(PyObject *self, PyObject *args) {
-    PyObject *x_o, *out_o = Py_None;
-    unsigned long long seed, offset;
-    double p;
-    if (!PyArg_ParseTuple(args, "OKKd|O:augment_hflip", &x_o, &seed, &offset, &p, &out_o)) return NULL;
-    pdt_args a;
-    pdt_args_init(&a, "augment_hflip");
-    pdt_require(&a, p >= 0.0 && p <= 1.0, "p must be in [0, 1], got %g", p);
-    const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
-    require_images(&a);
-    void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);
-    if (a.failed) return pdt_args_fail(&a);
-    pdt_status st;
-    pdt_rng rng = {seed, offset};
-    PDT_RUN(&a, st, augment_hflip, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'C'), pdt_dim(&a, 'H'), pdt_dim(&a, 'W'), p, x, y);
-    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
-    return pdt_args_outputs(&a);
-}
+/* name(x, seed, offset, hp, out=None) -> y, for the kernels with one hyper-parameter hp in [lo, hi] */
+#define PDT_AUGMENT_ONE(name, hp, lo, hi)                                                                     \
+    static PyObject *py_##name(PyObject *self, PyObject *args) {                                             \
+        PyObject *x_o, *out_o = Py_None;                                                                     \
+        unsigned long long seed, offset;                                                                     \
+        double v;                                                                                            \
+        if (!PyArg_ParseTuple(args, "OKKd|O:" #name, &x_o, &seed, &offset, &v, &out_o)) return NULL;         \
+        pdt_args a;                                                                                          \
+        pdt_args_init(&a, #name);                                                                            \
+        pdt_require(&a, v >= (lo) && v <= (hi), #hp " must be in [%g, %g], got %g", (double)(lo), (double)(hi), v); \
+        const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");                                                 \
+        require_images(&a);                                                                                  \
+        void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);                                               \
+        if (a.failed) return pdt_args_fail(&a);                                                              \
+        pdt_status st;                                                                                       \
+        pdt_rng rng = {seed, offset};                                                                        \
+        PDT_RUN(&a, st, name, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'C'), pdt_dim(&a, 'H'), pdt_dim(&a, 'W'), v, x, y); \
+        if (pdt_check_status(&a, st)) return pdt_args_fail(&a);                                              \
+        return pdt_args_outputs(&a);                                                                         \
+    }
 
-/* augment_rotate(x, seed, offset, degrees, out=None) -> y */
-static PyObject *py_augment_rotate(PyObject *self, PyObject *args) {
-    PyObject *x_o, *out_o = Py_None;
-    unsigned long long seed, offset;
-    double degrees;
-    if (!PyArg_ParseTuple(args, "OKKd|O:augment_rotate", &x_o, &seed, &offset, &degrees, &out_o)) return NULL;
-    pdt_args a;
-    pdt_args_init(&a, "augment_rotate");
-    pdt_require(&a, degrees >= 0.0 && degrees <= 360.0, "degrees must be in [0, 360], got %g", degrees);
-    const void *x = pdt_arg_in(&a, "x", x_o, "N,C,H,W");
-    require_images(&a);
-    void *y = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);
-    if (a.failed) return pdt_args_fail(&a);
-    pdt_status st;
-    pdt_rng rng = {seed, offset};
-    PDT_RUN(&a, st, augment_rotate, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'C'), pdt_dim(&a, 'H'), pdt_dim(&a, 'W'), degrees,
-            x, y);
-    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
-    return pdt_args_outputs(&a);
-}
+PDT_AUGMENT_ONE(augment_hflip, p, 0.0, 1.0)
+PDT_AUGMENT_ONE(augment_rotate, degrees, 0.0, 360.0)
 
 /* augment_erase(x, seed, offset, p, scale_lo, scale_hi, log_ratio_lo, log_ratio_hi, value, out=None) -> y */
 static PyObject *py_augment_erase(PyObject *self, PyObject *args) {
