@@ -341,7 +341,7 @@ def _entries_with_outputs() -> set:
             if "pdt_arg_out" in body and fn in table:
                 names.add(table[fn])
         for macro, suffixes in (("PDT_ACT_FORWARD", ("",)), ("PDT_ACT_BACKWARD", ("",)),
-                                ("PDT_PAIR_LOSS", ("_forward", "_backward"))):
+                                ("PDT_PAIR_LOSS", ("_forward", "_backward")), ("PDT_AUGMENT_ONE", ("",))):
             for base in re.findall(rf"^{macro}\((\w+)", src, re.M):
                 names.update(base + s for s in suffixes)
     return names
