@@ -4,7 +4,8 @@
  * of its own. Image k draws its uniforms u_k,j from blocks offset + k·B + j of
  * the counter-based generator (rng.h; B draws per image, see kernels.def), so
  * an image's result depends on (seed, offset, k) only, never on how the images
- * were split between threads. Images run in parallel, one per iteration.
+ * were split between threads. Images run in parallel (the rotation in runs of
+ * images, one framed copy of a plane per run).
  *
  *   translate:  y(i, j) = x(i − dy, j − dx), 0 or the nearest edge pixel outside
  *               (random shifts; a random crop of the zero-padded image)

@@ -92,8 +92,9 @@ class _Augmentation:
         x4 = _batch(who, x, self.image_shape)
         size = self._image_size(*x4.shape[-2:])
         shape = _layout(x, x4, size)
-        if out is not None and (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != x4.dtype):
-            raise ValueError(f"{who}: out must be a {x4.dtype} array of shape {shape}, got "
+        if out is not None and (not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != x4.dtype
+                                or not out.flags.c_contiguous):
+            raise ValueError(f"{who}: out must be a C-contiguous {x4.dtype} array of shape {shape}, got "
                              f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
         y = self._apply(x4, None if out is None else out.reshape(x4.shape[:2] + size))
         return out if out is not None else y.reshape(shape)
