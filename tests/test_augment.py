@@ -408,3 +408,26 @@ def test_kernel_arguments_checked_in_the_binding():
         _C.augment_erase(x, 0, 0, 0.5, 0.5, 0.2, 0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="augment_translate: argument 'out' has shape"):
         _C.augment_translate(x, 0, 0, 3, 3, 0, 0, 0, 0, False, np.zeros((2, 1, 4, 4)))
+
+
+# ---- the benchmark's baselines compute the same augmentation ----
+
+
+def test_bench_baselines_do_what_pydtrain_does():
+    from pydtrain.bench import augment as B
+
+    x = _images((6, 1, 28, 28), np.float32)
+    degrees = np.array([10.0, -15.0, 3.0, 0.0, 14.0, -7.0])
+    flips = np.array([True, False, True, False, True, False])
+    d = np.array([[1, -2, 0, 2, -1, 1], [0, 1, -2, 2, 1, -1]])
+    steps = np.empty(x.shape)
+    for k in range(len(x)):  # the three steps in turn, in float64
+        shifted = R.augment_translate(x[k:k + 1], 0, 0, 28, 28, (d[0, k],) * 2, (d[1, k],) * 2, False)[0]
+        steps[k] = R.rotate_image(shifted[..., ::-1] if flips[k] else shifted, np.deg2rad(degrees[k]))
+    np.testing.assert_allclose(B.numpy_augment(x, degrees, flips, d), steps, atol=1e-5)
+    torch = pytest.importorskip("torch")
+    y = B.torch_augment(torch, torch.from_numpy(x.astype(np.float64)), torch.from_numpy(degrees),
+                        torch.from_numpy(flips), torch.from_numpy(d)).numpy()
+    # one matrix: the pixels a shift pushes out of the frame come back where the rotation turns the corners in
+    np.testing.assert_allclose(y[:, :, 3:-3, 3:-3], steps[:, :, 3:-3, 3:-3], atol=1e-5)
+    assert np.abs(y - steps).max() > 0.01
