@@ -65,6 +65,16 @@ typedef struct {
     int decoupled;    /* AdamW: θ ← θ(1 − αλ) instead of g ← g + λθ */
 } pdt_adam_hp;
 
+/* ---- augment: random erasing (kernels/augment.c) ---- */
+/* Each image makes up to PDT_ERASE_TRIES tries at a rectangle, four draws a try after the one that decides. */
+enum { PDT_ERASE_TRIES = 10, PDT_ERASE_DRAWS = 1 + 4 * PDT_ERASE_TRIES };
+
+/* RandomErasing: with probability p, a rectangle of area scale·h·w (scale uniform in [scale_lo, scale_hi])
+ * and aspect ratio r (log r uniform in [log_ratio_lo, log_ratio_hi]) set to value. */
+typedef struct {
+    double p, scale_lo, scale_hi, log_ratio_lo, log_ratio_hi, value;
+} pdt_erase_hp;
+
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */
 typedef struct pdt_kernels {
 #define PDT_K(name, params) pdt_status (*name##_f32) params;

@@ -376,6 +376,89 @@ def gaussian_noise(x: Array, std: float, seed: Optional[int] = None, offset: Opt
     return _C.gaussian_noise_forward(x, seed, offset, std, out)
 
 
+# ---- augment ----
+
+ERASE_DRAWS: int = _C.ERASE_DRAWS
+"""Counters one image takes in ``augment_erase`` (41): the draw that decides, then four for each of 10 tries."""
+
+
+def _images(x: Array, name: str = "x") -> Array:
+    """(N, H, W) or (N, C, H, W) as an (N, C, H, W) view (no copy)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name} must be a batch of images (N, H, W) or (N, C, H, W), got shape {x.shape}")
+    x = _view(x, x.shape, name)
+    return x if x.ndim == 4 else x[:, None]
+
+
+def _counters(seed: Optional[int], offset: Optional[int], count: int) -> tuple[int, int]:
+    return _random.take(count) if seed is None or offset is None else (seed, offset)
+
+
+def augment_translate(x: Array, dy_range: tuple[int, int], dx_range: tuple[int, int],
+                      size: Optional[tuple[int, int]] = None, edge: bool = False, seed: Optional[int] = None,
+                      offset: Optional[int] = None, out: Optional[Array] = None) -> Array:
+    """Each image moved by whole pixels: ``y(i, j) = x(i − dy, j − dx)``, outside x 0 (or, with
+    ``edge``, the nearest pixel of x), with dy, dx uniform over the inclusive ``dy_range``, ``dx_range``.
+
+    x is (N, H, W) or (N, C, H, W); y has x's leading dimensions and the image ``size``
+    (default x's). Image k draws dy, dx from counters ``offset + 2k``, ``offset + 2k + 1``.
+    A random crop of ``size`` from x padded by p is ``dy_range = (size_h − H − p, p)``.
+    """
+    x4 = _images(x)
+    oh, ow = x.shape[-2:] if size is None else size
+    seed, offset = _counters(seed, offset, 2 * x4.shape[0])
+    shape = x.shape[:-2] + (oh, ow)
+    y = _C.augment_translate(x4, seed, offset, oh, ow, *dy_range, *dx_range, edge,
+                             _view(out, x4.shape[:2] + (oh, ow), "out"))
+    return out if out is not None else y.reshape(shape)
+
+
+def augment_hflip(x: Array, p: float = 0.5, seed: Optional[int] = None, offset: Optional[int] = None,
+                  out: Optional[Array] = None) -> Array:
+    """Each image mirrored left to right, ``y(i, j) = x(i, W − 1 − j)``, when its draw ``u_k < p``
+    (counter ``offset + k``), else copied; x (N, H, W) or (N, C, H, W)."""
+    x4 = _images(x)
+    seed, offset = _counters(seed, offset, x4.shape[0])
+    y = _C.augment_hflip(x4, seed, offset, p, _view(out, x4.shape, "out"))
+    return out if out is not None else y.reshape(x.shape)
+
+
+def augment_rotate(x: Array, degrees: float, seed: Optional[int] = None, offset: Optional[int] = None,
+                   out: Optional[Array] = None) -> Array:
+    """Each image turned by θ = degrees·(2u_k − 1) about its centre, bilinear, zeros outside.
+
+    ``y(i, j) = x(cy + sinθ(j − cx) + cosθ(i − cy), cx + cosθ(j − cx) − sinθ(i − cy))`` with
+    (cy, cx) = ((H − 1)/2, (W − 1)/2): θ > 0 turns counter-clockwise as displayed (row 0 on
+    top), as ``np.rot90`` at 90° and torchvision's ``rotate``; the same sampling as
+    ``affine_grid`` + ``grid_sample(align_corners=False, padding_mode="zeros")``. u_k is
+    counter ``offset + k``; x (N, H, W) or (N, C, H, W).
+    """
+    x4 = _images(x)
+    seed, offset = _counters(seed, offset, x4.shape[0])
+    y = _C.augment_rotate(x4, seed, offset, degrees, _view(out, x4.shape, "out"))
+    return out if out is not None else y.reshape(x.shape)
+
+
+def augment_erase(x: Array, p: float = 0.5, scale: tuple[float, float] = (0.02, 0.33),
+                  ratio: tuple[float, float] = (0.3, 3.3), value: float = 0.0, seed: Optional[int] = None,
+                  offset: Optional[int] = None, out: Optional[Array] = None) -> Array:
+    """Random erasing (Zhong et al. 2020), torchvision's recipe: with probability p, a rectangle of
+    area ``s·H·W`` (s uniform in ``scale``) and aspect ratio r (log r uniform in log ``ratio``),
+    ``h = round(√(area·r))``, ``w = round(√(area/r))``, at a uniform position, set to ``value`` in
+    every plane; up to 10 tries for one strictly inside the image, else the image is kept.
+    Image k takes counters ``offset + 41k`` on; ``out`` may be ``x`` (in place).
+    """
+    if not 0 < ratio[0] <= ratio[1]:
+        raise ValueError(f"ratio must satisfy 0 < low <= high, got {tuple(ratio)}")
+    x4 = _images(x)
+    seed, offset = _counters(seed, offset, ERASE_DRAWS * x4.shape[0])
+    y = _C.augment_erase(x4, seed, offset, p, scale[0], scale[1], float(np.log(ratio[0])), float(np.log(ratio[1])),
+                         value, _view(out, x4.shape, "out"))
+    return out if out is not None else y.reshape(x.shape)
+
+
 # ---- norm ----
 
 

@@ -433,3 +433,92 @@ def ema_series(series, beta, bias_correction=True):
         e = beta * e + (1 - beta) * s
         out.append(e / (1 - beta ** t) if bias_correction else e)
     return np.array(out)
+
+
+# ---- augment: x (n, c, h, w); image k draws u_k,j from block offset + k·B + j ----
+
+
+def uniform_at(seed, offset, n):
+    """u_i ∈ [0, 1) from 53 bits of words 0 and 1 of block offset + i."""
+    w0, w1, _, _ = philox4x32_10(seed, np.uint64(offset) + np.arange(n, dtype=np.uint64))
+    return ((w0 >> np.uint64(5)) * np.uint64(1 << 26) + (w1 >> np.uint64(6))).astype(np.float64) * 2.0 ** -53
+
+
+def _draws(seed, offset, n, per_image):
+    """u[k, j], the draws of image k (B = per_image)."""
+    return uniform_at(seed, offset, n * per_image).reshape(n, per_image)
+
+
+def _pick(u, lo, hi):
+    """A whole number uniform over lo..hi from u ∈ [0, 1)."""
+    return min(lo + int(u * (hi - lo + 1)), hi)
+
+
+def augment_translate(x, seed, offset, oh, ow, dy_range, dx_range, edge):
+    """y (n, c, oh, ow): y(i, j) = x(i − dy, j − dx); outside x 0, or x at the clamped position (edge)."""
+    x = np.asarray(x, np.float64)
+    n, c, h, w = x.shape
+    u = _draws(seed, offset, n, 2)
+    y = np.zeros((n, c, oh, ow))
+    for k in range(n):
+        dy, dx = _pick(u[k, 0], *dy_range), _pick(u[k, 1], *dx_range)
+        si, sj = np.arange(oh)[:, None] - dy, np.arange(ow)[None, :] - dx
+        inside = (si >= 0) & (si < h) & (sj >= 0) & (sj < w)
+        vals = x[k][:, np.clip(si, 0, h - 1), np.clip(sj, 0, w - 1)]
+        y[k] = vals if edge else np.where(inside, vals, 0.0)
+    return y
+
+
+def augment_hflip(x, seed, offset, p):
+    x = np.asarray(x, np.float64)
+    flip = uniform_at(seed, offset, x.shape[0]) < p
+    return np.where(flip[:, None, None, None], x[..., ::-1], x)
+
+
+def augment_rotate(x, seed, offset, degrees):
+    """Bilinear rotation by θ_k = degrees·(2u_k − 1) about ((h−1)/2, (w−1)/2), zeros outside:
+    y(i, j) = x at (cy + sinθ(j − cx) + cosθ(i − cy), cx + cosθ(j − cx) − sinθ(i − cy))."""
+    x = np.asarray(x, np.float64)
+    n, c, h, w = x.shape
+    theta = np.deg2rad(degrees * (2.0 * uniform_at(seed, offset, n) - 1.0))
+    return np.stack([rotate_image(x[k], theta[k]) for k in range(n)])
+
+
+def rotate_image(img, theta):
+    """One (c, h, w) image turned by theta radians (counter-clockwise as displayed), bilinear, zeros outside."""
+    c, h, w = img.shape
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    i, j = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
+    sx = cx + np.cos(theta) * (j - cx) - np.sin(theta) * (i - cy)
+    sy = cy + np.sin(theta) * (j - cx) + np.cos(theta) * (i - cy)
+    x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
+    out = np.zeros((c, h, w))
+    for yy, wy in ((y0, 1 - (sy - y0)), (y0 + 1, sy - y0)):
+        for xx, wx in ((x0, 1 - (sx - x0)), (x0 + 1, sx - x0)):
+            inside = (xx >= 0) & (xx < w) & (yy >= 0) & (yy < h)
+            out += np.where(inside, wy * wx * img[:, np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)], 0.0)
+    return out
+
+
+ERASE_TRIES = 10
+
+
+def augment_erase(x, seed, offset, p, scale, log_ratio, value):
+    """RandomErasing (Zhong et al. 2020): with u_k,0 < p, the first of up to 10 tries t (draws 1+4t .. 4+4t:
+    area, log aspect ratio, top, left) whose rectangle fits strictly inside is set to value in every plane."""
+    y = np.array(x, np.float64)
+    n, c, h, w = y.shape
+    u = _draws(seed, offset, n, 1 + 4 * ERASE_TRIES)
+    for k in range(n):
+        if not u[k, 0] < p:
+            continue
+        for t in range(ERASE_TRIES):
+            ua, ur, ut, ul = u[k, 1 + 4 * t: 5 + 4 * t]
+            area = h * w * (scale[0] + (scale[1] - scale[0]) * ua)
+            ratio = np.exp(log_ratio[0] + (log_ratio[1] - log_ratio[0]) * ur)
+            eh, ew = int(np.round(np.sqrt(area * ratio))), int(np.round(np.sqrt(area / ratio)))
+            if eh < h and ew < w:
+                top, left = _pick(ut, 0, h - eh), _pick(ul, 0, w - ew)
+                y[k, :, top:top + eh, left:left + ew] = value
+                break
+    return y

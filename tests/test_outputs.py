@@ -72,6 +72,20 @@ def _gaussian_noise(shape, dtype, rng):
     return lambda outs: _C.gaussian_noise_forward(x, 99, 7, 0.5, *outs), 1
 
 
+def _augment(name, *hp, size=None):
+    """An image batch (N, 2, 3, W) from the shape (N, W); size = (h, dw): translate's output is h × (W + dw).
+    Empty images are rejected by the binding."""
+    fn = getattr(_C, name)
+
+    def make(shape, dtype, rng):
+        if shape[1] == 0:
+            return None
+        x = rng.standard_normal((shape[0], 2, 3, shape[1])).astype(dtype)
+        out_size = () if size is None else (size[0], max(shape[1] + size[1], 1))
+        return lambda outs: fn(x, 5, 9, *out_size, *hp, *outs), 1
+    return make
+
+
 def _scale(shape, dtype, rng):
     x = rng.standard_normal(shape).astype(dtype)
     return lambda outs: _C.scale(x, -1.5, *outs), 1
@@ -243,6 +257,11 @@ CASES = {
     "dropout_forward": [("", _dropout_forward)],
     "dropout_backward": [("", _dropout_backward)],
     "gaussian_noise_forward": [("", _gaussian_noise)],
+    "augment_translate": [("zeros", _augment("augment_translate", -2, 2, -3, 3, False, size=(3, 0))),
+                          ("edge-crop", _augment("augment_translate", -1, 1, -2, 1, True, size=(2, -1)))],
+    "augment_hflip": [("", _augment("augment_hflip", 0.5))],
+    "augment_rotate": [("", _augment("augment_rotate", 30.0))],
+    "augment_erase": [("", _augment("augment_erase", 0.9, 0.1, 0.5, -1.0, 1.0, 7.0))],
     "scale": [("", _scale)],
     "stream_triad": [("", _stream_triad)],
     "gemm": [("nn-bias", _gemm(False, False, True)), ("nt", _gemm(False, True, False)),
@@ -322,7 +341,7 @@ def _entries_with_outputs() -> set:
             if "pdt_arg_out" in body and fn in table:
                 names.add(table[fn])
         for macro, suffixes in (("PDT_ACT_FORWARD", ("",)), ("PDT_ACT_BACKWARD", ("",)),
-                                ("PDT_PAIR_LOSS", ("_forward", "_backward"))):
+                                ("PDT_PAIR_LOSS", ("_forward", "_backward")), ("PDT_AUGMENT_ONE", ("",))):
             for base in re.findall(rf"^{macro}\((\w+)", src, re.M):
                 names.update(base + s for s in suffixes)
     return names

@@ -71,6 +71,9 @@ const int64_t *pdt_arg_labels(pdt_args *a, const char *name, PyObject *obj, cons
 void *pdt_arg_out_typed(pdt_args *a, const char *name, PyObject *obj, const char *shape, int typenum);
 /* Fails the call with ValueError unless cond; the message is prefixed with the function name. */
 int pdt_require(pdt_args *a, int cond, const char *fmt, ...);
+/* Binds a letter to a size given by a scalar argument (`from` names it in messages), before the arrays
+ * that use it: e.g. the size of a new output that no input has. */
+void pdt_bind_dim(pdt_args *a, char letter, pdt_int size, const char *from);
 /* The size bound to a letter of the patterns. */
 pdt_int pdt_dim(const pdt_args *a, char letter);
 /* Number of elements of the i-th array declared (in order of declaration). */

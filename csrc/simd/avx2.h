@@ -80,6 +80,10 @@ static inline __m256 vf32_rcp(__m256 a) {
     r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, one), r);
     return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, one), r);
 }
+static inline __m256 vf32_trunc(__m256 a) { return _mm256_round_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }
+static inline __m256 vf32_gather(const float *base, __m256 pos) {
+    return _mm256_i32gather_ps(base, _mm256_cvttps_epi32(pos), 4);
+}
 
 typedef __m256d vf64_t;
 typedef __m256d vf64_mask;
@@ -128,6 +132,10 @@ static inline __m256d vf64_pow2i(__m256d n) {
 }
 /* 1/a (AVX2 has no double estimate: a division). */
 static inline __m256d vf64_rcp(__m256d a) { return _mm256_div_pd(_mm256_set1_pd(1.0), a); }
+static inline __m256d vf64_trunc(__m256d a) { return _mm256_round_pd(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }
+static inline __m256d vf64_gather(const double *base, __m256d pos) {
+    return _mm256_i32gather_pd(base, _mm256_cvttpd_epi32(pos), 8);
+}
 
 /* transpose of an 8 × 8 (float) or 4 × 4 (double) block: r[i] lane j ↔ r[j] lane i */
 static inline void vf32_transpose(__m256 *r) {

@@ -80,6 +80,10 @@ static inline __m512 vf32_rcp(__m512 a) {
     __m512 r = _mm512_rcp14_ps(a);
     return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(1.0f)), r);
 }
+static inline __m512 vf32_trunc(__m512 a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }
+static inline __m512 vf32_gather(const float *base, __m512 pos) {
+    return _mm512_i32gather_ps(_mm512_cvttps_epi32(pos), base, 4);
+}
 
 typedef __m512d vf64_t;
 typedef __mmask8 vf64_mask;
@@ -132,6 +136,10 @@ static inline __m512d vf64_rcp(__m512d a) {
     __m512d r = _mm512_rcp14_pd(a);
     r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, one), r);
     return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, one), r);
+}
+static inline __m512d vf64_trunc(__m512d a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }
+static inline __m512d vf64_gather(const double *base, __m512d pos) {
+    return _mm512_i32gather_pd(_mm512_cvttpd_epi32(pos), base, 8);
 }
 
 /* transpose of a 16 × 16 (float) or 8 × 8 (double) block: r[i] lane j ↔ r[j] lane i */

@@ -48,6 +48,8 @@
 #define vreduce_max PDT_CAT(VP, _reduce_max)
 #define vpow2i PDT_CAT(VP, _pow2i)          /* (V n) -> 2^n, n integer-valued in the normal exponent range */
 #define vrcp PDT_CAT(VP, _rcp)              /* (V a) -> 1/a within 1 ulp, a finite, nonzero, normal */
+#define vtrunc PDT_CAT(VP, _trunc)            /* (V a) -> a rounded toward zero */
+#define vgather PDT_CAT(VP, _gather)          /* (const T *base, V pos) -> base[pos] per lane, pos whole in [0, 2^24) */
 #define vtranspose PDT_CAT(VP, _transpose)  /* (V r[VN]) in place: lane j of r[i] ↔ lane i of r[j] */
 
 #endif

@@ -80,6 +80,15 @@ static inline float32x4_t vf32_rcp(float32x4_t a) {
     r = vmulq_f32(r, vrecpsq_f32(a, r));
     return vmulq_f32(r, vrecpsq_f32(a, r));
 }
+static inline float32x4_t vf32_trunc(float32x4_t a) { return vrndq_f32(a); }
+/* NEON has no gather: four loads */
+static inline float32x4_t vf32_gather(const float *base, float32x4_t pos) {
+    int32x4_t i = vcvtq_s32_f32(pos);
+    float32x4_t r = vdupq_n_f32(base[vgetq_lane_s32(i, 0)]);
+    r = vsetq_lane_f32(base[vgetq_lane_s32(i, 1)], r, 1);
+    r = vsetq_lane_f32(base[vgetq_lane_s32(i, 2)], r, 2);
+    return vsetq_lane_f32(base[vgetq_lane_s32(i, 3)], r, 3);
+}
 
 typedef float64x2_t vf64_t;
 typedef uint64x2_t vf64_mask;
@@ -131,6 +140,11 @@ static inline float64x2_t vf64_rcp(float64x2_t a) {
     r = vmulq_f64(r, vrecpsq_f64(a, r));
     r = vmulq_f64(r, vrecpsq_f64(a, r));
     return vmulq_f64(r, vrecpsq_f64(a, r));
+}
+static inline float64x2_t vf64_trunc(float64x2_t a) { return vrndq_f64(a); }
+static inline float64x2_t vf64_gather(const double *base, float64x2_t pos) {
+    int64x2_t i = vcvtq_s64_f64(pos);
+    return vsetq_lane_f64(base[vgetq_lane_s64(i, 1)], vdupq_n_f64(base[vgetq_lane_s64(i, 0)]), 1);
 }
 
 /* transpose of a 4 × 4 (float) or 2 × 2 (double) block: r[i] lane j ↔ r[j] lane i */

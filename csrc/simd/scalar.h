@@ -74,6 +74,12 @@ static inline double vf64_pow2i(double n) {
  * estimate with Newton steps and are within 1 ulp, not correctly rounded. */
 static inline float vf32_rcp(float a) { return 1.0f / a; }
 static inline double vf64_rcp(double a) { return 1.0 / a; }
+/* a rounded toward zero */
+static inline float vf32_trunc(float a) { return truncf(a); }
+static inline double vf64_trunc(double a) { return trunc(a); }
+/* base[pos] for a whole-valued pos in [0, 2^24) (the only lane: a plain load) */
+static inline float vf32_gather(const float *base, float pos) { return base[(pdt_int)pos]; }
+static inline double vf64_gather(const double *base, double pos) { return base[(pdt_int)pos]; }
 /* transpose of a VN × VN block held as VN vectors (r[i] lane j ↔ r[j] lane i): one lane, nothing moves */
 static inline void vf32_transpose(float *r) { (void)r; }
 static inline void vf64_transpose(double *r) { (void)r; }

@@ -61,6 +61,22 @@ def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.
     return float(np.median(samples))
 
 
+def interleaved_medians(fns: list[Callable[[], object]], repeats: int = 7, min_time: float = 0.05) -> list[float]:
+    """Median seconds per call of each fn, their runs taken in turn (fn 0, fn 1, ..., fn 0, ...).
+
+    On a shared machine the load changes from one second to the next; taking the candidates' runs in
+    turn exposes them to the same load, so their ratios hold better than those of runs taken apart."""
+    calls = [calls_for(fn, min_time) for fn in fns]
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, count, times in zip(fns, calls, samples):
+            t0 = time.perf_counter()
+            for _ in range(count):
+                fn()
+            times.append((time.perf_counter() - t0) / count)
+    return [float(np.median(t)) for t in samples]
+
+
 def fma_reps(sink: np.ndarray, seconds: float) -> int:
     """Repetitions (a power of two) for which ``_C.fma_peak(sink, reps)`` takes more than ``seconds``."""
     reps = 1 << 12

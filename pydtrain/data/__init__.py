@@ -5,12 +5,7 @@ digits, synthetic toy problems and ``train_val_test_split``; ``augment`` holds t
 image augmentations (random shifts, flips, crops, noise, rotations) for ``transform=``.
 """
 
-import importlib.util
-
-from . import datasets
+from . import augment, datasets
 from .loader import DataLoader
-
-if importlib.util.find_spec(f"{__name__}.augment") is not None:  # absent in a partial build
-    from . import augment
 
 __all__ = ["DataLoader", "augment", "datasets"]
