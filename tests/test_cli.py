@@ -71,6 +71,7 @@ def test_default_train_reaches_95_percent_on_digits():
         ["train", "--weight-noise", "inf"],
         ["train", "--early-stopping", "-1"],
         ["train", "--early-stopping", "2.5"],
+        ["train", "--augment", "--dataset", "moons"],
         ["train", "--plot", "/no/such/folder/plot.png"],
         ["train", "--bogus"],
         ["frobnicate"],
@@ -96,6 +97,13 @@ def test_train_with_regularization_and_early_stopping():
                         result.stdout, re.MULTILINE)
     assert stopped and int(stopped[1]) < 40 and int(stopped[2]) == int(stopped[1]) - 2, result.stdout
     assert f"epoch {int(stopped[1]) + 1}/40" not in result.stdout
+    assert float(re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.MULTILINE)[1]) > 0.9
+
+
+def test_train_with_augmentation():
+    result = run("train", "--epochs", "15", "--no-progress", "--augment")
+    assert result.returncode == 0, result.stderr
+    assert "regularization: augmentation (rotations <= 10 degrees)" in result.stdout
     assert float(re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.MULTILINE)[1]) > 0.9
 
 

@@ -82,6 +82,7 @@ def _strategies(train, stop):
     """name -> function training from the current seed and returning (predictor, outputs are probabilities)."""
     from .. import nn, optim, regularizers
     from ..callbacks import Callback
+    from ..data import DataLoader, augment
     from ..train import EarlyStopping, fit, fit_ensemble
 
     def swa():
@@ -116,8 +117,8 @@ def _strategies(train, stop):
         "input noise (std 0.5)": lambda: _fit(_model(input_noise=0.5), train),
         "weight noise (std 0.02)": lambda: _fit(_model(), train, regularizers=[regularizers.WeightNoise(0.02)]),
         "label smoothing (ε = 0.1)": lambda: _fit(_model(), train, nn.CrossEntropyLoss(label_smoothing=0.1)),
-        # augmentation (pydtrain.data.augment, shifts and small rotations of the 8x8 images through
-        # DataLoader(..., transform=...)) comes here once that module is in
+        "augmentation (rotations ±10°)": lambda: _fit(_model(), DataLoader(
+            *train, batch_size=32, transform=augment.RandomRotation(10, image_shape=(8, 8)))),
         "early stopping (patience 5)": lambda: _fit(_model(), train, val=stop,
                                                     callbacks=[EarlyStopping(patience=5)]),
         "ensemble of 5": ensemble,
