@@ -370,15 +370,23 @@ def test_target_noise_in_fit_changes_the_training_targets_only():
 
 
 def test_all_regularizers_together_in_fit():
+    # penalties, weight noise, dropout, input noise, label smoothing, augmentation and early stopping at once
+    from pydtrain.data import DataLoader, augment
+    from pydtrain.train import EarlyStopping
+
     X, y = digits(200)
     pdt.seed(0)
-    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    model = nn.Sequential(nn.GaussianNoise(0.1), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(rate=0.1),
+                          nn.Linear(32, 10))
+    loader = DataLoader(X[:150], y[:150], batch_size=32,
+                        transform=augment.RandomRotation(10, image_shape=(8, 8)))
+    stop = EarlyStopping(patience=3)
     h = fit(model, nn.CrossEntropyLoss(label_smoothing=0.1), optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-            (X[:150], y[:150]), val=(X[150:], y[150:]), epochs=5,
+            loader, val=(X[150:], y[150:]), epochs=8,
             regularizers=[regularizers.L2(1e-3), regularizers.L1(1e-4), regularizers.WeightNoise(0.01)],
-            clip_grad_norm=5.0, progress=False)
+            callbacks=[stop], clip_grad_norm=5.0, progress=False)
     assert h["loss"][-1] < h["loss"][0]
-    assert h["val_accuracy"][-1] > 0.5
+    assert h["val_accuracy"][-1] > 0.5 and stop.best_epoch is not None
 
 
 def test_penalty_gradient_lands_on_gradients_marked_zero():
