@@ -41,6 +41,17 @@ class _Averager:
     def _weight(self) -> float:
         raise NotImplementedError
 
+    def _hyper(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        """``EMA(beta=0.999, bias_correction=True; 4 parameters, 8,906 values, 10 updates)``."""
+        values = sum(a.size for a in self.averages)
+        hyper = self._hyper()
+        count = len(self.params)
+        return (f"{type(self).__name__}({hyper}{'; ' if hyper else ''}{count} parameter{'s' if count != 1 else ''}, "
+                f"{values:,} values, {self.num_updates} updates)")
+
     def _scale(self) -> float:
         return 1.0
 
@@ -123,6 +134,9 @@ class EMA(_Averager):
 
     def _weight(self) -> float:
         return 1.0 if (self.num_updates == 0 and not self.bias_correction) else 1.0 - self.beta
+
+    def _hyper(self) -> str:
+        return f"beta={self.beta!r}, bias_correction={self.bias_correction}"
 
     def _scale(self) -> float:
         return 1.0 / (1.0 - self.beta ** self.num_updates) if self.bias_correction else 1.0

@@ -8,6 +8,8 @@ arguments are PyTorch's; the values agree with ``torch.optim.lr_scheduler``.
 """
 from __future__ import annotations
 
+import inspect
+
 import math
 from bisect import bisect_right
 from typing import Callable, Optional, Sequence, Union, cast
@@ -51,6 +53,14 @@ class LRScheduler:
 
     def _lrs(self, k: int) -> list[float]:
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        """The constructor's hyper-parameters, the step count and the rates: ``StepLR(step_size=10, gamma=0.1; …)``."""
+        names = inspect.signature(type(self).__init__).parameters
+        hyper = [f"{n}={getattr(self, n)!r}" for n in names if n not in ("self", "optimizer", "last_epoch")
+                 and hasattr(self, n) and not callable(getattr(self, n))]
+        rates = ", ".join(f"{lr:g}" for lr in self.get_last_lr())
+        return f"{type(self).__name__}({', '.join(hyper)}{'; ' if hyper else ''}step {self.last_epoch}, lr {rates})"
 
     def _apply(self, k: int) -> None:
         self._last_lr = self._lrs(k)

@@ -197,6 +197,19 @@ class Optimizer:
             self._state.append(state)
             self._ensure_buffers(len(self._state) - 1)
 
+    def __repr__(self) -> str:
+        """The hyper-parameters and size of each group: ``SGD(lr=0.1, momentum=0.9, …; 4 parameters, 8,906 values)``."""
+        def describe(group: dict) -> str:
+            hyper = ", ".join(f"{k}={v!r}" for k, v in group.items() if k not in ("params", "initial_lr"))
+            values = sum(p.data.size for p in group["params"])
+            count = len(group["params"])
+            return f"{hyper}; {count} parameter{'s' if count != 1 else ''}, {values:,} values"
+
+        groups = [describe(g) for g in self.param_groups]
+        if len(groups) == 1:
+            return f"{type(self).__name__}({groups[0]})"
+        return f"{type(self).__name__}(\n" + "".join(f"  group {i}: {g}\n" for i, g in enumerate(groups)) + ")"
+
     def _ensure_buffers(self, index: int) -> None:
         """Zero buffers for the state group `index`'s settings need (momentum may be switched on later)."""
         state = self._state[index]
