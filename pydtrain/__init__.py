@@ -41,7 +41,7 @@ _apply_simd_cap()
 from ._random import seed  # noqa: E402
 from ._config import get_num_threads, set_num_threads, show_config  # noqa: E402
 from . import functional, init, nn, optim, data, regularizers, train, diagnostics, interop  # noqa: E402
-from .averaging import ema  # noqa: E402
+from .series import ema  # noqa: E402
 
 __all__ = [
     "seed", "get_num_threads", "set_num_threads", "show_config", "ema",

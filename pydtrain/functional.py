@@ -286,11 +286,6 @@ def max_abs(x: Array) -> float:
     return _C.clip_maxabs(x)
 
 
-def scale_(x: Array, factor: float) -> Array:
-    """``x ← factor·x`` in place; returns ``x``."""
-    return _C.scale(x, factor, x)
-
-
 def clamp_(x: Array, clip: float) -> Array:
     """``x ← min(max(x, −clip), clip)`` in place; returns ``x``."""
     _C.clip_value(x, clip)

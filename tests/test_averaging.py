@@ -6,7 +6,7 @@ import pydtrain
 import reference as ref
 from conftest import AWKWARD_SIZES, tol
 from pydtrain import functional as F, nn, optim
-from pydtrain.averaging import ema
+from pydtrain import ema
 
 RNG = np.random.default_rng(0)
 

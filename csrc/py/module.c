@@ -19,6 +19,7 @@ extern PyMethodDef pdt_clip_methods[];
 extern PyMethodDef pdt_penalty_methods[];
 extern PyMethodDef pdt_average_methods[];
 extern PyMethodDef pdt_random_methods[];
+extern PyMethodDef pdt_stream_methods[];
 
 static const pdt_kernels *active = NULL;
 static pdt_simd active_level = PDT_SIMD_SCALAR;
@@ -118,7 +119,7 @@ PyMODINIT_FUNC PyInit__C(void) {
                              pdt_loss_methods,    pdt_dropout_methods,    pdt_noise_methods,
                              pdt_norm_methods,    pdt_optim_methods,      pdt_clip_methods,
                              pdt_penalty_methods, pdt_average_methods,    pdt_random_methods,
-                             pdt_augment_methods};
+                             pdt_augment_methods, pdt_stream_methods};
     if (PyModule_AddIntConstant(m, "ERASE_DRAWS", PDT_ERASE_DRAWS) < 0) {
         Py_DECREF(m);
         return NULL;

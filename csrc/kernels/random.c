@@ -1,5 +1,5 @@
 /*
- * init.c — random fills from the counter-based generator (rng.h): element i
+ * random.c — random fills from the counter-based generator (rng.h): element i
  * takes block offset + i, so the numbers are the same for float and double
  * (rounded), for every SIMD target and every thread count.
  */

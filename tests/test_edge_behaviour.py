@@ -1,4 +1,4 @@
-"""Behaviour that an independent review found missing: NaN through ReLU, the arena's ownership, shape checks."""
+"""Edge behaviour: NaN through ReLU, the arena's ownership, checks before gradients change, BN statistics, subnormals."""
 import numpy as np
 import pytest
 

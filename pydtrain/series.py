@@ -1,11 +1,16 @@
-"""The lecture's PMPE (exponentially weighted moving average) over a series of numbers."""
+"""Series of numbers: the lecture's PMPE (exponentially weighted moving average), e.g. of a loss curve.
+
+(The averages of a model's weights, EMA and SWA, are in ``pydtrain.optim``.)
+"""
 from __future__ import annotations
 
 from typing import Iterable, Union
 
 import numpy as np
 
-from . import _C
+from . import functional as F
+
+__all__ = ["ema"]
 
 
 def ema(series: Union[np.ndarray, Iterable[float]], beta: float, bias_correction: bool = True) -> np.ndarray:
@@ -26,4 +31,4 @@ def ema(series: Union[np.ndarray, Iterable[float]], beta: float, bias_correction
         raise ValueError(f"ema: series must be 1-dimensional, got shape {s.shape}")
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < 1:
         raise ValueError(f"ema: beta must be in [0, 1), got {beta!r}")
-    return _C.ema_series(np.ascontiguousarray(s), float(beta), bool(bias_correction))
+    return F.ema_series(np.ascontiguousarray(s), float(beta), bool(bias_correction))
