@@ -42,9 +42,15 @@ def number(who: str, name: str, value: Any, low: Optional[float] = None, high: O
 
 
 def integer(who: str, name: str, value: Any, low: int = 1) -> int:
-    """``value`` as an int >= low (Python or NumPy integer, not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        want = "a positive integer" if low == 1 else f"an integer >= {low}"
+    """``value`` as an int >= low (Python or NumPy integer, not a bool).
+
+    Raises:
+        TypeError: not an integer. ValueError: below low.
+    """
+    want = "a positive integer" if low == 1 else f"an integer >= {low}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be {want}, got {type(value).__name__} {value!r}")
+    if value < low:
         raise ValueError(f"{who}: {name} must be {want}, got {value!r}")
     return int(value)
 

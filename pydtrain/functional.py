@@ -13,6 +13,17 @@ import numpy as np
 
 from . import _C, _random
 
+__all__ = ["gemm", "relu", "relu_backward", "exp", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+    "leaky_relu", "leaky_relu_backward", "elu", "elu_backward", "selu", "selu_backward", "gelu",
+    "gelu_backward", "silu", "silu_backward", "softplus", "softplus_backward", "bias_relu",
+    "bias_relu_backward", "linear", "bias_grad", "cross_entropy", "cross_entropy_soft",
+    "cross_entropy_backward", "cross_entropy_soft_backward", "bce_with_logits", "bce_with_logits_backward",
+    "mse", "mse_backward", "sgd_step", "sgd_momentum_step", "rmsprop_step", "adam_step", "sum_squares",
+    "max_abs", "clamp_", "l2_penalty", "l1_penalty", "average_update", "ema_series", "dropout_counters",
+    "dropout", "dropout_backward", "scale", "gaussian_noise", "augment_translate", "augment_hflip",
+    "augment_rotate", "augment_erase", "batchnorm_stats", "batchnorm", "batchnorm_backward", "layernorm",
+    "layernorm_backward", "SELU_ALPHA", "SELU_SCALE", "ERASE_DRAWS"]
+
 Array = np.ndarray
 
 # ---- gemm ----

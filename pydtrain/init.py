@@ -24,6 +24,10 @@ import numpy as np
 
 from . import _C, _random
 
+__all__ = ["calculate_fans", "uniform_", "normal_", "constant_", "zeros_", "ones_", "glorot_uniform_",
+    "glorot_normal_", "he_uniform_", "he_normal_", "lecun_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "default_linear_", "init_weight", "xavier_uniform_", "xavier_normal_"]
+
 if TYPE_CHECKING:
     from .nn.module import Parameter
 

@@ -93,10 +93,12 @@ def test_without_labels_yields_feature_batches():
     np.testing.assert_array_equal(np.concatenate(batches), X)
 
 
-@pytest.mark.parametrize("batch_size", [0, -3, 2.5, True, "8", None])
-def test_bad_batch_size(batch_size):
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError),
+                                               (True, TypeError), ("8", TypeError), (None, TypeError)])
+def test_bad_batch_size(batch_size, error):
+    # a wrong value is a ValueError, a wrong type a TypeError
     X, y = indexed(10)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(error, match="batch_size must be a positive integer"):
         DataLoader(X, y, batch_size=batch_size)
 
 

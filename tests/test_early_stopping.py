@@ -95,7 +95,7 @@ def test_missing_monitor_lists_the_keys_present():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"patience": -1}, ValueError, "patience must be an integer >= 0"),
-    ({"patience": 1.5}, ValueError, "patience must be an integer >= 0"),
+    ({"patience": 1.5}, TypeError, "patience must be an integer >= 0"),
     ({"min_delta": -0.1}, ValueError, "min_delta must be >= 0"),
     ({"mode": "down"}, ValueError, "mode must be 'auto', 'min' or 'max'"),
     ({"monitor": "val_f1"}, ValueError, "cannot tell whether 'val_f1'"),

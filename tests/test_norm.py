@@ -352,9 +352,11 @@ def test_batchnorm_bad_inputs():
     bn.eval()
     bn(np.ones((1, 3), np.float32))  # one example is fine at inference
     for kwargs, match in (({"num_features": 0}, "num_features"), ({"num_features": 3, "eps": 0}, "eps"),
-                          ({"num_features": 3, "momentum": 1.5}, "momentum"), ({"num_features": 2.5}, "num_features")):
+                          ({"num_features": 3, "momentum": 1.5}, "momentum")):
         with pytest.raises(ValueError, match=match):
             nn.BatchNorm(**kwargs)
+    with pytest.raises(TypeError, match="num_features must be a positive integer"):  # a wrong type
+        nn.BatchNorm(2.5)
     with pytest.raises(ValueError, match="eps"):
         _C.batchnorm_normalize(np.ones((2, 3, 1)), np.zeros(3), np.ones(3), None, None, -1.0)
     with pytest.raises(ValueError):

@@ -14,6 +14,8 @@ from .. import _C, _checks
 from .. import functional as F
 from .module import Module, _Outputs, check_input
 
+__all__ = ["ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus"]
+
 
 class _Elementwise(Module):
     """An activation whose backward needs only the forward input x.

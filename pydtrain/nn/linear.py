@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _C, init as _init
+from .. import _checks, _C, init as _init
 from .module import Module, Parameter, _Outputs, check_input
+
+__all__ = ["Linear"]
 
 
 class Linear(Module):
@@ -27,13 +29,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "default",
                  dtype=np.float32) -> None:
         super().__init__()
-        for label, v in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Linear: {label} must be a positive integer, got {v!r}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"Linear: dtype must be float32 or float64, got {dtype}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = _checks.integer("Linear", "in_features", in_features)
+        self.out_features = _checks.integer("Linear", "out_features", out_features)
+        dtype = _checks.float_dtype("Linear", dtype)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
         if init == "default":

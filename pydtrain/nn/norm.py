@@ -15,6 +15,8 @@ import numpy as np
 from .. import _C, _checks
 from .module import Module, Parameter, _Outputs, check_input
 
+__all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "recompute_bn_stats", "LayerNorm"]
+
 
 class BatchNorm(Module):
     """Batch normalization for (N, C) and (N, C, …) inputs, statistics per channel C.
@@ -50,10 +52,7 @@ class BatchNorm(Module):
         self.num_features = _checks.integer(name, "num_features", num_features)
         self.eps = _checks.number(name, "eps", eps, low=0.0, low_open=True)
         if momentum is not None:
-            if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
-                    or not 0.0 <= momentum <= 1.0:
-                raise ValueError(f"{name}: momentum must be in [0, 1] or None (cumulative average), got {momentum!r}")
-            momentum = float(momentum)
+            momentum = _checks.number(name, "momentum (or None for a cumulative average)", momentum, 0.0, 1.0)
         self.momentum = momentum
         self.affine = bool(affine)
         dtype = _checks.float_dtype(name, dtype)

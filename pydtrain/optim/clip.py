@@ -10,6 +10,8 @@ from .. import _C
 from ..nn.module import Parameter
 from .optimizer import flat_segments
 
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
 _CACHE: dict = {}  # the last gradient list and its flat views
 
 

@@ -17,6 +17,9 @@ from typing import Callable, Optional, Sequence, Union, cast
 from .. import _checks
 from .optimizer import Optimizer
 
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "LinearLR",
+    "CosineAnnealingWarmRestarts", "CyclicLR", "SWACyclicLR", "SequentialLR"]
+
 
 def _per_group(who: str, name: str, optimizer: Optimizer, value: Union[float, Sequence[float]]) -> list[float]:
     """One value per parameter group, from a scalar or a list."""

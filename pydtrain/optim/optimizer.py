@@ -16,6 +16,8 @@ import numpy as np
 from .. import _checks
 from ..nn.module import Parameter
 
+__all__ = ["flat_segments", "flat_pairs", "flatten_parameters", "check_number", "Optimizer"]
+
 _ALIGN = 64  # bytes: arena buffers start on a cache line
 
 
