@@ -18,7 +18,6 @@ and after each epoch: validation, ``scheduler.step()`` (once per epoch), callbac
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -353,26 +352,22 @@ def fit(
         >>> h.history["val_accuracy"][-1]
     """
     epochs = _checks.integer("fit", "epochs", epochs)
-    if clip_grad_norm is not None and not (
-        isinstance(clip_grad_norm, numbers.Real) and clip_grad_norm > 0
-    ):
-        raise ValueError(
-            f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}"
-        )
+    if clip_grad_norm is not None:
+        clip_grad_norm = _checks.number("fit", "clip_grad_norm (or None)", clip_grad_norm, low=0.0, low_open=True)
     if progress not in (True, False, "epoch"):
-        raise ValueError(f'progress must be True, False or "epoch", got {progress!r}')
+        raise ValueError(f'fit: progress must be True, False or "epoch", got {progress!r}')
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
             raise TypeError(
-                "callbacks must be instances of pydtrain.callbacks.Callback (or a "
+                "fit: callbacks must be instances of pydtrain.callbacks.Callback (or a "
                 f"subclass), got {type(callback).__name__}"
             )
     regularizers = list(regularizers)
     for regularizer in regularizers:
         if not callable(getattr(regularizer, "penalty", None)):
             raise TypeError(
-                "regularizers must have a penalty(params) method (e.g. "
+                "fit: regularizers must have a penalty(params) method (e.g. "
                 f"pydtrain.regularizers.L2), got {type(regularizer).__name__}"
             )
     train_loader = _as_loader(train, batch_size, shuffle=True, name="train")
