@@ -97,3 +97,22 @@ def test_optimizer_state_never_holds_subnormals(make, dtype):
     for name, buf in opt._state[0].items():
         if isinstance(buf, np.ndarray):
             assert not np.any((buf != 0) & (np.abs(buf) < tiny)), name
+
+
+def test_empty_rows_of_a_huge_leading_dimension_return_at_once():
+    # 2**59 rows of no units: a loop over the rows would run for years with the GIL held
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+from pydtrain import functional as F
+huge = as_strided(np.zeros(1, np.float32), shape=(2**59, 0), strides=(0, 0))
+none = np.zeros(0, np.float32)
+F.bias_relu(huge, none); F.bias_relu_backward(huge, huge, none.copy()); F.bias_grad(huge, none.copy())
+F.relu(huge); F.gelu(huge); F.scale(huge, 2.0); assert F.sum_squares(huge) == 0.0
+print("done")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr

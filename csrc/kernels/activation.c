@@ -65,6 +65,7 @@ static inline void KN(relu_grad_row_acc)(pdt_int cols, const T *y, const T *dy, 
 // y, dy, dx (rows, cols), dbias (cols); dx may be dy
 // dx = dy ⊙ [y > 0];  dbias += Σ_rows dx   (one pass over the rows, in chunks of PDT_BIAS_ROW_CHUNK)
 static pdt_status KN(bias_relu_backward)(pdt_int rows, pdt_int cols, const T *y, const T *dy, T *dx, T *dbias) {
+    if (rows <= 0 || cols <= 0) return PDT_OK;  // nothing to add (rows of no units would still be counted)
     const pdt_int chunks = (rows + PDT_BIAS_ROW_CHUNK - 1) / PDT_BIAS_ROW_CHUNK;
     if (chunks <= 1) {
         for (pdt_int i = 0; i < rows; ++i) KN(relu_grad_row_acc)(cols, y + i * cols, dy + i * cols, dx + i * cols, dbias);
