@@ -286,6 +286,23 @@ def max_abs(x: Array) -> float:
     return _C.clip_maxabs(x)
 
 
+def segment_sum_squares(x: Array, ends: np.ndarray, y: Optional[Array] = None) -> np.ndarray:
+    """``out[s] = Σ (x − y)²`` over each segment ``[ends[s−1], ends[s])`` of a 1-d ``x`` (``y`` None: ``Σ x²``).
+
+    One call over an optimizer's flat buffer gives one value per parameter, each with the bits
+    ``sum_squares`` gives for that parameter alone.
+
+    Args:
+        x: 1-d float array.
+        ends: int64 ascending segment ends, the last one ``x.size``.
+        y: None, or an array like ``x`` subtracted from it.
+
+    Returns:
+        float64 array of one sum per segment.
+    """
+    return _C.segment_sumsq(x, ends, y)
+
+
 def scale_(x: Array, factor: float) -> Array:
     """``x ← factor·x`` in place; returns ``x``."""
     return _C.scale(x, factor, x)

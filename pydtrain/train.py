@@ -27,12 +27,13 @@ import numpy as np
 from tqdm import tqdm
 
 from . import _checks, _random, optim
-from .callbacks import Callback, EarlyStopping
+from .callbacks import ActivationMonitor, Callback, EarlyStopping, GradientMonitor, LearningRateMonitor
 from .data import DataLoader
 from .nn import CrossEntropyLoss, Ensemble, Module, Sequential
 from .regularizers import Regularizer
 
-__all__ = ["EarlyStopping", "History", "Trainer", "accuracy", "evaluate", "fit", "fit_ensemble"]
+__all__ = ["ActivationMonitor", "EarlyStopping", "GradientMonitor", "History", "LearningRateMonitor", "Trainer", "accuracy",
+           "evaluate", "fit", "fit_ensemble"]
 
 Data = Union[tuple[np.ndarray, np.ndarray], DataLoader]
 Metric = Union[str, Callable[[np.ndarray, np.ndarray], float]]

@@ -137,3 +137,30 @@ def test_bad_arguments():
         optim.clip_grad_norm_([np.zeros(3)], 1.0)
     with pytest.raises(TypeError, match="float32 or float64"):
         F.sum_squares(np.zeros(3, np.int32))
+
+
+@pytest.mark.parametrize("sizes", [(1,), (3, 0, 7), AWKWARD_SIZES, (40000, 17, 1)])
+def test_segment_sum_squares(simd, dtype, sizes):
+    ends = np.cumsum(sizes).astype(np.int64)
+    x = RNG.standard_normal(ends[-1]).astype(dtype)
+    y = RNG.standard_normal(ends[-1]).astype(dtype)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(F.segment_sum_squares(x, ends), ref.segment_sumsq(x, ends), rtol=rtol)
+    # float32: x − y is rounded to float32 before it is squared
+    np.testing.assert_allclose(F.segment_sum_squares(x, ends, y), ref.segment_sumsq(x, ends, y),
+                               rtol=rtol if dtype == np.float64 else 1e-5)
+    # each segment has the bits of the whole-array sum of that segment alone
+    starts = np.concatenate([[0], ends[:-1]])
+    assert list(F.segment_sum_squares(x, ends)) == [F.sum_squares(x[b:e]) for b, e in zip(starts, ends)]
+
+
+def test_segment_sum_squares_bad_arguments():
+    x = np.ones(10, np.float32)
+    with pytest.raises(ValueError, match="segment_sumsq: the last of ends must be x's size 10"):
+        F.segment_sum_squares(x, np.array([3, 9]))
+    with pytest.raises(ValueError, match="segment_sumsq: ends must be ascending"):
+        F.segment_sum_squares(x, np.array([5, 3, 10]))
+    with pytest.raises(TypeError):
+        F.segment_sum_squares(x, np.array([10], np.int32))
+    with pytest.raises(ValueError):
+        F.segment_sum_squares(x, np.array([10]), np.ones(9, np.float32))

@@ -5,7 +5,8 @@
  * vector accumulators in T, the blocks in double; the chunk sums are combined in index
  * order. The cuts and the order never depend on the thread count, so neither do the
  * bits. The pass over a chunk may also update a gradient lane by lane as it reads w:
- *   PDT_PASS_SUMSQ: Σ w²;  PDT_PASS_L2: g ← g + λw, Σ w²;   PDT_PASS_L1: g ← g + λ·sign(w), Σ |w|.
+ *   PDT_PASS_SUMSQ: Σ w²;  PDT_PASS_L2: g ← g + λw, Σ w²;   PDT_PASS_L1: g ← g + λ·sign(w), Σ |w|;
+ *   PDT_PASS_DIFFSQ: Σ (w − g)² (g only read).
  * PDT_LD/PDT_ST (optim.c) load and store the partial last vector.
  */
 
@@ -15,7 +16,7 @@
 #define PDT_SUM_CHUNK 16384  /* the unit of work of a thread; a multiple of the block */
 #define PDT_SUM_STACK 64     /* chunk partials kept on the stack up to this many */
 
-enum { PDT_PASS_SUMSQ, PDT_PASS_L2, PDT_PASS_L1 };
+enum { PDT_PASS_SUMSQ, PDT_PASS_L2, PDT_PASS_L1, PDT_PASS_DIFFSQ };
 
 /* The sum over elements [begin, begin + len) of the kernel's arrays, described by ctx. */
 typedef double (*pdt_chunk_sum)(pdt_int begin, pdt_int len, void *ctx);
@@ -47,6 +48,7 @@ static inline V KN(pass_lanes)(int kind, V x, T *g, pdt_int i, pdt_int r, V lam,
         const V step = vselect(vgt(x, zero), lam, vselect(vlt(x, zero), vsub(zero, lam), zero));
         PDT_ST(g + i, vadd(PDT_LD(g + i, r), step), r);
     }
+    if (kind == PDT_PASS_DIFFSQ) x = vsub(x, PDT_LD(g + i, r));
     return kind == PDT_PASS_L1 ? vadd(acc, vabs(x)) : vfma(x, x, acc);
 }
 

@@ -31,6 +31,31 @@ static PyObject *py_clip_maxabs(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(result);
 }
 
+/* segment_sumsq(x (N), ends (S) int64, y=None) -> float64 (S): Σ (x − y)² per segment [ends[s−1], ends[s]) */
+static PyObject *py_segment_sumsq(PyObject *self, PyObject *args) {
+    PyObject *x_o, *e_o, *y_o = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O:segment_sumsq", &x_o, &e_o, &y_o)) return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "segment_sumsq");
+    const void *x = pdt_arg_in(&a, "x", x_o, "N");
+    const pdt_int *ends = pdt_arg_in_typed(&a, "ends", e_o, "S", NPY_INT64);
+    const void *y = pdt_arg_in_opt(&a, "y", y_o, "N");
+    double *out = pdt_arg_out_typed(&a, "out", NULL, "S", NPY_FLOAT64);
+    if (a.failed) return pdt_args_fail(&a);
+    const pdt_int nseg = pdt_dim(&a, 'S');
+    for (pdt_int s = 0; s < nseg; ++s)
+        if (!pdt_require(&a, ends[s] >= (s ? ends[s - 1] : 0), "ends must be ascending from 0, got ends[%lld] = %lld",
+                         (long long)s, (long long)ends[s]))
+            break;
+    pdt_require(&a, nseg == 0 || ends[nseg - 1] == pdt_dim(&a, 'N'),
+                "the last of ends must be x's size %lld", (long long)pdt_dim(&a, 'N'));
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    PDT_RUN(&a, st, segment_sumsq, nseg, ends, x, y, out);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
 /* clip_value(x, clip): x = min(max(x, -clip), clip) in place */
 static PyObject *py_clip_value(PyObject *self, PyObject *args) {
     PyObject *x_o;
@@ -50,5 +75,6 @@ static PyObject *py_clip_value(PyObject *self, PyObject *args) {
 PyMethodDef pdt_clip_methods[] = {
     {"clip_sumsq", py_clip_sumsq, METH_VARARGS, "Sum of squares in double, the same bits for any thread count."},
     {"clip_maxabs", py_clip_maxabs, METH_VARARGS, "Largest absolute value (NaN if any element is NaN)."},
+    {"segment_sumsq", py_segment_sumsq, METH_VARARGS, "Sum of squares (of x - y) per segment of a flat buffer."},
     {"clip_value", py_clip_value, METH_VARARGS, "x = min(max(x, -clip), clip), in place."},
     {NULL, NULL, 0, NULL}};
