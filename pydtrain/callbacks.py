@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _C, _checks
+from ._checkpoint import save_checkpoint
 from .nn import Sequential, Sigmoid, Tanh
 
 if TYPE_CHECKING:
     from .train import Trainer
 
-__all__ = ["ActivationMonitor", "Callback", "EarlyStopping", "GradientMonitor", "LearningRateMonitor"]
+__all__ = ["ActivationMonitor", "Callback", "EarlyStopping", "GradientMonitor", "LearningRateMonitor", "ModelCheckpoint"]
 
 
 class Callback:
@@ -416,3 +417,58 @@ class LearningRateMonitor(Callback):
     def lrs(self) -> np.ndarray:
         """The learning rates, shape (steps, groups)."""
         return np.array(self._lrs) if self._lrs else np.zeros((0, 1))
+
+
+class ModelCheckpoint(Callback):
+    """Saves a checkpoint (``train.save_checkpoint``) after an epoch: every epoch, or when the monitored value improves.
+
+    The file holds the model, optimizer, scheduler, the generator's position, ``epoch``
+    (epochs done) and ``history`` (the History's lists so far): ``load_checkpoint`` and
+    ``fit(..., initial_epoch=epoch)`` go on exactly where training was. Nothing is
+    written for an epoch whose monitored value or weights are not finite (diverged).
+
+    Args:
+        path: The file; ``{epoch}`` in it is replaced by the epoch count (1-based), e.g.
+            ``"ckpt-{epoch:03d}.npz"``.
+        monitor: A key of the epoch logs, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        save_best_only: Write only when ``monitor`` improves on the best so far.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (as for ``EarlyStopping``).
+
+    Attributes:
+        best: The best monitored value written so far.
+        saved: The paths written, in order.
+    """
+
+    def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = True, mode: str = "auto") -> None:
+        who = "ModelCheckpoint"
+        if not isinstance(path, str):
+            raise TypeError(f"{who}: path must be a string, got {type(path).__name__}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"{who}: monitor must be a string such as 'val_loss', got {type(monitor).__name__}")
+        if not isinstance(save_best_only, bool):
+            raise TypeError(f"{who}: save_best_only must be True or False, got {save_best_only!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        mode = _infer_mode(monitor) if mode == "auto" else mode
+        if mode is None:
+            raise ValueError(f"{who}: cannot tell whether {monitor!r} should go down or up; pass mode='min' or 'max'")
+        self.path, self.monitor, self.save_best_only, self.mode = path, monitor, save_best_only, mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.saved: list[str] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise ValueError(f"ModelCheckpoint: monitor {self.monitor!r} is not in the epoch logs; the keys are "
+                             f"{', '.join(sorted(logs))}")
+        value = float(logs[self.monitor])
+        trainer = self.trainer
+        if not math.isfinite(value) or not all(math.isfinite(_C.clip_sumsq(p.data.reshape(-1)))
+                                               for p in trainer.model.parameters()):
+            return
+        if self.save_best_only and not (value < self.best if self.mode == "min" else value > self.best):
+            return
+        self.best = value
+        path = self.path.format(epoch=epoch + 1)
+        save_checkpoint(path, trainer.model, trainer.optimizer, trainer.scheduler, epoch=epoch + 1,
+                        history=trainer.history.history)
+        self.saved.append(path)

@@ -27,13 +27,15 @@ import numpy as np
 from tqdm import tqdm
 
 from . import _checks, _random, optim
-from .callbacks import ActivationMonitor, Callback, EarlyStopping, GradientMonitor, LearningRateMonitor
+from ._checkpoint import load_checkpoint, save_checkpoint
+from .callbacks import (ActivationMonitor, Callback, EarlyStopping, GradientMonitor, LearningRateMonitor,
+                        ModelCheckpoint)
 from .data import DataLoader
 from .nn import CrossEntropyLoss, Ensemble, Module, Sequential
 from .regularizers import Regularizer
 
-__all__ = ["ActivationMonitor", "EarlyStopping", "GradientMonitor", "History", "LearningRateMonitor", "Trainer", "accuracy",
-           "evaluate", "fit", "fit_ensemble"]
+__all__ = ["ActivationMonitor", "EarlyStopping", "GradientMonitor", "History", "LearningRateMonitor", "ModelCheckpoint",
+           "Trainer", "accuracy", "evaluate", "fit", "fit_ensemble", "load_checkpoint", "save_checkpoint"]
 
 Data = Union[tuple[np.ndarray, np.ndarray], DataLoader]
 Metric = Union[str, Callable[[np.ndarray, np.ndarray], float]]
@@ -305,6 +307,7 @@ def fit(
     clip_grad_norm: float | None = None,
     metrics: Metric | Sequence[Metric] = ("accuracy",),
     progress: bool | str = True,
+    initial_epoch: int = 0,
 ) -> History:
     """Trains a model with minibatch gradient descent for a number of epochs.
 
@@ -339,6 +342,9 @@ def fit(
             targets (regression).
         progress: True shows a progress bar during each epoch and prints a one-line
             summary after it; ``"epoch"`` prints only the summaries; False prints nothing.
+        initial_epoch: The epoch to start from (0-based), when going on from a checkpoint
+            written after that many epochs (``load_checkpoint``); ``epochs`` stays the
+            total, so epochs ``initial_epoch`` … ``epochs − 1`` run.
 
     Returns:
         The ``History`` of per-epoch losses, metrics and learning rates.
@@ -354,6 +360,9 @@ def fit(
         >>> h.history["val_accuracy"][-1]
     """
     epochs = _checks.integer("fit", "epochs", epochs)
+    initial_epoch = _checks.integer("fit", "initial_epoch", initial_epoch, low=0)
+    if initial_epoch > epochs:
+        raise ValueError(f"fit: initial_epoch ({initial_epoch}) is past epochs ({epochs}); epochs is the total count")
     if clip_grad_norm is not None and not (
         isinstance(clip_grad_norm, numbers.Real) and clip_grad_norm > 0
     ):
@@ -387,7 +396,7 @@ def fit(
     for callback in callbacks:
         callback.on_train_begin(trainer)
     width = len(str(epochs))
-    for epoch in range(epochs):
+    for epoch in range(initial_epoch, epochs):
         trainer.epoch = epoch
         for callback in callbacks:
             callback.on_epoch_begin(epoch)
