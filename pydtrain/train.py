@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -205,15 +206,19 @@ def evaluate(
     return {name: total / seen for name, total in sums.items()}
 
 
-def _check_finite(loss: float, trainer: Trainer, batch: int, n_batches: int) -> None:
-    if math.isfinite(loss):
-        return
+def _diverged(trainer: Trainer, batch: int, n_batches: int, loss: float, norm: float) -> FloatingPointError:
+    """The error that stops ``fit`` when the loss or the gradient norm is NaN or infinite."""
+    what = f"the training loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {norm}"
+    bad = [name for name, p in reversed(list(trainer.model.named_parameters())) if not np.isfinite(p.grad).all()]
+    where = (f"The first non-finite gradient backpropagation reached is that of '{bad[0]}' (layer "
+             f"'{bad[0].rpartition('.')[0] or bad[0]}'; {len(bad)} parameters have one). " if bad
+             else "Every gradient is finite. ")
     lr = trainer.optimizer.param_groups[0]["lr"]
-    raise FloatingPointError(
-        f"the training loss became {loss} at epoch {trainer.epoch + 1}, batch "
-        f"{batch + 1} of {n_batches}: training diverged. The learning rate ({lr:g}) is "
-        f"probably too high; try a lower one (e.g. {lr / 10:g}), or clip the gradients "
-        "with clip_grad_norm=1.0"
+    return FloatingPointError(
+        f"fit: training diverged at epoch {trainer.epoch + 1}, step {batch + 1} of {n_batches} (step "
+        f"{trainer.step + 1} of the run): {what}. {where}Usual causes: a learning rate too high (lr={lr:g}; try "
+        f"{lr / 10:g}), no gradient clipping (pass clip_grad_norm=1.0), or bad inputs (NaN/Inf or huge values "
+        "in X or y; check np.isfinite(X).all() and standardize the features)"
     )
 
 
@@ -269,9 +274,15 @@ def _train_epoch(
                 regularizer.after_backward(params)
         for regularizer in regularizers:
             loss += float(regularizer.penalty(params))
-        _check_finite(loss, trainer, batch, len(loader))
         if clip_grad_norm is not None:
-            optim.clip_grad_norm_(params, clip_grad_norm)
+            try:  # a non-finite norm leaves the gradients as they are, for the message to name the layer
+                norm = optim.clip_grad_norm_(params, clip_grad_norm, error_if_nonfinite=True)
+            except RuntimeError:
+                norm = math.nan
+        else:
+            norm = optim.grad_norm(params)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            raise _diverged(trainer, batch, len(loader), loss, norm)
         optimizer.step()
         trainer.step += 1
 
@@ -350,8 +361,11 @@ def fit(
         The ``History`` of per-epoch losses, metrics and learning rates.
 
     Raises:
-        FloatingPointError: If the training loss becomes infinite or NaN (training
-            diverged); the message names the epoch and batch.
+        FloatingPointError: If the training loss or the gradient norm becomes infinite
+            or NaN (training diverged); the message names the epoch and step, the layer
+            whose gradient backpropagation made non-finite first, and the usual causes.
+            Ctrl-C (KeyboardInterrupt) does not raise: training ends, the callbacks'
+            ``on_train_end`` runs and the History of the complete epochs is returned.
         ValueError, TypeError: For invalid arguments, with what was expected.
 
     Example:
@@ -396,36 +410,40 @@ def fit(
     for callback in callbacks:
         callback.on_train_begin(trainer)
     width = len(str(epochs))
-    for epoch in range(initial_epoch, epochs):
-        trainer.epoch = epoch
-        for callback in callbacks:
-            callback.on_epoch_begin(epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        title = f"epoch {epoch + 1:>{width}}/{epochs}"
-        bar = None
-        if progress is True:
-            bar = tqdm(total=len(train_loader), desc=title, unit="batch", leave=False)
-        try:
-            logs = _train_epoch(
-                trainer, train_loader, params, regularizers, clip_grad_norm,
-                metric_fns, callbacks, bar,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        if val_loader is not None:
-            val_logs = evaluate(model, loss_fn, val_loader, metrics=list(metric_fns.values()))
-            logs.update({f"val_{name}": value for name, value in val_logs.items()})
-        logs["lr"] = lr
-        trainer.history._append(logs)
-        if progress:
-            print(f"{title}  {_format_logs(logs)}", flush=True)
-        if scheduler is not None:
-            scheduler.step()
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, logs)
-        if trainer.stop_training:
-            break
+    try:
+        for epoch in range(initial_epoch, epochs):
+            trainer.epoch = epoch
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
+            lr = optimizer.param_groups[0]["lr"]
+            title = f"epoch {epoch + 1:>{width}}/{epochs}"
+            bar = None
+            if progress is True:
+                bar = tqdm(total=len(train_loader), desc=title, unit="batch", leave=False)
+            try:
+                logs = _train_epoch(
+                    trainer, train_loader, params, regularizers, clip_grad_norm,
+                    metric_fns, callbacks, bar,
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            if val_loader is not None:
+                val_logs = evaluate(model, loss_fn, val_loader, metrics=list(metric_fns.values()))
+                logs.update({f"val_{name}": value for name, value in val_logs.items()})
+            logs["lr"] = lr
+            trainer.history._append(logs)
+            if progress:
+                print(f"{title}  {_format_logs(logs)}", flush=True)
+            if scheduler is not None:
+                scheduler.step()
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if trainer.stop_training:
+                break
+    except KeyboardInterrupt:  # Ctrl-C: the epochs done so far are the result
+        print(f"\nfit: interrupted in epoch {trainer.epoch + 1} after {trainer.step} steps; returning the history "
+              f"of the {trainer.history.epochs} complete epochs", file=sys.stderr, flush=True)
     for callback in callbacks:
         callback.on_train_end()
     return trainer.history
