@@ -331,13 +331,8 @@ class ActivationMonitor(Callback):
         self._stats: list[np.ndarray] = []
 
     @staticmethod
-    def _layers(model: Any, prefix: str = "") -> list[tuple[str, Any]]:
-        if not isinstance(model, Sequential):
-            return [(prefix or type(model).__name__, model)]
-        out = []
-        for key, child in model._modules.items():
-            out += ActivationMonitor._layers(child, f"{prefix}.{key}" if prefix else key)
-        return out
+    def _layers(model: Any) -> list[tuple[str, Any]]:
+        return model.flat_layers() if isinstance(model, Sequential) else [(type(model).__name__, model)]
 
     def _record(self, epoch: int) -> None:
         model = self.trainer.model

@@ -61,6 +61,14 @@ class Sequential(ModuleList):
         dx = first.backward(dy)
         return dx if input_grad else None
 
+    def flat_layers(self, prefix: str = "") -> list[tuple[str, Module]]:
+        """(state_dict prefix, layer) in the order forward runs them, nested Sequentials entered ("1.0")."""
+        out: list[tuple[str, Module]] = []
+        for key, m in self._modules.items():
+            name = f"{prefix}.{key}" if prefix else key
+            out += m.flat_layers(name) if isinstance(m, Sequential) else [(name, m)]
+        return out
+
 
 def _require_module(owner: str, label: str, m) -> Module:
     if not isinstance(m, Module):

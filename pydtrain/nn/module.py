@@ -285,6 +285,16 @@ class Module:
             np.copyto(target, value, casting="same_kind")
 
     # ---- printing ----
+    def summary(self, input_shape: tuple[int, ...]) -> str:
+        """Prints a table of layers, output shapes, parameter counts, totals and memory (``diagnostics.summary``).
+
+        Args:
+            input_shape: One example's shape, without the batch axis, e.g. ``(64,)``.
+        """
+        from ..diagnostics import summary  # diagnostics builds on nn
+
+        return summary(self, input_shape)
+
     def extra_repr(self) -> str:
         return ""
 
