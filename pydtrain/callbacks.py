@@ -246,20 +246,22 @@ class GradientMonitor(Callback):
 
     def on_batch_end(self, batch: int, logs: dict[str, Any]) -> None:
         step = self.trainer.step
-        if step % self.every == 0:
-            sums = {kind: [] for kind in self._sums}
-            for data, grad, ends, previous in self._groups:
-                sums["grad"].append(_C.segment_sumsq(grad, ends))
-                sums["weight"].append(_C.segment_sumsq(data, ends))
-                sums["update"].append(_C.segment_sumsq(data, ends, previous))
-            for kind, parts in sums.items():
-                self._sums[kind].append(np.concatenate(parts))
-            self.steps.append(step)
-        self._snapshot(step)
+        if step % self.every != 0:
+            self._snapshot(step)
+            return
+        keep = (step + 1) % self.every == 0  # the update's pass also keeps θ for the next record
+        for data, grad, ends, previous in self._groups:
+            self._sums["grad"].append(_C.segment_sumsq(grad, ends))
+            self._sums["weight"].append(_C.segment_sumsq(data, ends))
+            self._sums["update"].append(_C.segment_sumsq(data, ends, previous, keep))
+        self.steps.append(step)
 
     def _array(self, kind: str) -> np.ndarray:
-        rows = self._sums[kind]
-        return np.array(rows) if rows else np.zeros((0, len(self.names)))
+        """The sums of squares of ``kind``, one row per record (the groups' parts side by side)."""
+        parts = self._sums[kind]
+        if not parts:
+            return np.zeros((0, len(self.names)))
+        return np.concatenate(parts).reshape(len(self.steps), len(self.names))
 
     @property
     def grad_norms(self) -> np.ndarray:

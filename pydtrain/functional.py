@@ -286,7 +286,7 @@ def max_abs(x: Array) -> float:
     return _C.clip_maxabs(x)
 
 
-def segment_sum_squares(x: Array, ends: np.ndarray, y: Optional[Array] = None) -> np.ndarray:
+def segment_sum_squares(x: Array, ends: np.ndarray, y: Optional[Array] = None, keep: bool = False) -> np.ndarray:
     """``out[s] = Σ (x − y)²`` over each segment ``[ends[s−1], ends[s])`` of a 1-d ``x`` (``y`` None: ``Σ x²``).
 
     One call over an optimizer's flat buffer gives one value per parameter, each with the bits
@@ -296,11 +296,13 @@ def segment_sum_squares(x: Array, ends: np.ndarray, y: Optional[Array] = None) -
         x: 1-d float array.
         ends: int64 ascending segment ends, the last one ``x.size``.
         y: None, or an array like ``x`` subtracted from it.
+        keep: Copy ``x`` into ``y`` in the same pass (``y`` then holds this step's weights
+            for the next update's norm).
 
     Returns:
         float64 array of one sum per segment.
     """
-    return _C.segment_sumsq(x, ends, y)
+    return _C.segment_sumsq(x, ends, y, keep)
 
 
 def scale_(x: Array, factor: float) -> Array:

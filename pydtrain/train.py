@@ -27,7 +27,7 @@ from typing import Any, Union
 import numpy as np
 from tqdm import tqdm
 
-from . import _checks, _random, optim
+from . import _C, _checks, _random, optim
 from ._checkpoint import load_checkpoint, save_checkpoint
 from .callbacks import (ActivationMonitor, Callback, EarlyStopping, GradientMonitor, LearningRateMonitor,
                         ModelCheckpoint)
@@ -59,7 +59,7 @@ def accuracy(output: np.ndarray, target: np.ndarray) -> float:
             "accuracy needs one output column per class, shape (N, k) with k >= 2, "
             f"got shape {output.shape}; pass metrics=() to fit/evaluate to skip it"
         )
-    return float(np.mean(np.argmax(output, axis=1) == target))
+    return np.count_nonzero(output.argmax(axis=1) == target) / len(target)
 
 
 _METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"accuracy": accuracy}
@@ -242,6 +242,26 @@ def _backward(model: Module, dy: np.ndarray) -> None:
         model.backward(dy)
 
 
+def _grad_norm_fn(optimizer: Any, params: list[Any]) -> Callable[[], float]:
+    """‖g‖₂ over the parameters: one pass per optimizer arena when the arenas hold exactly them, else grad_norm."""
+    arenas = getattr(optimizer, "_arenas", None)
+    held = [p for g in getattr(optimizer, "param_groups", ()) for p in g["params"]]
+    if arenas is None or {id(p) for p in held} != {id(p) for p in params}:
+        return lambda: optim.grad_norm(params)
+    grads = [grad for _, grad in arenas]
+
+    def norm() -> float:
+        for p in params:
+            if p._grad_zero:  # marked zero and not written by this backward: its array still holds old values
+                p._zero_grad(False)
+        total = 0.0
+        for grad in grads:
+            total += _C.clip_sumsq(grad)
+        return math.sqrt(total)
+
+    return norm
+
+
 def _train_epoch(
     trainer: Trainer,
     loader: DataLoader,
@@ -258,6 +278,7 @@ def _train_epoch(
     sums = dict.fromkeys(["loss", *metric_fns], 0.0)
     seen = 0
     hooked = [r for r in regularizers if isinstance(r, Regularizer)]
+    grad_norm = _grad_norm_fn(optimizer, params)
     for batch, (xb, yb) in enumerate(loader):
         optimizer.zero_grad()  # marks the gradients zero: the next backward writes them
         for regularizer in hooked:
@@ -267,7 +288,9 @@ def _train_epoch(
                 yb = regularizer.transform_target(yb)
             out = model(xb)
             loss = float(loss_fn(out, yb))
-            logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}
+            logs: dict[str, Any] = {"loss": 0.0}
+            for name, fn in metric_fns.items():
+                logs[name] = fn(out, yb)
             _backward(model, loss_fn.backward())
         finally:  # parameters perturbed by before_forward are clean again, whatever happened
             for regularizer in reversed(hooked):
@@ -280,7 +303,7 @@ def _train_epoch(
             except RuntimeError:
                 norm = math.nan
         else:
-            norm = optim.grad_norm(params)
+            norm = grad_norm()
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise _diverged(trainer, batch, len(loader), loss, norm)
         optimizer.step()
@@ -288,7 +311,7 @@ def _train_epoch(
 
         n = len(xb)
         seen += n
-        logs = {"loss": loss, **logs}
+        logs["loss"] = loss
         for name, value in logs.items():
             sums[name] += n * value
         if bar is not None:

@@ -149,6 +149,9 @@ def test_segment_sum_squares(simd, dtype, sizes):
     # float32: x − y is rounded to float32 before it is squared
     np.testing.assert_allclose(F.segment_sum_squares(x, ends, y), ref.segment_sumsq(x, ends, y),
                                rtol=rtol if dtype == np.float64 else 1e-5)
+    kept = y.copy()
+    assert list(F.segment_sum_squares(x, ends, kept, keep=True)) == list(F.segment_sum_squares(x, ends, y))
+    np.testing.assert_array_equal(kept, x)
     # each segment has the bits of the whole-array sum of that segment alone
     starts = np.concatenate([[0], ends[:-1]])
     assert list(F.segment_sum_squares(x, ends)) == [F.sum_squares(x[b:e]) for b, e in zip(starts, ends)]
@@ -162,5 +165,7 @@ def test_segment_sum_squares_bad_arguments():
         F.segment_sum_squares(x, np.array([5, 3, 10]))
     with pytest.raises(TypeError):
         F.segment_sum_squares(x, np.array([10], np.int32))
+    with pytest.raises(ValueError, match="segment_sumsq: keep=True needs y"):
+        F.segment_sum_squares(x, np.array([10]), keep=True)
     with pytest.raises(ValueError):
         F.segment_sum_squares(x, np.array([10]), np.ones(9, np.float32))

@@ -30,21 +30,21 @@ static pdt_status KN(clip_sumsq)(pdt_int n, const T *x, double *result) {
     return pdt_chunked_sum(n, KN(sumsq_chunk), (void *)x, result);
 }
 
-typedef struct { const T *x, *y; } KN(diff_ctx);
+typedef struct { const T *x; T *y; int kind; } KN(diff_ctx);
 
-// x, y (n) from element begin of ctx -> Σ (x − y)²
+// x, y (n) from element begin of ctx -> Σ (x − y)² (and y ← x for PDT_PASS_DIFFSQ_KEEP)
 static double KN(diffsq_chunk)(pdt_int begin, pdt_int n, void *ctx) {
     const KN(diff_ctx) *c = ctx;
-    return KN(sum_pass)(PDT_PASS_DIFFSQ, n, c->x + begin, (T *)c->y + begin, 0.0);
+    return KN(sum_pass)(c->kind, n, c->x + begin, c->y + begin, 0.0);
 }
 
 // x, y (ends[nseg−1]), ends (nseg) ascending; out[s] = Σ_{ends[s−1] ≤ i < ends[s]} (x_i − y_i)², y NULL as 0;
-// each segment summed as clip_sumsq sums an array of its own (the same bits)
-static pdt_status KN(segment_sumsq)(pdt_int nseg, const pdt_int *ends, const T *x, const T *y, double *out) {
+// keep: then y ← x in the same pass. Each segment summed as clip_sumsq sums an array of its own (the same bits)
+static pdt_status KN(segment_sumsq)(pdt_int nseg, const pdt_int *ends, const T *x, T *y, int keep, double *out) {
     pdt_int begin = 0;
     for (pdt_int s = 0; s < nseg; ++s) {
         const pdt_int n = ends[s] - begin;
-        KN(diff_ctx) ctx = {x + begin, y ? y + begin : NULL};
+        KN(diff_ctx) ctx = {x + begin, y ? y + begin : NULL, keep ? PDT_PASS_DIFFSQ_KEEP : PDT_PASS_DIFFSQ};
         const pdt_status st = y ? pdt_chunked_sum(n, KN(diffsq_chunk), &ctx, out + s)
                                 : pdt_chunked_sum(n, KN(sumsq_chunk), (void *)(x + begin), out + s);
         if (st != PDT_OK) return st;

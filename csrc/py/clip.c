@@ -31,15 +31,18 @@ static PyObject *py_clip_maxabs(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(result);
 }
 
-/* segment_sumsq(x (N), ends (S) int64, y=None) -> float64 (S): Σ (x − y)² per segment [ends[s−1], ends[s]) */
+/* segment_sumsq(x (N), ends (S) int64, y=None, keep=False) -> float64 (S): Σ (x − y)² per segment
+   [ends[s−1], ends[s]); keep: y ← x */
 static PyObject *py_segment_sumsq(PyObject *self, PyObject *args) {
     PyObject *x_o, *e_o, *y_o = Py_None;
-    if (!PyArg_ParseTuple(args, "OO|O:segment_sumsq", &x_o, &e_o, &y_o)) return NULL;
+    int keep = 0;
+    if (!PyArg_ParseTuple(args, "OO|Op:segment_sumsq", &x_o, &e_o, &y_o, &keep)) return NULL;
     pdt_args a;
     pdt_args_init(&a, "segment_sumsq");
     const void *x = pdt_arg_in(&a, "x", x_o, "N");
     const pdt_int *ends = pdt_arg_in_typed(&a, "ends", e_o, "S", NPY_INT64);
-    const void *y = pdt_arg_in_opt(&a, "y", y_o, "N");
+    pdt_require(&a, !keep || y_o != Py_None, "keep=True needs y");
+    void *y = keep ? pdt_arg_inout_opt(&a, "y", y_o, "N") : (void *)pdt_arg_in_opt(&a, "y", y_o, "N");
     double *out = pdt_arg_out_typed(&a, "out", NULL, "S", NPY_FLOAT64);
     if (a.failed) return pdt_args_fail(&a);
     const pdt_int nseg = pdt_dim(&a, 'S');
@@ -51,7 +54,7 @@ static PyObject *py_segment_sumsq(PyObject *self, PyObject *args) {
                 "the last of ends must be x's size %lld", (long long)pdt_dim(&a, 'N'));
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;
-    PDT_RUN(&a, st, segment_sumsq, nseg, ends, x, y, out);
+    PDT_RUN(&a, st, segment_sumsq, nseg, ends, x, y, keep, out);
     if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
     return pdt_args_outputs(&a);
 }
