@@ -15,6 +15,9 @@ from typing import Callable, Optional, Sequence, Union
 from .. import _checks
 from .optimizer import Optimizer
 
+__all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "ExponentialLR", "LRScheduler", "LinearLR",
+           "MultiStepLR", "PolynomialLR", "SWACyclicLR", "SequentialLR", "StepLR"]
+
 
 def _per_group(who: str, name: str, optimizer: Optimizer, value: Union[float, Sequence[float]]) -> list[float]:
     """One value per parameter group, from a scalar or a list."""
@@ -145,6 +148,23 @@ class LinearLR(LRScheduler):
     def _lrs(self, k: int) -> list[float]:
         f = self.start_factor + (self.end_factor - self.start_factor) * min(k, self.total_iters) / self.total_iters
         return [b * f for b in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing (Loshchilov & Hutter 2017, without restarts): ``α_k = η_min + (α₀ − η_min)(1 + cos(πk/T_max))/2``.
+
+    The rate falls from α₀ to η_min in T_max steps (PyTorch's closed form; past T_max the
+    cosine goes on, back up).
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        self.T_max = _checks.integer("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = _checks.number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs(self, k: int) -> list[float]:
+        c = (1 + math.cos(math.pi * k / self.T_max)) / 2
+        return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
