@@ -7,6 +7,8 @@ import numpy as np
 
 from . import _C
 
+__all__ = ["ema"]
+
 
 def ema(series: Union[np.ndarray, Iterable[float]], beta: float, bias_correction: bool = True) -> np.ndarray:
     """``e[t+1] = β·e[t] + (1−β)·s[t]`` from ``e[0] = 0``, and ``ê[t] = e[t]/(1−βᵗ)``; e.g. to smooth a loss curve.

@@ -13,6 +13,18 @@ import numpy as np
 
 from . import _C, _random
 
+__all__ = [
+    "adam_step", "average_update", "batchnorm", "batchnorm_backward", "batchnorm_stats", "bce_with_logits",
+    "bce_with_logits_backward", "bias_grad", "bias_relu", "bias_relu_backward", "clamp_", "cross_entropy",
+    "cross_entropy_backward", "cross_entropy_soft", "cross_entropy_soft_backward", "dropout",
+    "dropout_backward", "dropout_counters", "elu", "elu_backward", "ema_series", "exp", "gaussian_noise",
+    "gelu", "gelu_backward", "gemm", "l1_penalty", "l2_penalty", "layernorm", "layernorm_backward",
+    "leaky_relu", "leaky_relu_backward", "linear", "max_abs", "mse", "mse_backward", "relu", "relu_backward",
+    "rmsprop_step", "scale", "scale_", "segment_sum_squares", "selu", "selu_backward", "sgd_momentum_step",
+    "sgd_step", "sigmoid", "sigmoid_backward", "silu", "silu_backward", "softplus", "softplus_backward",
+    "sum_squares", "tanh", "tanh_backward"
+]
+
 Array = np.ndarray
 
 # ---- gemm ----

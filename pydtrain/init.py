@@ -24,6 +24,12 @@ import numpy as np
 
 from . import _C, _random
 
+__all__ = [
+    "calculate_fans", "constant_", "default_linear_", "glorot_normal_", "glorot_uniform_", "he_normal_",
+    "he_uniform_", "init_weight", "kaiming_normal_", "kaiming_uniform_", "lecun_normal_", "normal_", "ones_",
+    "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_", "WEIGHT_INITS"
+]
+
 ArrayLike = Union[np.ndarray, "Parameter"]  # noqa: F821 (nn.Parameter, duck-typed by .data)
 
 

@@ -10,7 +10,9 @@ import importlib.util
 from . import datasets
 from .loader import DataLoader
 
+__all__ = ["DataLoader", "datasets"]
+
 if importlib.util.find_spec(f"{__name__}.augment") is not None:  # absent in a partial build
     from . import augment
 
-__all__ = ["DataLoader", "augment", "datasets"]
+    __all__.append("augment")

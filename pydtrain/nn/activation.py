@@ -12,6 +12,8 @@ from .. import _C, _checks
 from .. import functional as F
 from .module import Module, _Outputs, check_input
 
+__all__ = ["ELU", "GELU", "LeakyReLU", "ReLU", "SELU", "SiLU", "Sigmoid", "Softplus", "Tanh"]
+
 
 class _Elementwise(Module):
     """An activation whose backward needs only the forward input x.

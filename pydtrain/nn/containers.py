@@ -8,6 +8,8 @@ import numpy as np
 from .linear import Linear
 from .module import Module
 
+__all__ = ["Ensemble", "Flatten", "ModuleList", "MultiTask", "Residual", "Sequential"]
+
 
 class ModuleList(Module):
     """Holds modules under the keys ``0``, ``1``, … (like ``torch.nn.ModuleList``); not callable itself."""

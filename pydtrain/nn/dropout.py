@@ -19,6 +19,8 @@ from .. import _C, _checks, _random
 from ..functional import dropout_counters
 from .module import Module, _Outputs, check_input
 
+__all__ = ["Dropout"]
+
 _SCALINGS = ("inverted", "inference")
 
 

@@ -6,6 +6,8 @@ import numpy as np
 from .. import _C, init as _init
 from .module import Module, Parameter, _Outputs, check_input
 
+__all__ = ["Linear"]
+
 
 class Linear(Module):
     """Fully connected layer ``y = x·Wᵀ + b``.

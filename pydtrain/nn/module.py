@@ -15,6 +15,8 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
+__all__ = ["Module", "Parameter", "check_input"]
+
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 

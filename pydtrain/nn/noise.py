@@ -8,6 +8,8 @@ import numpy as np
 from .. import _C, _random
 from .module import Module, check_input
 
+__all__ = ["GaussianNoise"]
+
 
 class GaussianNoise(Module):
     """Adds ``N(0, std²)`` noise in training, ``y = x + std·z``; identity at inference.

@@ -15,6 +15,8 @@ import numpy as np
 from .. import _C, _checks
 from .module import Module, Parameter, _Outputs, check_input
 
+__all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats"]
+
 
 class BatchNorm(Module):
     """Batch normalization for (N, C) and (N, C, …) inputs, statistics per channel C.

@@ -8,6 +8,8 @@ import numpy as np
 from .. import _C
 from .optimizer import Optimizer, check_number
 
+__all__ = ["Adam", "AdamW"]
+
 
 class Adam(Optimizer):
     """``m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − α·m̂/(√v̂ + ε)``,

@@ -14,6 +14,8 @@ from .. import _C
 from ..nn.module import Module, Parameter
 from .optimizer import check_number, flat_segments
 
+__all__ = ["EMA", "SWA"]
+
 
 def _param_list(params: Union[Module, Parameter, Iterable[Parameter]], who: str) -> list[Parameter]:
     if isinstance(params, Module):

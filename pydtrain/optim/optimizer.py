@@ -16,6 +16,8 @@ import numpy as np
 from .. import _checks
 from ..nn.module import Parameter
 
+__all__ = ["Optimizer", "check_number", "flat_pairs", "flat_segments", "flatten_parameters"]
+
 _ALIGN = 64  # bytes: arena buffers start on a cache line
 
 

@@ -8,6 +8,8 @@ import numpy as np
 from .. import _C
 from .optimizer import Optimizer, check_number
 
+__all__ = ["RMSprop"]
+
 
 class RMSprop(Optimizer):
     """``v ← βv + (1−β)g²;  θ ← θ − α·g/√(v + ε)``  (the lecture: ε inside the root).

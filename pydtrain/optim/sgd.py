@@ -8,6 +8,8 @@ import numpy as np
 from .. import _C
 from .optimizer import Optimizer, check_number
 
+__all__ = ["SGD"]
+
 _CONVENTIONS = {"classic": 0, "pytorch": 1}
 
 
