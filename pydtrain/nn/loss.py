@@ -77,7 +77,10 @@ class CrossEntropyLoss:
             self._cache = (probs, labels, (on, off))
         elif kind == "f":
             if y.shape != z.shape:
-                raise ValueError(f"CrossEntropyLoss: probability targets must have the logits' shape {z.shape}; got {y.shape}")
+                hint = (f"; 1-D class labels must be integers: y.astype(np.int64) (got {y.dtype})"
+                        if y.ndim == 1 and len(y) == len(z) else "")
+                raise ValueError(f"CrossEntropyLoss: probability targets must have the logits' shape {z.shape}; got "
+                                 f"{y.shape}{hint}")
             targets = self._soft_targets(np.ascontiguousarray(y, dtype=z.dtype), k)
             probs, losses = _C.cross_entropy_soft_forward(z, targets)
             self._cache = (probs, targets, None)

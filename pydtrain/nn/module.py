@@ -121,6 +121,15 @@ class Parameter:
         self._data, self._grad = data, grad
         self._owners = weakref.WeakSet([owner])
 
+    def __getstate__(self) -> dict:
+        """Pickle and deepcopy: the arrays, name and zero mark; not the optimizers that hold it (an optimizer
+        pickled along with it binds it again)."""
+        return {"data": self._data, "grad": self._grad, "name": self.name, "grad_zero": self._grad_zero}
+
+    def __setstate__(self, state: dict) -> None:
+        self._data, self._grad, self.name = state["data"], state["grad"], state["name"]
+        self._grad_zero, self._owners = state["grad_zero"], None
+
     @property
     def shape(self) -> tuple[int, ...]:
         return self._data.shape

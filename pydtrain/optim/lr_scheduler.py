@@ -227,12 +227,8 @@ class CyclicLR(LRScheduler):
         self.mode, self.gamma = mode, _checks.number(who, "gamma", gamma, low=0.0, low_open=True)
         if scale_fn is not None:
             self.scale_fn, self.scale_mode = scale_fn, scale_mode
-        elif mode == "triangular":
-            self.scale_fn, self.scale_mode = (lambda x: 1.0), "cycle"
-        elif mode == "triangular2":
-            self.scale_fn, self.scale_mode = (lambda x: 1 / (2.0 ** (x - 1))), "cycle"
-        else:
-            self.scale_fn, self.scale_mode = (lambda x: self.gamma ** x), "iterations"
+        else:  # a method, not a lambda: the scheduler pickles
+            self.scale_fn, self.scale_mode = self._mode_scale, "iterations" if mode == "exp_range" else "cycle"
         self.cycle_momentum = bool(cycle_momentum)
         if self.cycle_momentum:
             groups = optimizer.param_groups
@@ -243,6 +239,14 @@ class CyclicLR(LRScheduler):
             self.base_momentums = _per_group(who, "base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group(who, "max_momentum", optimizer, max_momentum)
         super().__init__(optimizer, last_epoch)
+
+    def _mode_scale(self, x: float) -> float:
+        """The amplitude scale of the built-in modes: 1, 1/2^(cycle−1), or γ^k."""
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
 
     def _scale(self, k: int) -> tuple[float, float]:
         """(triangle height in [0, 1], amplitude scale) at step k."""
