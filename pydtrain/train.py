@@ -33,6 +33,7 @@ from .callbacks import (ActivationMonitor, Callback, EarlyStopping, GradientMoni
                         ModelCheckpoint)
 from .data import DataLoader
 from .nn import CrossEntropyLoss, Ensemble, Module, Sequential
+from .nn.containers import check_unshared
 from .regularizers import Regularizer
 
 __all__ = ["ActivationMonitor", "EarlyStopping", "GradientMonitor", "History", "LearningRateMonitor", "ModelCheckpoint",
@@ -136,6 +137,19 @@ def _as_loader(data: Data, batch_size: int, shuffle: bool, name: str) -> DataLoa
     if loader.y is None:
         raise ValueError(f"{name} needs labels: its DataLoader was built with y=None")
     return loader
+
+
+def _check_finite_data(name: str, loader: DataLoader) -> None:
+    """ValueError naming the array and its first row holding a NaN or Inf (one C pass over each float array)."""
+    ys = loader.y.values() if isinstance(loader.y, dict) else loader.y if isinstance(loader.y, tuple) else (loader.y,)
+    for label, a in (("X", loader.X), *(("y", y) for y in ys)):
+        if a.dtype not in (np.float32, np.float64) or math.isfinite(_C.clip_maxabs(a.reshape(-1))):
+            continue
+        rows = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(axis=1))
+        raise ValueError(
+            f"fit: the {name} data's {label} holds NaN or Inf in {len(rows)} of its {len(a)} rows, the first at row "
+            f"{rows[0]}; training on it would diverge. Drop or repair those rows (e.g. "
+            f"{label} = {label}[np.isfinite({label}).all(axis=1)], with the labels filtered alike)")
 
 
 def _resolve_metrics(
@@ -422,8 +436,12 @@ def fit(
                 "regularizers must have a penalty(params) method (e.g. "
                 f"pydtrain.regularizers.L2), got {type(regularizer).__name__}"
             )
+    check_unshared("fit", model)
     train_loader = _as_loader(train, batch_size, shuffle=True, name="train")
     val_loader = None if val is None else _as_loader(val, 256, shuffle=False, name="val")
+    for name, loader in (("train", train_loader), ("val", val_loader)):
+        if loader is not None:
+            _check_finite_data(name, loader)
     metric_fns = _resolve_metrics(metrics, train_loader.y)
     params = list(model.parameters())
 

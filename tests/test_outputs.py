@@ -56,6 +56,13 @@ def _ema_series(shape, dtype, rng):
     return lambda outs: _C.ema_series(s, 0.9, True, *outs), 1
 
 
+def _segment_sumsq(shape, dtype, rng):
+    x = rng.standard_normal(shape[0] * shape[1]).astype(dtype)
+    y = rng.standard_normal(x.size).astype(dtype)
+    ends = np.linspace(0, x.size, shape[1] + 1).astype(np.int64)[1:]  # shape[1] segments, some empty
+    return lambda outs: _C.segment_sumsq(x, ends, y, False, *outs), 1
+
+
 def _dropout_forward(shape, dtype, rng):
     x = rng.standard_normal(shape).astype(dtype)
     return lambda outs: _C.dropout_forward(x, 1234, 56, 0.7, 1 / 0.7, *outs), 2
@@ -240,6 +247,7 @@ CASES = {
     "bias_relu_forward": [("", _bias_relu_forward)],
     "bias_relu_backward": [("", _bias_relu_backward)],
     "ema_series": [("", _ema_series)],
+    "segment_sumsq": [("", _segment_sumsq)],
     "dropout_forward": [("", _dropout_forward)],
     "dropout_backward": [("", _dropout_backward)],
     "gaussian_noise_forward": [("", _gaussian_noise)],

@@ -31,19 +31,19 @@ static PyObject *py_clip_maxabs(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(result);
 }
 
-/* segment_sumsq(x (N), ends (S) int64, y=None, keep=False) -> float64 (S): Σ (x − y)² per segment
+/* segment_sumsq(x (N), ends (S) int64, y=None, keep=False, out=None) -> float64 (S): Σ (x − y)² per segment
    [ends[s−1], ends[s]); keep: y ← x */
 static PyObject *py_segment_sumsq(PyObject *self, PyObject *args) {
-    PyObject *x_o, *e_o, *y_o = Py_None;
+    PyObject *x_o, *e_o, *y_o = Py_None, *out_o = Py_None;
     int keep = 0;
-    if (!PyArg_ParseTuple(args, "OO|Op:segment_sumsq", &x_o, &e_o, &y_o, &keep)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO|OpO:segment_sumsq", &x_o, &e_o, &y_o, &keep, &out_o)) return NULL;
     pdt_args a;
     pdt_args_init(&a, "segment_sumsq");
     const void *x = pdt_arg_in(&a, "x", x_o, "N");
     const pdt_int *ends = pdt_arg_in_typed(&a, "ends", e_o, "S", NPY_INT64);
     pdt_require(&a, !keep || y_o != Py_None, "keep=True needs y");
     void *y = keep ? pdt_arg_inout_opt(&a, "y", y_o, "N") : (void *)pdt_arg_in_opt(&a, "y", y_o, "N");
-    double *out = pdt_arg_out_typed(&a, "out", NULL, "S", NPY_FLOAT64);
+    double *out = pdt_arg_out_typed(&a, "out", out_o, "S", NPY_FLOAT64);
     if (a.failed) return pdt_args_fail(&a);
     const pdt_int nseg = pdt_dim(&a, 'S');
     for (pdt_int s = 0; s < nseg; ++s)

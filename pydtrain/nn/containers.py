@@ -11,6 +11,20 @@ from .module import Module
 __all__ = ["Ensemble", "Flatten", "ModuleList", "MultiTask", "Residual", "Sequential"]
 
 
+def check_unshared(who: str, model: Module) -> None:
+    """ValueError when one module instance appears twice in the tree: its second forward would overwrite
+    what the first one's backward needs, and the gradient would come out wrong without a word."""
+    seen: dict[int, str] = {}
+    for name, m in model.named_modules():
+        if id(m) in seen:
+            cls = type(m).__name__
+            raise ValueError(
+                f"{who}: one {cls} instance is used twice (as '{seen[id(m)]}' and '{name}'); a layer keeps what its "
+                f"backward needs from its last forward, so the second use would make the first one's gradient wrong. "
+                f"Give each use its own instance (e.g. nn.{cls}() again)")
+        seen[id(m)] = name
+
+
 class ModuleList(Module):
     """Holds modules under the keys ``0``, ``1``, … (like ``torch.nn.ModuleList``); not callable itself."""
 
@@ -20,6 +34,7 @@ class ModuleList(Module):
             if not isinstance(m, Module):
                 raise TypeError(f"{type(self).__name__}: item {i} must be a Module, got {type(m).__name__}")
             setattr(self, str(i), m)
+        check_unshared(type(self).__name__, self)
 
     def __getitem__(self, i: int) -> Module:
         return list(self._modules.values())[i]
