@@ -375,7 +375,8 @@ def fit(
         batch_size: Examples per step when ``train`` is ``(X, y)`` (a DataLoader keeps
             its own).
         scheduler: A learning-rate scheduler; its ``step()`` is called once per epoch,
-            so its periods are counted in epochs.
+            so its periods are counted in epochs (``ReduceLROnPlateau`` gets the epoch's
+            ``scheduler.monitor`` value, ``val_loss`` by default).
         callbacks: ``Callback`` objects; see ``pydtrain.callbacks`` for when each hook
             runs and how a callback stops training.
         regularizers: ``regularizers.L2``, ``L1``, ``WeightNoise``, ``TargetNoise``, or any
@@ -476,7 +477,12 @@ def fit(
             trainer.history._append(logs)
             if progress:
                 print(f"{title}  {_format_logs(logs)}", flush=True)
-            if scheduler is not None:
+            if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau):
+                if scheduler.monitor not in logs:
+                    raise ValueError(f"fit: ReduceLROnPlateau monitors {scheduler.monitor!r}, not in the epoch logs "
+                                     f"({', '.join(sorted(logs))}); pass val= or monitor='loss'")
+                scheduler.step(logs[scheduler.monitor])
+            elif scheduler is not None:
                 scheduler.step()
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)

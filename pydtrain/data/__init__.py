@@ -1,6 +1,7 @@
 """Data for training: minibatch loading, data sets, and augmentation.
 
-``DataLoader`` cuts arrays into shuffled minibatches; ``datasets`` holds the shipped
+``DataLoader`` cuts arrays into shuffled minibatches; ``StandardScaler`` standardizes
+features with the training set's statistics; ``datasets`` holds the shipped
 digits, synthetic toy problems and ``train_val_test_split``; ``augment`` holds the
 image augmentations (random shifts, flips, crops, noise, rotations) for ``transform=``.
 """
@@ -9,8 +10,9 @@ import importlib.util
 
 from . import datasets
 from .loader import DataLoader
+from .preprocessing import StandardScaler
 
-__all__ = ["DataLoader", "datasets"]
+__all__ = ["DataLoader", "StandardScaler", "datasets"]
 
 if importlib.util.find_spec(f"{__name__}.augment") is not None:  # absent in a partial build
     from . import augment
