@@ -21,7 +21,7 @@ import numpy as np
 
 import pydtrain
 from pydtrain import _checkpoint, nn, optim, plot, regularizers
-from pydtrain.data import datasets
+from pydtrain.data import StandardScaler, datasets
 from pydtrain.init import WEIGHT_INITS
 from pydtrain.optim import lr_scheduler
 from pydtrain.train import (EarlyStopping, GradientMonitor, History, evaluate, fit, load_checkpoint,
@@ -206,15 +206,6 @@ def _load(name: str) -> tuple[np.ndarray, np.ndarray]:
     return datasets.make_spirals(n_samples=1500, n_classes=3, noise=0.05, seed=DATA_SEED)
 
 
-def _standardize(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(x − mean) / std with the training set's statistics; constant features stay 0."""
-    mean = train.mean(axis=0)
-    std = train.std(axis=0)
-    std[std == 0] = 1.0
-    return tuple(np.ascontiguousarray((x - mean) / std, dtype=np.float32)
-                 for x in (train, *others))
-
-
 def _build_model(
     args: argparse.Namespace, parser: _Parser, n_in: int, n_out: int
 ) -> nn.Module:
@@ -303,8 +294,8 @@ def _splits(dataset: str) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """(train, val, test) of a built-in data set, features standardized with the training statistics."""
     X, y = _load(dataset)
     train, val, test = datasets.train_val_test_split(X, y, val=0.15, test=0.15, seed=DATA_SEED, stratify=True)
-    X_train, X_val, X_test = _standardize(train[0], val[0], test[0])
-    return (X_train, train[1]), (X_val, val[1]), (X_test, test[1])
+    scaler = StandardScaler().fit(train[0])
+    return tuple((scaler.transform(X).astype(np.float32), y) for X, y in (train, val, test))
 
 
 def _gradient_table(monitor: GradientMonitor) -> str:
