@@ -9,7 +9,7 @@ import pydtrain
 
 PUBLIC = sorted(
     m.name for m in pkgutil.walk_packages(pydtrain.__path__, "pydtrain.")
-    if not any(part.startswith("_") for part in m.name.split(".")) and not m.name.startswith("pydtrain.bench")
+    if not any(part.startswith("_") for part in m.name.split("."))
 ) + ["pydtrain"]
 
 

@@ -17,6 +17,8 @@ import numpy as np
 
 from .common import Table, median_time, paired_efficiency, set_threads, torch
 
+__all__ = ["run"]
+
 CURVE_STEPS = 20
 
 
