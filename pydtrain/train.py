@@ -33,7 +33,7 @@ from .callbacks import (ActivationMonitor, Callback, EarlyStopping, GradientMoni
                         ModelCheckpoint)
 from .data import DataLoader
 from .nn import CrossEntropyLoss, Ensemble, Module, Sequential
-from .nn.containers import check_unshared
+from .nn.containers import check_unshared, forward_counted
 from .regularizers import Regularizer
 
 __all__ = ["ActivationMonitor", "EarlyStopping", "GradientMonitor", "History", "LearningRateMonitor", "ModelCheckpoint",
@@ -248,14 +248,6 @@ def _format_logs(logs: dict[str, float]) -> str:
     return "  ".join(parts)
 
 
-def _backward(model: Module, dy: np.ndarray) -> None:
-    """Backpropagate into the parameters; the input is data, so its gradient is not computed when the model can skip it."""
-    if isinstance(model, Sequential):
-        model.backward(dy, input_grad=False)
-    else:
-        model.backward(dy)
-
-
 def _grad_norm_fn(optimizer: Any, params: list[Any]) -> Callable[[], float]:
     """‖g‖₂ over the parameters: one pass per optimizer arena when the arenas hold exactly them, else grad_norm."""
     arenas = getattr(optimizer, "_arenas", None)
@@ -289,10 +281,14 @@ def _train_epoch(
     """Runs one pass over ``loader``; returns the epoch means of loss and metrics."""
     model, loss_fn, optimizer = trainer.model, trainer.loss_fn, trainer.optimizer
     model.train()
-    sums = dict.fromkeys(["loss", *metric_fns], 0.0)
+    keys, fns = ["loss", *metric_fns], list(metric_fns.values())
+    totals = [0.0] * len(keys)  # Σ n·value over the batches, in the order of keys
     seen = 0
     hooked = [r for r in regularizers if isinstance(r, Regularizer)]
+    unhooked = hooked[::-1]
     grad_norm = _grad_norm_fn(optimizer, params)
+    # the input is data: a Sequential skips its gradient (a leading Linear's dx product)
+    backward, backward_kwargs = model.backward, {"input_grad": False} if isinstance(model, Sequential) else {}
     for batch, (xb, yb) in enumerate(loader):
         optimizer.zero_grad()  # marks the gradients zero: the next backward writes them
         for regularizer in hooked:
@@ -300,17 +296,18 @@ def _train_epoch(
         try:
             for regularizer in hooked:
                 yb = regularizer.transform_target(yb)
-            out = model(xb)
+            # the run's first forward also checks that no module ran twice in it
+            out = model(xb) if trainer.step else forward_counted("fit", model, xb)
             loss = float(loss_fn(out, yb))
-            logs: dict[str, Any] = {"loss": 0.0}
-            for name, fn in metric_fns.items():
-                logs[name] = fn(out, yb)
-            _backward(model, loss_fn.backward())
+            values = [loss]
+            for fn in fns:
+                values.append(fn(out, yb))
+            backward(loss_fn.backward(), **backward_kwargs)
         finally:  # parameters perturbed by before_forward are clean again, whatever happened
-            for regularizer in reversed(hooked):
+            for regularizer in unhooked:
                 regularizer.after_backward(params)
         for regularizer in regularizers:
-            loss += float(regularizer.penalty(params))
+            values[0] += float(regularizer.penalty(params))
         if clip_grad_norm is not None:
             try:  # a non-finite norm leaves the gradients as they are, for the message to name the layer
                 norm = optim.clip_grad_norm_(params, clip_grad_norm, error_if_nonfinite=True)
@@ -318,27 +315,26 @@ def _train_epoch(
                 norm = math.nan
         else:
             norm = grad_norm()
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            raise _diverged(trainer, batch, len(loader), loss, norm)
+        if not (math.isfinite(values[0]) and math.isfinite(norm)):
+            raise _diverged(trainer, batch, len(loader), values[0], norm)
         optimizer.step()
         trainer.step += 1
 
         n = len(xb)
         seen += n
-        logs["loss"] = loss
-        for name, value in logs.items():
-            sums[name] += n * value
+        for i, value in enumerate(values):
+            totals[i] += n * value
         if bar is not None:
-            bar.set_postfix_str(
-                _format_logs({k: total / seen for k, total in sums.items()}), refresh=False
-            )
+            bar.set_postfix_str(_format_logs({k: t / seen for k, t in zip(keys, totals)}), refresh=False)
             bar.update()
-        logs["batch_size"] = n
-        for callback in callbacks:
-            callback.on_batch_end(batch, logs)
-        if trainer.stop_training:
-            break
-    return {name: total / seen for name, total in sums.items()}
+        if callbacks:
+            logs: dict[str, Any] = dict(zip(keys, values))
+            logs["batch_size"] = n
+            for callback in callbacks:
+                callback.on_batch_end(batch, logs)
+            if trainer.stop_training:
+                break
+    return {k: t / seen for k, t in zip(keys, totals)}
 
 
 def fit(

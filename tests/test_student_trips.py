@@ -91,3 +91,23 @@ def test_torch_tensors_one_rule_for_model_and_fit():
         model([[1.0, 2.0, 3.0]])
     with pytest.raises(TypeError, match=message):
         model(torch.randn(2, 3, requires_grad=True))
+
+
+def test_a_child_called_twice_in_a_custom_forward_is_refused():
+    class TwiceSigmoid(nn.Module):  # the notebook's F.sigmoid(F.sigmoid(x)) written with one module
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.act = nn.Sigmoid()
+
+        def forward(self, x):
+            return self.act(self.act(self.lin(x)))
+
+        def backward(self, dy):
+            return self.lin.backward(self.act.backward(self.act.backward(dy)))
+
+    model = TwiceSigmoid()
+    with pytest.raises(ValueError, match=r"^fit: the Sigmoid module 'act' ran 2 times in one forward pass"):
+        train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1),
+                  (np.ones((4, 2), np.float32), np.ones((4, 2), np.float32)), metrics=(), progress=False)
+    assert nn.Module._calls is None

@@ -172,7 +172,8 @@ class Module:
 
     - ``forward(x)`` computes y from ``p.data`` (the Parameter's array) and keeps in
       ``self`` what backward needs (x, masks…); it runs once per backward, so one
-      instance is used once per forward pass (``nn.Sequential`` refuses a repeated one).
+      instance is used once per forward pass (``nn.Sequential`` refuses a repeated one,
+      ``fit`` a module run twice in its first forward).
     - ``backward(dy)`` adds each parameter's gradient into ``p.grad``
       (``self.W.grad += dy.T @ x``: accumulate, never assign) and returns dL/dx.
     - Check it against finite differences: ``diagnostics.gradcheck(layer, x)``.
@@ -239,7 +240,12 @@ class Module:
     def backward(self, dy):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
+    _calls: Optional[dict] = None  # id(module) -> forward calls, while containers.forward_counted counts
+
     def __call__(self, *args, **kwargs):
+        calls = Module._calls
+        if calls is not None:
+            calls[id(self)] = calls.get(id(self), 0) + 1
         return self.forward(*args, **kwargs)
 
     # ---- parameters ----
