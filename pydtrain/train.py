@@ -13,6 +13,11 @@ One training step, in the order the lecture derives it::
     optimizer.step()                                  # θ ← θ − α·(update)
 
 and after each epoch: validation, ``scheduler.step()`` (once per epoch), callbacks.
+A NaN/Inf loss or gradient norm stops training with a ``FloatingPointError`` naming the
+step and layer; Ctrl-C ends it and returns the History so far. ``save_checkpoint`` /
+``load_checkpoint`` and ``fit(initial_epoch=k)`` resume a run bit for bit; the monitors
+(``GradientMonitor``, ``ActivationMonitor``, ``LearningRateMonitor``) and
+``ModelCheckpoint`` are callbacks (see ``pydtrain.callbacks``).
 """
 
 from __future__ import annotations

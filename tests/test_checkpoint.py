@@ -34,6 +34,19 @@ def batchnorm():
     return model, opt, None
 
 
+def plateau():
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
+    return model, opt, optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5, threshold=0.05,
+                                                            monitor="loss")
+
+
+def one_cycle():
+    model = nn.Sequential(nn.Linear(2, 16), nn.GELU(), nn.Linear(16, 2))
+    opt = optim.Adam(model.parameters())
+    return model, opt, optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=5, three_phase=True)
+
+
 def state(model, opt, sched):
     """Everything a resume must restore, as comparable plain values."""
     sd = opt.state_dict()
@@ -42,7 +55,7 @@ def state(model, opt, sched):
         "opt": {i: {k: (v.tobytes() if isinstance(v, np.ndarray) else v) for k, v in e.items()}
                 for i, e in sd["state"].items()},
         "groups": json.dumps(sd["param_groups"]),
-        "sched": None if sched is None else sched.last_epoch,
+        "sched": None if sched is None else (sched.last_epoch, sched.get_last_lr()),
         "rng": _random.get_state(),
     }
 
@@ -59,7 +72,7 @@ def run(build, epochs, initial_epoch=0, load=None, callbacks=()):
     return model, opt, sched, h
 
 
-@pytest.mark.parametrize("build", [sgd_schedule, adam_dropout, batchnorm])
+@pytest.mark.parametrize("build", [sgd_schedule, adam_dropout, batchnorm, plateau, one_cycle])
 def test_resume_is_bit_identical(tmp_path, build):
     pdt.seed(7)
     ck = train.ModelCheckpoint(str(tmp_path / "ck{epoch}.npz"), monitor="loss", save_best_only=False)
