@@ -199,8 +199,9 @@ class GradientMonitor(Callback):
     gradient as the step used it, after clipping). Healthy training keeps the ratio
     near 1e-3 (Karpathy, CS231n); gradient norms that shrink layer by layer towards
     the input are vanishing gradients. Each quantity is one C reduction per group over
-    the optimizer's flat buffers (one sum per parameter, no copies); the ratio keeps one
-    copy of the weights from the step before a recorded one.
+    the optimizer's flat buffers (one sum per parameter, no copies; the three in one C call,
+    ``functional.segment_norms``); the ratio keeps one copy of the weights from the step
+    before a recorded one.
 
     Args:
         every: Record every ``every``-th optimizer step, a positive integer.
@@ -221,7 +222,7 @@ class GradientMonitor(Callback):
         self.every = _checks.integer("GradientMonitor", "every", every)
         self.names: list[str] = []
         self.steps: list[int] = []
-        self._sums: dict[str, list[np.ndarray]] = {"grad": [], "weight": [], "update": []}
+        self._rows: list[np.ndarray] = []  # per record and group: (3, parameters) sums of squares
 
     def on_train_begin(self, trainer: Trainer) -> None:
         optimizer = trainer.optimizer
@@ -235,7 +236,7 @@ class GradientMonitor(Callback):
             self._groups.append((data, grad, ends, np.empty_like(data)))
             self.names += [keys.get(id(p), p.name or "?") for p in group["params"]]
         self.steps = []
-        self._sums = {"grad": [], "weight": [], "update": []}
+        self._rows = []
         self._snapshot(0)
 
     def _snapshot(self, step: int) -> None:
@@ -251,17 +252,15 @@ class GradientMonitor(Callback):
             return
         keep = (step + 1) % self.every == 0  # the update's pass also keeps θ for the next record
         for data, grad, ends, previous in self._groups:
-            self._sums["grad"].append(_C.segment_sumsq(grad, ends))
-            self._sums["weight"].append(_C.segment_sumsq(data, ends))
-            self._sums["update"].append(_C.segment_sumsq(data, ends, previous, keep))
+            self._rows.append(_C.segment_norms(data, grad, previous, ends, keep))
         self.steps.append(step)
 
     def _array(self, kind: str) -> np.ndarray:
         """The sums of squares of ``kind``, one row per record (the groups' parts side by side)."""
-        parts = self._sums[kind]
-        if not parts:
+        if not self._rows:
             return np.zeros((0, len(self.names)))
-        return np.concatenate(parts).reshape(len(self.steps), len(self.names))
+        row = ("grad", "weight", "update").index(kind)
+        return np.concatenate([r[row] for r in self._rows]).reshape(len(self.steps), len(self.names))
 
     @property
     def grad_norms(self) -> np.ndarray:

@@ -20,7 +20,7 @@ __all__ = [
     "dropout_backward", "dropout_counters", "elu", "elu_backward", "ema_series", "exp", "gaussian_noise",
     "gelu", "gelu_backward", "gemm", "l1_penalty", "l2_penalty", "layernorm", "layernorm_backward",
     "leaky_relu", "leaky_relu_backward", "linear", "max_abs", "mse", "mse_backward", "relu", "relu_backward",
-    "rmsprop_step", "scale", "scale_", "segment_sum_squares", "selu", "selu_backward", "sgd_momentum_step",
+    "rmsprop_step", "scale", "scale_", "segment_norms", "segment_sum_squares", "selu", "selu_backward", "sgd_momentum_step",
     "sgd_step", "sigmoid", "sigmoid_backward", "silu", "silu_backward", "softplus", "softplus_backward",
     "sum_squares", "tanh", "tanh_backward"
 ]
@@ -315,6 +315,22 @@ def segment_sum_squares(x: Array, ends: np.ndarray, y: Optional[Array] = None, k
         float64 array of one sum per segment.
     """
     return _C.segment_sumsq(x, ends, y, keep)
+
+
+def segment_norms(w: Array, g: Array, prev: Array, ends: np.ndarray, keep: bool = False) -> np.ndarray:
+    """Per segment ``[Σ g², Σ w², Σ (w − prev)²]``, shape (3, segments): a training monitor's step in one call.
+
+    Each row as ``segment_sum_squares`` gives it; ``keep`` then copies ``w`` into ``prev``.
+
+    Args:
+        w: 1-d weights (an optimizer's flat buffer), g: their gradients, prev: earlier weights.
+        ends: int64 ascending segment ends, the last one ``w.size``.
+        keep: ``prev ← w`` in the same pass.
+
+    Returns:
+        float64 array (3, segments).
+    """
+    return _C.segment_norms(w, g, prev, ends, keep)
 
 
 def scale_(x: Array, factor: float) -> Array:

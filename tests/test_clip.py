@@ -157,6 +157,22 @@ def test_segment_sum_squares(simd, dtype, sizes):
     assert list(F.segment_sum_squares(x, ends)) == [F.sum_squares(x[b:e]) for b, e in zip(starts, ends)]
 
 
+@pytest.mark.parametrize("sizes", [(1,), (3, 0, 7), AWKWARD_SIZES, (40000, 17, 1)])
+def test_segment_norms(simd, dtype, sizes):
+    ends = np.cumsum(sizes).astype(np.int64)
+    w, g, prev = (RNG.standard_normal(ends[-1]).astype(dtype) for _ in range(3))
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    got = F.segment_norms(w, g, prev, ends)
+    np.testing.assert_allclose(got, ref.segment_norms(w, g, prev, ends), rtol=rtol if dtype == np.float64 else 1e-5)
+    assert got.tolist() == [F.segment_sum_squares(g, ends).tolist(), F.segment_sum_squares(w, ends).tolist(),
+                            F.segment_sum_squares(w, ends, prev).tolist()]
+    kept = prev.copy()
+    assert F.segment_norms(w, g, kept, ends, keep=True).tolist() == got.tolist()
+    np.testing.assert_array_equal(kept, w)
+    with pytest.raises(ValueError, match="segment_norms: the last of ends must be w's size"):
+        F.segment_norms(w, g, prev, ends[:-1] if len(ends) > 1 else ends + 1)
+
+
 def test_segment_sum_squares_bad_arguments():
     x = np.ones(10, np.float32)
     with pytest.raises(ValueError, match="segment_sumsq: the last of ends must be x's size 10"):

@@ -53,6 +53,16 @@ static pdt_status KN(segment_sumsq)(pdt_int nseg, const pdt_int *ends, const T *
     return PDT_OK;
 }
 
+// w, g, prev (ends[nseg−1]); out (3, nseg): Σ g², Σ w², Σ (w − prev)² per segment (a training monitor's
+// step in one call); keep: prev ← w
+static pdt_status KN(segment_norms)(pdt_int nseg, const pdt_int *ends, const T *w, const T *g, T *prev, int keep,
+                                    double *out) {
+    pdt_status st = KN(segment_sumsq)(nseg, ends, g, NULL, 0, out);
+    if (st == PDT_OK) st = KN(segment_sumsq)(nseg, ends, w, NULL, 0, out + nseg);
+    if (st == PDT_OK) st = KN(segment_sumsq)(nseg, ends, w, prev, keep, out + 2 * nseg);
+    return st;
+}
+
 // x (n); *result = max |x| (0 for n = 0, NaN when x holds a NaN)
 static pdt_status KN(clip_maxabs)(pdt_int n, const T *x, double *result) {
     const pdt_int nchunks = (n + PDT_SUM_CHUNK - 1) / PDT_SUM_CHUNK;
