@@ -294,7 +294,14 @@ def _train_epoch(
     grad_norm = _grad_norm_fn(optimizer, params)
     # the input is data: a Sequential skips its gradient (a leading Linear's dx product)
     backward, backward_kwargs = model.backward, {"input_grad": False} if isinstance(model, Sequential) else {}
+    # a transform makes new inputs each batch: those are checked as they come
+    transformed = loader.transform is not None and loader.X.dtype in (np.float32, np.float64)
     for batch, (xb, yb) in enumerate(loader):
+        if transformed and not math.isfinite(_C.clip_maxabs(xb.reshape(-1))):
+            rows = np.flatnonzero(~np.isfinite(xb.reshape(len(xb), -1)).all(axis=1))
+            raise ValueError(f"fit: batch {batch + 1} of epoch {trainer.epoch + 1} holds NaN or Inf in {len(rows)} "
+                             f"rows after the DataLoader's transform, the first at row {rows[0]} of the batch; "
+                             f"check the transform {loader.transform!r}")
         optimizer.zero_grad()  # marks the gradients zero: the next backward writes them
         for regularizer in hooked:
             regularizer.before_forward(params)

@@ -111,3 +111,18 @@ def test_a_child_called_twice_in_a_custom_forward_is_refused():
         train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1),
                   (np.ones((4, 2), np.float32), np.ones((4, 2), np.float32)), metrics=(), progress=False)
     assert nn.Module._calls is None
+
+
+def test_nan_made_by_a_transform_is_named_per_batch():
+    from pydtrain.data import DataLoader
+
+    def poison(xb):
+        xb[2, 0] = np.nan
+        return xb
+
+    pdt.seed(0)
+    model = nn.Sequential(nn.Linear(3, 2))
+    loader = DataLoader(np.ones((16, 3), np.float32), np.zeros(16, np.int64), batch_size=8, transform=poison)
+    with pytest.raises(ValueError, match=r"^fit: batch 1 of epoch 1 holds NaN or Inf in 1 rows after the "
+                                         r"DataLoader's transform, the first at row 2 of the batch"):
+        train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), loader, progress=False)
