@@ -14,6 +14,12 @@ A callback stops training by setting ``self.trainer.stop_training = True``: the 
 epoch ends after the running batch (validation, history and ``on_epoch_end`` still
 happen) and no new epoch starts. ``EarlyStopping`` does so when a validation loss or
 metric stops improving, and puts the best weights back.
+
+Monitors record what the lecture draws: ``GradientMonitor`` (per-parameter gradient
+and weight norms and update-to-weight ratios each step: vanishing and exploding
+gradients), ``ActivationMonitor`` (per-layer activation statistics on a fixed probe
+batch: dead ReLUs, saturated tanh/sigmoid) and ``LearningRateMonitor``;
+``pydtrain.plot`` draws them. ``ModelCheckpoint`` saves the model as training goes.
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from . import _checks
+import numpy as np
+
+from . import _C, _checks
+from ._checkpoint import save_checkpoint
+from .nn import Sequential, Sigmoid, Tanh
 
 if TYPE_CHECKING:
     from .train import Trainer
 
-__all__ = ["Callback", "EarlyStopping"]
+__all__ = ["ActivationMonitor", "Callback", "EarlyStopping", "GradientMonitor", "LearningRateMonitor", "ModelCheckpoint"]
 
 
 class Callback:
@@ -175,3 +185,286 @@ class EarlyStopping(Callback):
     def on_train_end(self) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             self.trainer.model.load_state_dict(self.best_weights)
+
+
+def _layer_of(name: str) -> str:
+    """The layer a parameter belongs to: its state_dict key without the last part ("0.weight" -> "0")."""
+    return name.rpartition(".")[0] or name
+
+
+class GradientMonitor(Callback):
+    """Records, every ``every`` steps, each parameter's gradient norm, weight norm and update-to-weight ratio.
+
+    ‖g‖₂, ‖θₜ‖₂ and ‖θₜ − θₜ₋₁‖₂/‖θₜ‖₂ per parameter, after the optimizer step (the
+    gradient as the step used it, after clipping). Healthy training keeps the ratio
+    near 1e-3 (Karpathy, CS231n); gradient norms that shrink layer by layer towards
+    the input are vanishing gradients. Each quantity is one C reduction per group over
+    the optimizer's flat buffers (one sum per parameter, no copies; the three in one C call,
+    ``functional.segment_norms``); the ratio keeps one copy of the weights from the step
+    before a recorded one.
+
+    Args:
+        every: Record every ``every``-th optimizer step, a positive integer.
+
+    Attributes:
+        names: The parameters' state_dict keys (``"0.weight"``), in the optimizer's order.
+        steps: The step (1-based, counted over the ``fit`` run) of each record.
+        grad_norms, weight_norms, update_ratios: Arrays of shape (records, parameters).
+
+    Example:
+        >>> mon = GradientMonitor()
+        >>> fit(model, loss_fn, opt, train, callbacks=[mon])
+        >>> mon.layer_norms()["0"]          # the first layer's gradient norm at each step
+        >>> pydtrain.plot.grad_flow(mon)
+    """
+
+    def __init__(self, every: int = 1) -> None:
+        self.every = _checks.integer("GradientMonitor", "every", every)
+        self.names: list[str] = []
+        self.steps: list[int] = []
+        self._rows: list[np.ndarray] = []  # per record and group: (3, parameters) sums of squares
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        optimizer = trainer.optimizer
+        if not hasattr(optimizer, "_arenas"):
+            raise TypeError(f"GradientMonitor: needs a pydtrain optimizer, got {type(optimizer).__name__}")
+        keys = {id(p): name for name, p in trainer.model.named_parameters()}
+        self._groups = []
+        self.names = []
+        for group, (data, grad) in zip(optimizer.param_groups, optimizer._arenas):
+            ends = np.cumsum([p.size for p in group["params"]], dtype=np.int64)
+            self._groups.append((data, grad, ends, np.empty_like(data)))
+            self.names += [keys.get(id(p), p.name or "?") for p in group["params"]]
+        self.steps = []
+        self._rows = []
+        self._snapshot(0)
+
+    def _snapshot(self, step: int) -> None:
+        """Keep θ when the next step is recorded: its update is θ after it minus this."""
+        if (step + 1) % self.every == 0:
+            for data, _, _, previous in self._groups:
+                np.copyto(previous, data)
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any]) -> None:
+        step = self.trainer.step
+        if step % self.every != 0:
+            self._snapshot(step)
+            return
+        keep = (step + 1) % self.every == 0  # the update's pass also keeps θ for the next record
+        for data, grad, ends, previous in self._groups:
+            self._rows.append(_C.segment_norms(data, grad, previous, ends, keep))
+        self.steps.append(step)
+
+    def _array(self, kind: str) -> np.ndarray:
+        """The sums of squares of ``kind``, one row per record (the groups' parts side by side)."""
+        if not self._rows:
+            return np.zeros((0, len(self.names)))
+        row = ("grad", "weight", "update").index(kind)
+        return np.concatenate([r[row] for r in self._rows]).reshape(len(self.steps), len(self.names))
+
+    @property
+    def grad_norms(self) -> np.ndarray:
+        """‖g‖₂ of each parameter, shape (records, parameters)."""
+        return np.sqrt(self._array("grad"))
+
+    @property
+    def weight_norms(self) -> np.ndarray:
+        """‖θ‖₂ of each parameter after the step, shape (records, parameters)."""
+        return np.sqrt(self._array("weight"))
+
+    @property
+    def update_ratios(self) -> np.ndarray:
+        """‖θₜ − θₜ₋₁‖₂/‖θₜ‖₂ of each parameter, shape (records, parameters) (inf or NaN where θₜ = 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sqrt(self._array("update") / self._array("weight"))
+
+    def layer_norms(self, kind: str = "grad") -> dict[str, np.ndarray]:
+        """Per layer (state_dict prefix, e.g. ``"0"`` for ``"0.weight"`` and ``"0.bias"``), one value per record.
+
+        Args:
+            kind: ``"grad"`` (‖g‖₂ over the layer's parameters together), ``"weight"``
+                (‖θ‖₂) or ``"update"`` (the layer's update-to-weight ratio).
+
+        Returns:
+            ``{layer: array (records,)}`` in the order of the parameters.
+        """
+        if kind not in ("grad", "weight", "update"):
+            raise ValueError(f"GradientMonitor.layer_norms: kind must be 'grad', 'weight' or 'update', got {kind!r}")
+        layers = [_layer_of(name) for name in self.names]
+        out = {}
+        for layer in dict.fromkeys(layers):
+            cols = [i for i, name in enumerate(layers) if name == layer]
+            sums = {k: self._array(k)[:, cols].sum(axis=1) for k in ("update", "weight", "grad")}
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[layer] = np.sqrt(sums["update"] / sums["weight"] if kind == "update" else sums[kind])
+        return out
+
+
+_SATURATED = 0.99  # |tanh| above this, sigmoid outside [1 − this, this]: the gradient is below ~2% of its peak
+
+
+class ActivationMonitor(Callback):
+    """Per-layer statistics of the activations on a fixed probe batch, before training and after each epoch.
+
+    The model runs in ``eval()`` mode on ``probe`` (no dropout, population batch-norm
+    statistics, no random draws, so training is unchanged) layer by layer through its
+    ``Sequential`` children (nested ones are entered). Each layer's output gives its
+    mean, standard deviation, fraction of exact zeros (dead ReLUs) and fraction of
+    saturated units (|tanh| > 0.99; sigmoid < 0.01 or > 0.99; NaN for other layers).
+
+    Args:
+        probe: A batch of inputs, e.g. ``X_train[:256]``.
+
+    Attributes:
+        names: One label per layer, ``"<key> <Type>"`` (``"1 ReLU"``).
+        epochs: The epoch after which each record was taken (0: before training).
+        means, stds, zero_fractions, saturations: Arrays of shape (records, layers).
+        values: Per record, the list of each layer's outputs (flattened copies) for histograms.
+    """
+
+    def __init__(self, probe: np.ndarray) -> None:
+        if not isinstance(probe, np.ndarray):
+            raise TypeError(f"ActivationMonitor: probe must be a numpy.ndarray batch, got {type(probe).__name__}")
+        self.probe = probe
+        self.names: list[str] = []
+        self.epochs: list[int] = []
+        self.values: list[list[np.ndarray]] = []
+        self._stats: list[np.ndarray] = []
+
+    @staticmethod
+    def _layers(model: Any) -> list[tuple[str, Any]]:
+        return model.flat_layers() if isinstance(model, Sequential) else [(type(model).__name__, model)]
+
+    def _record(self, epoch: int) -> None:
+        model = self.trainer.model
+        was_training = model.training
+        model.eval()
+        try:
+            x, values, stats = self.probe, [], []
+            for _, layer in self._layers(model):
+                x = layer(x)
+                y = np.asarray(x, np.float64).ravel()
+                if isinstance(layer, Tanh):
+                    saturation = np.mean(np.abs(y) > _SATURATED)
+                elif isinstance(layer, Sigmoid):
+                    saturation = np.mean((y < 1 - _SATURATED) | (y > _SATURATED))
+                else:
+                    saturation = np.nan
+                stats.append((y.mean(), y.std(), np.mean(y == 0), saturation))
+                values.append(y)
+        finally:
+            model.train(was_training)
+        self.epochs.append(epoch)
+        self.values.append(values)
+        self._stats.append(np.array(stats))
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.names = [f"{key} {type(layer).__name__}" for key, layer in self._layers(trainer.model)]
+        self.epochs, self.values, self._stats = [], [], []
+        self._record(0)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self._record(epoch + 1)
+
+    def _column(self, i: int) -> np.ndarray:
+        return np.array([s[:, i] for s in self._stats]) if self._stats else np.zeros((0, len(self.names)))
+
+    @property
+    def means(self) -> np.ndarray:
+        """Mean activation of each layer, shape (records, layers)."""
+        return self._column(0)
+
+    @property
+    def stds(self) -> np.ndarray:
+        """Standard deviation of each layer's activations, shape (records, layers)."""
+        return self._column(1)
+
+    @property
+    def zero_fractions(self) -> np.ndarray:
+        """Fraction of activations exactly 0 (dead ReLU units), shape (records, layers)."""
+        return self._column(2)
+
+    @property
+    def saturations(self) -> np.ndarray:
+        """Fraction of saturated units of Tanh and Sigmoid layers (NaN for others), shape (records, layers)."""
+        return self._column(3)
+
+
+class LearningRateMonitor(Callback):
+    """Records every parameter group's learning rate at each optimizer step.
+
+    Attributes:
+        steps: The step (1-based) of each record.
+        lrs: Array of shape (steps, groups): the rate each step used.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self._lrs: list[list[float]] = []
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.steps, self._lrs = [], []
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any]) -> None:
+        self.steps.append(self.trainer.step)
+        self._lrs.append([float(g["lr"]) for g in self.trainer.optimizer.param_groups])
+
+    @property
+    def lrs(self) -> np.ndarray:
+        """The learning rates, shape (steps, groups)."""
+        return np.array(self._lrs) if self._lrs else np.zeros((0, 1))
+
+
+class ModelCheckpoint(Callback):
+    """Saves a checkpoint (``train.save_checkpoint``) after an epoch: every epoch, or when the monitored value improves.
+
+    The file holds the model, optimizer, scheduler, the generator's position, ``epoch``
+    (epochs done) and ``history`` (the History's lists so far): ``load_checkpoint`` and
+    ``fit(..., initial_epoch=epoch)`` go on exactly where training was. Nothing is
+    written for an epoch whose monitored value or weights are not finite (diverged).
+
+    Args:
+        path: The file; ``{epoch}`` in it is replaced by the epoch count (1-based), e.g.
+            ``"ckpt-{epoch:03d}.npz"``.
+        monitor: A key of the epoch logs, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        save_best_only: Write only when ``monitor`` improves on the best so far.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (as for ``EarlyStopping``).
+
+    Attributes:
+        best: The best monitored value written so far.
+        saved: The paths written, in order.
+    """
+
+    def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = True, mode: str = "auto") -> None:
+        who = "ModelCheckpoint"
+        if not isinstance(path, str):
+            raise TypeError(f"{who}: path must be a string, got {type(path).__name__}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"{who}: monitor must be a string such as 'val_loss', got {type(monitor).__name__}")
+        if not isinstance(save_best_only, bool):
+            raise TypeError(f"{who}: save_best_only must be True or False, got {save_best_only!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        mode = _infer_mode(monitor) if mode == "auto" else mode
+        if mode is None:
+            raise ValueError(f"{who}: cannot tell whether {monitor!r} should go down or up; pass mode='min' or 'max'")
+        self.path, self.monitor, self.save_best_only, self.mode = path, monitor, save_best_only, mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.saved: list[str] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise ValueError(f"ModelCheckpoint: monitor {self.monitor!r} is not in the epoch logs; the keys are "
+                             f"{', '.join(sorted(logs))}")
+        value = float(logs[self.monitor])
+        trainer = self.trainer
+        if not math.isfinite(value) or not all(math.isfinite(_C.clip_sumsq(p.data.reshape(-1)))
+                                               for p in trainer.model.parameters()):
+            return
+        if self.save_best_only and not (value < self.best if self.mode == "min" else value > self.best):
+            return
+        self.best = value
+        path = self.path.format(epoch=epoch + 1)
+        save_checkpoint(path, trainer.model, trainer.optimizer, trainer.scheduler, epoch=epoch + 1,
+                        history=trainer.history.history)
+        self.saved.append(path)

@@ -1,11 +1,14 @@
-"""Diagnostics: checking gradients against finite differences."""
+"""Diagnostics: checking gradients against finite differences; a model's summary table."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from . import _random
+from .nn import Module, Sequential
+
+__all__ = ["gradcheck", "gradient_errors", "numerical_gradient", "summary"]
 
 __all__ = ["numerical_gradient", "gradient_errors", "gradcheck"]
 
@@ -85,3 +88,74 @@ def gradcheck(module, x: np.ndarray, eps: float = 1e-6, atol: float = 1e-6, rtol
     """
     errors = gradient_errors(module, x, eps=eps, dy=dy)
     return all(err <= atol + rtol * ref for err, ref in errors.values())
+
+
+def _size(nbytes: int) -> str:
+    size = float(nbytes)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def summary(model: Any, input_shape: Sequence[int], print_fn: Callable[[str], Any] = print) -> str:
+    """Prints a Keras-like table of the model: each layer's output shape and parameter count, totals and memory.
+
+    One forward pass on a zero batch of two examples in ``eval()`` mode (no random draws,
+    no statistics updated; the mode is restored) finds the output shapes; a
+    ``Sequential`` is listed layer by layer (nested ones entered), another model as one row.
+
+    Args:
+        model: A ``pydtrain.nn.Module``.
+        input_shape: One example's shape, without the batch axis, e.g. ``(64,)`` or ``(1, 28, 28)``.
+        print_fn: Where the table goes; ``print`` by default.
+
+    Returns:
+        The table as printed.
+
+    Example:
+        >>> pydtrain.summary(model, (64,))     # or model.summary((64,))
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"summary: model must be a pydtrain.nn.Module, got {type(model).__name__}")
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except TypeError:
+        raise TypeError(f"summary: input_shape must be a tuple of sizes such as (64,), got {input_shape!r}") from None
+    if not shape or min(shape) < 1:
+        raise ValueError(f"summary: input_shape must be one example's shape (sizes >= 1, no batch axis), got {shape}")
+    params = model.parameters()
+    dtype = params[0].dtype if params else np.dtype(np.float32)
+    layers = model.flat_layers() if isinstance(model, Sequential) else [(type(model).__name__, model)]
+    rows = [("Layer (type)", "Output shape", "Param #")]
+    activations = 0
+    was_training = model.training
+    model.eval()
+    try:
+        x = np.zeros((2, *shape), dtype)
+        for key, layer in layers:
+            x = layer(x)
+            out = x if isinstance(x, np.ndarray) else np.asarray(x[0])
+            activations += out[0].size
+            count = sum(p.size for p in layer.parameters())
+            rows.append((f"{key} ({type(layer).__name__})", str((None, *out.shape[1:])), f"{count:,}"))
+    finally:
+        model.train(was_training)
+    total = sum(p.size for p in params)
+    buffers = sum(np.asarray(b).size for m in model.modules() for name in m._buffers
+                  for b in [getattr(m, name)] if np.asarray(b).dtype.kind == "f")
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    line = "=" * (sum(widths) + 4)
+    fmt = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}"  # noqa: E731
+    item = dtype.itemsize
+    text = "\n".join([
+        line, fmt(rows[0]), "-" * len(line), *[fmt(r) for r in rows[1:]], line,
+        f"Total params: {total:,} ({_size(total * item)}, {dtype.name})",
+        f"Trainable params: {total:,}",
+        f"Non-trainable (buffers): {buffers:,} ({_size(buffers * item)})",
+        f"Activations per example: {activations:,} ({_size(activations * item)}); kept for backward in training",
+        line,
+    ])
+    print_fn(text)
+    return text

@@ -13,16 +13,17 @@ import numpy as np
 
 from . import _C, _random
 
-__all__ = ["gemm", "relu", "relu_backward", "exp", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
-    "leaky_relu", "leaky_relu_backward", "elu", "elu_backward", "selu", "selu_backward", "gelu",
-    "gelu_backward", "silu", "silu_backward", "softplus", "softplus_backward", "bias_relu",
-    "bias_relu_backward", "linear", "bias_grad", "cross_entropy", "cross_entropy_soft",
-    "cross_entropy_backward", "cross_entropy_soft_backward", "bce_with_logits", "bce_with_logits_backward",
-    "mse", "mse_backward", "sgd_step", "sgd_momentum_step", "rmsprop_step", "adam_step", "sum_squares",
-    "max_abs", "clamp_", "l2_penalty", "l1_penalty", "average_update", "ema_series", "dropout_counters",
-    "dropout", "dropout_backward", "scale", "gaussian_noise", "augment_translate", "augment_hflip",
-    "augment_rotate", "augment_erase", "batchnorm_stats", "batchnorm", "batchnorm_backward", "layernorm",
-    "layernorm_backward", "SELU_ALPHA", "SELU_SCALE", "ERASE_DRAWS"]
+__all__ = [
+    "adam_step", "average_update", "batchnorm", "batchnorm_backward", "batchnorm_stats", "bce_with_logits",
+    "bce_with_logits_backward", "bias_grad", "bias_relu", "bias_relu_backward", "clamp_", "cross_entropy",
+    "cross_entropy_backward", "cross_entropy_soft", "cross_entropy_soft_backward", "dropout",
+    "dropout_backward", "dropout_counters", "elu", "elu_backward", "ema_series", "exp", "gaussian_noise",
+    "gelu", "gelu_backward", "gemm", "l1_penalty", "l2_penalty", "layernorm", "layernorm_backward",
+    "leaky_relu", "leaky_relu_backward", "linear", "max_abs", "mse", "mse_backward", "relu", "relu_backward",
+    "rmsprop_step", "scale", "scale_", "segment_norms", "segment_sum_squares", "selu", "selu_backward", "sgd_momentum_step",
+    "sgd_step", "sigmoid", "sigmoid_backward", "silu", "silu_backward", "softplus", "softplus_backward",
+    "sum_squares", "tanh", "tanh_backward"
+]
 
 Array = np.ndarray
 
@@ -295,6 +296,46 @@ def sum_squares(x: Array) -> float:
 def max_abs(x: Array) -> float:
     """``max |x|`` (NaN if x holds a NaN, 0 for an empty array)."""
     return _C.clip_maxabs(x)
+
+
+def segment_sum_squares(x: Array, ends: np.ndarray, y: Optional[Array] = None, keep: bool = False) -> np.ndarray:
+    """``out[s] = Σ (x − y)²`` over each segment ``[ends[s−1], ends[s])`` of a 1-d ``x`` (``y`` None: ``Σ x²``).
+
+    One call over an optimizer's flat buffer gives one value per parameter, each with the bits
+    ``sum_squares`` gives for that parameter alone.
+
+    Args:
+        x: 1-d float array.
+        ends: int64 ascending segment ends, the last one ``x.size``.
+        y: None, or an array like ``x`` subtracted from it.
+        keep: Copy ``x`` into ``y`` in the same pass (``y`` then holds this step's weights
+            for the next update's norm).
+
+    Returns:
+        float64 array of one sum per segment.
+    """
+    return _C.segment_sumsq(x, ends, y, keep)
+
+
+def segment_norms(w: Array, g: Array, prev: Array, ends: np.ndarray, keep: bool = False) -> np.ndarray:
+    """Per segment ``[Σ g², Σ w², Σ (w − prev)²]``, shape (3, segments): a training monitor's step in one call.
+
+    Each row as ``segment_sum_squares`` gives it; ``keep`` then copies ``w`` into ``prev``.
+
+    Args:
+        w: 1-d weights (an optimizer's flat buffer), g: their gradients, prev: earlier weights.
+        ends: int64 ascending segment ends, the last one ``w.size``.
+        keep: ``prev ← w`` in the same pass.
+
+    Returns:
+        float64 array (3, segments).
+    """
+    return _C.segment_norms(w, g, prev, ends, keep)
+
+
+def scale_(x: Array, factor: float) -> Array:
+    """``x ← factor·x`` in place; returns ``x``."""
+    return _C.scale(x, factor, x)
 
 
 def clamp_(x: Array, clip: float) -> Array:

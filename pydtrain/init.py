@@ -24,14 +24,16 @@ import numpy as np
 
 from . import _C, _random
 
-__all__ = ["calculate_fans", "uniform_", "normal_", "constant_", "zeros_", "ones_", "glorot_uniform_",
-    "glorot_normal_", "he_uniform_", "he_normal_", "lecun_normal_", "kaiming_uniform_", "kaiming_normal_",
-    "default_linear_", "init_weight", "xavier_uniform_", "xavier_normal_"]
+__all__ = [
+    "calculate_fans", "constant_", "default_linear_", "glorot_normal_", "glorot_uniform_", "he_normal_",
+    "he_uniform_", "init_weight", "kaiming_normal_", "kaiming_uniform_", "lecun_normal_", "normal_", "ones_",
+    "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_", "WEIGHT_INITS"
+]
 
 if TYPE_CHECKING:
-    from .nn.module import Parameter
+    from .nn import Parameter
 
-ArrayLike = Union[np.ndarray, "Parameter"]  # a Parameter is duck-typed by .data
+ArrayLike = Union[np.ndarray, "Parameter"]  # nn.Parameter, duck-typed by .data
 
 
 def _array(a) -> np.ndarray:

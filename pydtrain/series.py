@@ -12,6 +12,8 @@ from . import functional as F
 
 __all__ = ["ema"]
 
+__all__ = ["ema"]
+
 
 def ema(series: Union[np.ndarray, Iterable[float]], beta: float, bias_correction: bool = True) -> np.ndarray:
     """``e[t+1] = β·e[t] + (1−β)·s[t]`` from ``e[0] = 0``, and ``ê[t] = e[t]/(1−βᵗ)``; e.g. to smooth a loss curve.

@@ -13,11 +13,17 @@ One training step, in the order the lecture derives it::
     optimizer.step()                                  # θ ← θ − α·(update)
 
 and after each epoch: validation, ``scheduler.step()`` (once per epoch), callbacks.
+A NaN/Inf loss or gradient norm stops training with a ``FloatingPointError`` naming the
+step and layer; Ctrl-C ends it and returns the History so far. ``save_checkpoint`` /
+``load_checkpoint`` and ``fit(initial_epoch=k)`` resume a run bit for bit; the monitors
+(``GradientMonitor``, ``ActivationMonitor``, ``LearningRateMonitor``) and
+``ModelCheckpoint`` are callbacks (see ``pydtrain.callbacks``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -25,13 +31,17 @@ from typing import Any, Union
 import numpy as np
 from tqdm import tqdm
 
-from . import _checks, _random, optim
-from .callbacks import Callback, EarlyStopping
+from . import _C, _checks, _random, optim
+from ._checkpoint import load_checkpoint, save_checkpoint
+from .callbacks import (ActivationMonitor, Callback, EarlyStopping, GradientMonitor, LearningRateMonitor,
+                        ModelCheckpoint)
 from .data import DataLoader
 from .nn import CrossEntropyLoss, Ensemble, Module, Sequential
+from .nn.containers import check_unshared, forward_counted
 from .regularizers import Regularizer
 
-__all__ = ["EarlyStopping", "History", "Trainer", "accuracy", "evaluate", "fit", "fit_ensemble"]
+__all__ = ["ActivationMonitor", "EarlyStopping", "GradientMonitor", "History", "LearningRateMonitor", "ModelCheckpoint",
+           "Trainer", "accuracy", "evaluate", "fit", "fit_ensemble", "load_checkpoint", "save_checkpoint"]
 
 Data = Union[tuple[np.ndarray, np.ndarray], DataLoader]
 Metric = Union[str, Callable[[np.ndarray, np.ndarray], float]]
@@ -54,7 +64,7 @@ def accuracy(output: np.ndarray, target: np.ndarray) -> float:
             "accuracy needs one output column per class, shape (N, k) with k >= 2, "
             f"got shape {output.shape}; pass metrics=() to fit/evaluate to skip it"
         )
-    return float(np.mean(np.argmax(output, axis=1) == target))
+    return np.count_nonzero(output.argmax(axis=1) == target) / len(target)
 
 
 _METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"accuracy": accuracy}
@@ -133,6 +143,19 @@ def _as_loader(data: Data, batch_size: int, shuffle: bool, name: str) -> DataLoa
     return loader
 
 
+def _check_finite_data(name: str, loader: DataLoader) -> None:
+    """ValueError naming the array and its first row holding a NaN or Inf (one C pass over each float array)."""
+    ys = loader.y.values() if isinstance(loader.y, dict) else loader.y if isinstance(loader.y, tuple) else (loader.y,)
+    for label, a in (("X", loader.X), *(("y", y) for y in ys)):
+        if a.dtype not in (np.float32, np.float64) or math.isfinite(_C.clip_maxabs(a.reshape(-1))):
+            continue
+        rows = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(axis=1))
+        raise ValueError(
+            f"fit: the {name} data's {label} holds NaN or Inf in {len(rows)} of its {len(a)} rows, the first at row "
+            f"{rows[0]}; training on it would diverge. Drop or repair those rows (e.g. "
+            f"{label} = {label}[np.isfinite({label}).all(axis=1)], with the labels filtered alike)")
+
+
 def _resolve_metrics(
     metrics: Metric | Sequence[Metric], target: np.ndarray
 ) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
@@ -201,15 +224,19 @@ def evaluate(
     return {name: total / seen for name, total in sums.items()}
 
 
-def _check_finite(loss: float, trainer: Trainer, batch: int, n_batches: int) -> None:
-    if math.isfinite(loss):
-        return
+def _diverged(trainer: Trainer, batch: int, n_batches: int, loss: float, norm: float) -> FloatingPointError:
+    """The error that stops ``fit`` when the loss or the gradient norm is NaN or infinite."""
+    what = f"the training loss is {loss}" if not math.isfinite(loss) else f"the gradient norm is {norm}"
+    bad = [name for name, p in reversed(list(trainer.model.named_parameters())) if not np.isfinite(p.grad).all()]
+    where = (f"The first non-finite gradient backpropagation reached is that of '{bad[0]}' (layer "
+             f"'{bad[0].rpartition('.')[0] or bad[0]}'; {len(bad)} parameters have one). " if bad
+             else "Every gradient is finite. ")
     lr = trainer.optimizer.param_groups[0]["lr"]
-    raise FloatingPointError(
-        f"the training loss became {loss} at epoch {trainer.epoch + 1}, batch "
-        f"{batch + 1} of {n_batches}: training diverged. The learning rate ({lr:g}) is "
-        f"probably too high; try a lower one (e.g. {lr / 10:g}), or clip the gradients "
-        "with clip_grad_norm=1.0"
+    return FloatingPointError(
+        f"fit: training diverged at epoch {trainer.epoch + 1}, step {batch + 1} of {n_batches} (step "
+        f"{trainer.step + 1} of the run): {what}. {where}Usual causes: a learning rate too high (lr={lr:g}; try "
+        f"{lr / 10:g}), no gradient clipping (pass clip_grad_norm=1.0), or bad inputs (NaN/Inf or huge values "
+        "in X or y; check np.isfinite(X).all() and standardize the features)"
     )
 
 
@@ -225,12 +252,24 @@ def _format_logs(logs: dict[str, float]) -> str:
     return "  ".join(parts)
 
 
-def _backward(model: Module, dy: np.ndarray) -> None:
-    """Backpropagate into the parameters; the input is data, so its gradient is not computed when the model can skip it."""
-    if isinstance(model, Sequential):
-        model.backward(dy, input_grad=False)
-    else:
-        model.backward(dy)
+def _grad_norm_fn(optimizer: Any, params: list[Any]) -> Callable[[], float]:
+    """‖g‖₂ over the parameters: one pass per optimizer arena when the arenas hold exactly them, else grad_norm."""
+    arenas = getattr(optimizer, "_arenas", None)
+    held = [p for g in getattr(optimizer, "param_groups", ()) for p in g["params"]]
+    if arenas is None or {id(p) for p in held} != {id(p) for p in params}:
+        return lambda: optim.grad_norm(params)
+    grads = [grad for _, grad in arenas]
+
+    def norm() -> float:
+        for p in params:
+            if p._grad_zero:  # marked zero and not written by this backward: its array still holds old values
+                p._zero_grad(False)
+        total = 0.0
+        for grad in grads:
+            total += _C.clip_sumsq(grad)
+        return math.sqrt(total)
+
+    return norm
 
 
 def _train_epoch(
@@ -246,47 +285,67 @@ def _train_epoch(
     """Runs one pass over ``loader``; returns the epoch means of loss and metrics."""
     model, loss_fn, optimizer = trainer.model, trainer.loss_fn, trainer.optimizer
     model.train()
-    sums = dict.fromkeys(["loss", *metric_fns], 0.0)
+    keys, fns = ["loss", *metric_fns], list(metric_fns.values())
+    totals = [0.0] * len(keys)  # Σ n·value over the batches, in the order of keys
     seen = 0
     hooked = [r for r in regularizers if isinstance(r, Regularizer)]
+    unhooked = hooked[::-1]
+    grad_norm = _grad_norm_fn(optimizer, params)
+    # the input is data: a Sequential skips its gradient (a leading Linear's dx product)
+    backward, backward_kwargs = model.backward, {"input_grad": False} if isinstance(model, Sequential) else {}
+    # a transform makes new inputs each batch: those are checked as they come
+    transformed = loader.transform is not None and loader.X.dtype in (np.float32, np.float64)
     for batch, (xb, yb) in enumerate(loader):
+        if transformed and not math.isfinite(_C.clip_maxabs(xb.reshape(-1))):
+            rows = np.flatnonzero(~np.isfinite(xb.reshape(len(xb), -1)).all(axis=1))
+            raise ValueError(f"fit: batch {batch + 1} of epoch {trainer.epoch + 1} holds NaN or Inf in {len(rows)} "
+                             f"rows after the DataLoader's transform, the first at row {rows[0]} of the batch; "
+                             f"check the transform {loader.transform!r}")
         optimizer.zero_grad()  # marks the gradients zero: the next backward writes them
         for regularizer in hooked:
             regularizer.before_forward(params)
         try:
             for regularizer in hooked:
                 yb = regularizer.transform_target(yb)
-            out = model(xb)
+            # the run's first forward also checks that no module ran twice in it
+            out = model(xb) if trainer.step else forward_counted("fit", model, xb)
             loss = float(loss_fn(out, yb))
-            logs: dict[str, Any] = {name: fn(out, yb) for name, fn in metric_fns.items()}
-            _backward(model, loss_fn.backward())
+            values = [loss]
+            for fn in fns:
+                values.append(fn(out, yb))
+            backward(loss_fn.backward(), **backward_kwargs)
         finally:  # parameters perturbed by before_forward are clean again, whatever happened
-            for regularizer in reversed(hooked):
+            for regularizer in unhooked:
                 regularizer.after_backward(params)
         for regularizer in regularizers:
-            loss += float(regularizer.penalty(params))
-        _check_finite(loss, trainer, batch, len(loader))
+            values[0] += float(regularizer.penalty(params))
         if clip_grad_norm is not None:
-            optim.clip_grad_norm_(params, clip_grad_norm)
+            try:  # a non-finite norm leaves the gradients as they are, for the message to name the layer
+                norm = optim.clip_grad_norm_(params, clip_grad_norm, error_if_nonfinite=True)
+            except RuntimeError:
+                norm = math.nan
+        else:
+            norm = grad_norm()
+        if not (math.isfinite(values[0]) and math.isfinite(norm)):
+            raise _diverged(trainer, batch, len(loader), values[0], norm)
         optimizer.step()
         trainer.step += 1
 
         n = len(xb)
         seen += n
-        logs = {"loss": loss, **logs}
-        for name, value in logs.items():
-            sums[name] += n * value
+        for i, value in enumerate(values):
+            totals[i] += n * value
         if bar is not None:
-            bar.set_postfix_str(
-                _format_logs({k: total / seen for k, total in sums.items()}), refresh=False
-            )
+            bar.set_postfix_str(_format_logs({k: t / seen for k, t in zip(keys, totals)}), refresh=False)
             bar.update()
-        logs["batch_size"] = n
-        for callback in callbacks:
-            callback.on_batch_end(batch, logs)
-        if trainer.stop_training:
-            break
-    return {name: total / seen for name, total in sums.items()}
+        if callbacks:
+            logs: dict[str, Any] = dict(zip(keys, values))
+            logs["batch_size"] = n
+            for callback in callbacks:
+                callback.on_batch_end(batch, logs)
+            if trainer.stop_training:
+                break
+    return {k: t / seen for k, t in zip(keys, totals)}
 
 
 def fit(
@@ -303,6 +362,7 @@ def fit(
     clip_grad_norm: float | None = None,
     metrics: Metric | Sequence[Metric] = ("accuracy",),
     progress: bool | str = True,
+    initial_epoch: int = 0,
 ) -> History:
     """Trains a model with minibatch gradient descent for a number of epochs.
 
@@ -322,7 +382,8 @@ def fit(
         batch_size: Examples per step when ``train`` is ``(X, y)`` (a DataLoader keeps
             its own).
         scheduler: A learning-rate scheduler; its ``step()`` is called once per epoch,
-            so its periods are counted in epochs.
+            so its periods are counted in epochs (``ReduceLROnPlateau`` gets the epoch's
+            ``scheduler.monitor`` value, ``val_loss`` by default).
         callbacks: ``Callback`` objects; see ``pydtrain.callbacks`` for when each hook
             runs and how a callback stops training.
         regularizers: ``regularizers.L2``, ``L1``, ``WeightNoise``, ``TargetNoise``, or any
@@ -337,13 +398,19 @@ def fit(
             targets (regression).
         progress: True shows a progress bar during each epoch and prints a one-line
             summary after it; ``"epoch"`` prints only the summaries; False prints nothing.
+        initial_epoch: The epoch to start from (0-based), when going on from a checkpoint
+            written after that many epochs (``load_checkpoint``); ``epochs`` stays the
+            total, so epochs ``initial_epoch`` … ``epochs − 1`` run.
 
     Returns:
         The ``History`` of per-epoch losses, metrics and learning rates.
 
     Raises:
-        FloatingPointError: If the training loss becomes infinite or NaN (training
-            diverged); the message names the epoch and batch.
+        FloatingPointError: If the training loss or the gradient norm becomes infinite
+            or NaN (training diverged); the message names the epoch and step, the layer
+            whose gradient backpropagation made non-finite first, and the usual causes.
+            Ctrl-C (KeyboardInterrupt) does not raise: training ends, the callbacks'
+            ``on_train_end`` runs and the History of the complete epochs is returned.
         ValueError, TypeError: For invalid arguments, with what was expected.
 
     Example:
@@ -352,6 +419,9 @@ def fit(
         >>> h.history["val_accuracy"][-1]
     """
     epochs = _checks.integer("fit", "epochs", epochs)
+    initial_epoch = _checks.integer("fit", "initial_epoch", initial_epoch, low=0)
+    if initial_epoch > epochs:
+        raise ValueError(f"fit: initial_epoch ({initial_epoch}) is past epochs ({epochs}); epochs is the total count")
     if clip_grad_norm is not None:
         clip_grad_norm = _checks.number("fit", "clip_grad_norm (or None)", clip_grad_norm, low=0.0, low_open=True)
     if progress not in (True, False, "epoch"):
@@ -370,8 +440,12 @@ def fit(
                 "fit: regularizers must have a penalty(params) method (e.g. "
                 f"pydtrain.regularizers.L2), got {type(regularizer).__name__}"
             )
+    check_unshared("fit", model)
     train_loader = _as_loader(train, batch_size, shuffle=True, name="train")
     val_loader = None if val is None else _as_loader(val, 256, shuffle=False, name="val")
+    for name, loader in (("train", train_loader), ("val", val_loader)):
+        if loader is not None:
+            _check_finite_data(name, loader)
     metric_fns = _resolve_metrics(metrics, train_loader.y)
     params = list(model.parameters())
 
@@ -381,36 +455,45 @@ def fit(
     for callback in callbacks:
         callback.on_train_begin(trainer)
     width = len(str(epochs))
-    for epoch in range(epochs):
-        trainer.epoch = epoch
-        for callback in callbacks:
-            callback.on_epoch_begin(epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        title = f"epoch {epoch + 1:>{width}}/{epochs}"
-        bar = None
-        if progress is True:
-            bar = tqdm(total=len(train_loader), desc=title, unit="batch", leave=False)
-        try:
-            logs = _train_epoch(
-                trainer, train_loader, params, regularizers, clip_grad_norm,
-                metric_fns, callbacks, bar,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        if val_loader is not None:
-            val_logs = evaluate(model, loss_fn, val_loader, metrics=list(metric_fns.values()))
-            logs.update({f"val_{name}": value for name, value in val_logs.items()})
-        logs["lr"] = lr
-        trainer.history._append(logs)
-        if progress:
-            print(f"{title}  {_format_logs(logs)}", flush=True)
-        if scheduler is not None:
-            scheduler.step()
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, logs)
-        if trainer.stop_training:
-            break
+    try:
+        for epoch in range(initial_epoch, epochs):
+            trainer.epoch = epoch
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
+            lr = optimizer.param_groups[0]["lr"]
+            title = f"epoch {epoch + 1:>{width}}/{epochs}"
+            bar = None
+            if progress is True:
+                bar = tqdm(total=len(train_loader), desc=title, unit="batch", leave=False)
+            try:
+                logs = _train_epoch(
+                    trainer, train_loader, params, regularizers, clip_grad_norm,
+                    metric_fns, callbacks, bar,
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            if val_loader is not None:
+                val_logs = evaluate(model, loss_fn, val_loader, metrics=list(metric_fns.values()))
+                logs.update({f"val_{name}": value for name, value in val_logs.items()})
+            logs["lr"] = lr
+            trainer.history._append(logs)
+            if progress:
+                print(f"{title}  {_format_logs(logs)}", flush=True)
+            if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau):
+                if scheduler.monitor not in logs:
+                    raise ValueError(f"fit: ReduceLROnPlateau monitors {scheduler.monitor!r}, not in the epoch logs "
+                                     f"({', '.join(sorted(logs))}); pass val= or monitor='loss'")
+                scheduler.step(logs[scheduler.monitor])
+            elif scheduler is not None:
+                scheduler.step()
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if trainer.stop_training:
+                break
+    except KeyboardInterrupt:  # Ctrl-C: the epochs done so far are the result
+        print(f"\nfit: interrupted in epoch {trainer.epoch + 1} after {trainer.step} steps; returning the history "
+              f"of the {trainer.history.epochs} complete epochs", file=sys.stderr, flush=True)
     for callback in callbacks:
         callback.on_train_end()
     return trainer.history

@@ -400,6 +400,15 @@ def clip_maxabs(x):
     return float(np.abs(x).max()) if x.size else 0.0
 
 
+def segment_sumsq(x, ends, y=None):
+    x = np.asarray(x, np.float64) - (0.0 if y is None else np.asarray(y, np.float64))
+    return np.array([(x[b:e] ** 2).sum() for b, e in zip([0, *ends[:-1]], ends)])
+
+
+def segment_norms(w, g, prev, ends):
+    return np.stack([segment_sumsq(g, ends), segment_sumsq(w, ends), segment_sumsq(w, ends, prev)])
+
+
 def clip_value(x, clip):
     return np.clip(np.asarray(x, np.float64), -clip, clip)
 

@@ -8,6 +8,7 @@ import time
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import pydtrain
@@ -74,6 +75,21 @@ def test_default_train_reaches_95_percent_on_digits():
         ["train", "--augment", "--dataset", "moons"],
         ["train", "--plot", "/no/such/folder/plot.png"],
         ["train", "--bogus"],
+        ["train", "--init", "zeros"],
+        ["train", "--batch-norm", "--layer-norm"],
+        ["train", "--weight-decay", "-1"],
+        ["train", "--label-smoothing", "1"],
+        ["train", "--clip-norm", "0"],
+        ["train", "--schedule", "sometimes"],
+        ["train", "--schedule", "step", "--step-size", "0"],
+        ["train", "--schedule", "exponential", "--gamma", "0"],
+        ["train", "--schedule", "cosine", "--lr-min", "-1"],
+        ["train", "--schedule", "swa", "--cycle", "0"],
+        ["train", "--threads", "0"],
+        ["train", "--save", "/no/such/folder/c.npz"],
+        ["train", "--resume", "/no/such/file.npz"],
+        ["eval"],
+        ["eval", "/no/such/file.npz"],
         ["frobnicate"],
         [],
     ],
@@ -145,3 +161,58 @@ def test_bench_gets_the_remaining_arguments(monkeypatch):
     monkeypatch.setattr(pydtrain, "bench", fake, raising=False)
     assert main(["bench", "--quick", "gemm"]) == 3
     assert received == [["--quick", "gemm"]]
+
+
+def test_save_resume_and_eval(tmp_path):
+    common = ["--epochs", "4", "--batch-norm", "--init", "he_normal", "--momentum", "0.9", "--weight-decay", "1e-4",
+              "--label-smoothing", "0.1", "--clip-norm", "2", "--schedule", "step", "--step-size", "1",
+              "--gamma", "0.7", "--dropout", "0.1", "--threads", "1"]
+    straight = run("train", *common, "--save", str(tmp_path / "a.npz"))
+    assert straight.returncode == 0, straight.stderr
+    assert f"checkpoint saved to {tmp_path / 'a.npz'} (after epoch 4)" in straight.stdout
+    first = run("train", *common[2:], "--epochs", "2", "--save", str(tmp_path / "b.npz"))
+    assert first.returncode == 0, first.stderr
+    resumed = run("train", *common, "--resume", str(tmp_path / "b.npz"), "--save", str(tmp_path / "c.npz"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed after epoch 2" in resumed.stdout and "epoch 1/4" not in resumed.stdout
+    epoch4 = [line for line in straight.stdout.splitlines() if line.startswith(("epoch 4/4", "test"))]
+    assert epoch4 == [line for line in resumed.stdout.splitlines() if line.startswith(("epoch 4/4", "test"))]
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "c.npz") as c:
+        assert all(np.array_equal(a[k], c[k]) for k in a.files if k != "meta")
+    evaluated = run("eval", str(tmp_path / "c.npz"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "trained 4 epochs" in evaluated.stdout
+    assert re.search(r"^test accuracy: 0\.\d{3}$", evaluated.stdout, re.MULTILINE)
+    # a different model cannot resume it
+    bad = run("train", "--epochs", "4", "--resume", str(tmp_path / "b.npz"))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--resume" in bad.stderr
+    done = run("train", *common, "--epochs", "2", "--resume", str(tmp_path / "b.npz"))
+    assert done.returncode == 2 and "has 2 epochs done" in done.stderr
+    (tmp_path / "junk.npz").write_bytes(b"junk" * 20)
+    junk = run("eval", str(tmp_path / "junk.npz"))
+    assert junk.returncode == 2 and len(junk.stderr.strip().splitlines()) == 1 and "Traceback" not in junk.stderr
+
+
+def test_monitor_gradients_and_plots(tmp_path):
+    path = tmp_path / "h.png"
+    result = run("train", "--epochs", "2", "--monitor-gradients", "--plot", str(path), "--schedule", "cosine",
+                 "--layer-norm", "--activation", "tanh")
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.split("gradient norms per layer (input first):\n")[1].splitlines()
+    assert table[0].split()[0] == "layer" and [row.split()[0] for row in table[1:4]] == ["0", "1", "3"]
+    assert path.stat().st_size > 0 and (tmp_path / "h-grad_flow.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("schedule", ["exponential", "warm-restarts", "cyclic", "swa"])
+def test_schedules(schedule):
+    result = run("train", "--epochs", "3", "--schedule", schedule, "--cycle", "2", "--optimizer", "adam")
+    assert result.returncode == 0, result.stderr
+    lrs = [float(m) for m in re.findall(r"lr ([0-9.e-]+)$", result.stdout, re.MULTILINE)]
+    assert len(lrs) == 3 and len(set(lrs)) > 1
+
+
+def test_piped_output_has_no_progress_bar_characters():
+    result = run("train", "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout + result.stderr and "%|" not in result.stderr
+    assert result.stderr == ""

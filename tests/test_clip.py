@@ -137,3 +137,51 @@ def test_bad_arguments():
         optim.clip_grad_norm_([np.zeros(3)], 1.0)
     with pytest.raises(TypeError, match="float32 or float64"):
         F.sum_squares(np.zeros(3, np.int32))
+
+
+@pytest.mark.parametrize("sizes", [(1,), (3, 0, 7), AWKWARD_SIZES, (40000, 17, 1)])
+def test_segment_sum_squares(simd, dtype, sizes):
+    ends = np.cumsum(sizes).astype(np.int64)
+    x = RNG.standard_normal(ends[-1]).astype(dtype)
+    y = RNG.standard_normal(ends[-1]).astype(dtype)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(F.segment_sum_squares(x, ends), ref.segment_sumsq(x, ends), rtol=rtol)
+    # float32: x − y is rounded to float32 before it is squared
+    np.testing.assert_allclose(F.segment_sum_squares(x, ends, y), ref.segment_sumsq(x, ends, y),
+                               rtol=rtol if dtype == np.float64 else 1e-5)
+    kept = y.copy()
+    assert list(F.segment_sum_squares(x, ends, kept, keep=True)) == list(F.segment_sum_squares(x, ends, y))
+    np.testing.assert_array_equal(kept, x)
+    # each segment has the bits of the whole-array sum of that segment alone
+    starts = np.concatenate([[0], ends[:-1]])
+    assert list(F.segment_sum_squares(x, ends)) == [F.sum_squares(x[b:e]) for b, e in zip(starts, ends)]
+
+
+@pytest.mark.parametrize("sizes", [(1,), (3, 0, 7), AWKWARD_SIZES, (40000, 17, 1)])
+def test_segment_norms(simd, dtype, sizes):
+    ends = np.cumsum(sizes).astype(np.int64)
+    w, g, prev = (RNG.standard_normal(ends[-1]).astype(dtype) for _ in range(3))
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    got = F.segment_norms(w, g, prev, ends)
+    np.testing.assert_allclose(got, ref.segment_norms(w, g, prev, ends), rtol=rtol if dtype == np.float64 else 1e-5)
+    assert got.tolist() == [F.segment_sum_squares(g, ends).tolist(), F.segment_sum_squares(w, ends).tolist(),
+                            F.segment_sum_squares(w, ends, prev).tolist()]
+    kept = prev.copy()
+    assert F.segment_norms(w, g, kept, ends, keep=True).tolist() == got.tolist()
+    np.testing.assert_array_equal(kept, w)
+    with pytest.raises(ValueError, match="segment_norms: the last of ends must be w's size"):
+        F.segment_norms(w, g, prev, ends[:-1] if len(ends) > 1 else ends + 1)
+
+
+def test_segment_sum_squares_bad_arguments():
+    x = np.ones(10, np.float32)
+    with pytest.raises(ValueError, match="segment_sumsq: the last of ends must be x's size 10"):
+        F.segment_sum_squares(x, np.array([3, 9]))
+    with pytest.raises(ValueError, match="segment_sumsq: ends must be ascending"):
+        F.segment_sum_squares(x, np.array([5, 3, 10]))
+    with pytest.raises(TypeError):
+        F.segment_sum_squares(x, np.array([10], np.int32))
+    with pytest.raises(ValueError, match="segment_sumsq: keep=True needs y"):
+        F.segment_sum_squares(x, np.array([10]), keep=True)
+    with pytest.raises(ValueError):
+        F.segment_sum_squares(x, np.array([10]), np.ones(9, np.float32))

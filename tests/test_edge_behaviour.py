@@ -116,3 +116,20 @@ print("done")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr
+
+
+def test_dropout_p_explains_its_two_meanings():
+    import pytest
+    from pydtrain import nn
+
+    with pytest.raises(TypeError, match=r"^Dropout: p=0\.5 has two meanings: .*keep_prob=0\.5.*rate=0\.5"):
+        nn.Dropout(p=0.5)
+
+
+def test_float_class_labels_are_named():
+    import numpy as np
+    import pytest
+    from pydtrain import nn
+
+    with pytest.raises(ValueError, match=r"1-D class labels must be integers: y\.astype\(np\.int64\) \(got float64\)"):
+        nn.CrossEntropyLoss()(np.zeros((8, 10), np.float32), np.zeros(8))

@@ -56,6 +56,19 @@ def _ema_series(shape, dtype, rng):
     return lambda outs: _C.ema_series(s, 0.9, True, *outs), 1
 
 
+def _segment_sumsq(shape, dtype, rng):
+    x = rng.standard_normal(shape[0] * shape[1]).astype(dtype)
+    y = rng.standard_normal(x.size).astype(dtype)
+    ends = np.linspace(0, x.size, shape[1] + 1).astype(np.int64)[1:]  # shape[1] segments, some empty
+    return lambda outs: _C.segment_sumsq(x, ends, y, False, *outs), 1
+
+
+def _segment_norms(shape, dtype, rng):
+    w, g, prev = (rng.standard_normal(shape[0] * shape[1]).astype(dtype) for _ in range(3))
+    ends = np.linspace(0, w.size, shape[1] + 1).astype(np.int64)[1:]
+    return lambda outs: _C.segment_norms(w, g, prev, ends, False, *outs), 1
+
+
 def _dropout_forward(shape, dtype, rng):
     x = rng.standard_normal(shape).astype(dtype)
     return lambda outs: _C.dropout_forward(x, 1234, 56, 0.7, 1 / 0.7, *outs), 2
@@ -254,6 +267,8 @@ CASES = {
     "bias_relu_forward": [("", _bias_relu_forward)],
     "bias_relu_backward": [("", _bias_relu_backward)],
     "ema_series": [("", _ema_series)],
+    "segment_sumsq": [("", _segment_sumsq)],
+    "segment_norms": [("", _segment_norms)],
     "dropout_forward": [("", _dropout_forward)],
     "dropout_backward": [("", _dropout_backward)],
     "gaussian_noise_forward": [("", _gaussian_noise)],

@@ -194,8 +194,53 @@ def test_non_finite_loss_stops_with_a_clear_message():
         def backward(self):
             return loss_fn.backward()
 
-    with pytest.raises(FloatingPointError, match=r"epoch 2, batch 1 of 2.*learning rate"):
+    with pytest.raises(FloatingPointError, match=r"^fit: training diverged at epoch 2, step 1 of 2 \(step 3 of the run\)"
+                       r": the training loss is nan\. Every gradient is finite\. .*learning rate too high"):
         fit(model, NaNOnThirdCall(), opt, (X, y), epochs=3, batch_size=32, progress=False)
+
+
+@pytest.mark.parametrize("clip", [None, 1.0])
+def test_non_finite_gradient_names_the_layer(clip):
+    X, y = moons(64)
+    model, loss_fn, opt = setup()
+    first = model[0]  # its backward poisons its weight gradient on the second batch
+    backward, calls = first.backward, []
+
+    def poisoned(dy, *args, **kwargs):
+        calls.append(1)
+        dx = backward(dy, *args, **kwargs)
+        if len(calls) == 2:
+            first.weight.grad[0, 0] = np.inf
+        return dx
+
+    first.backward = poisoned
+    weights = model.state_dict()
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step 2 of 2 .*: the gradient norm is (inf|nan)\. The first "
+                       r"non-finite gradient backpropagation reached is that of '0\.weight' \(layer '0'; 1 parameters"
+                       r".*clip_grad_norm=1\.0.*bad inputs"):
+        fit(model, loss_fn, opt, (X, y), epochs=2, batch_size=32, progress=False, clip_grad_norm=clip)
+    assert np.isfinite(model[0].weight.data).all()  # the step was not taken
+    assert not np.array_equal(model.state_dict()["0.weight"], weights["0.weight"])  # the first one was
+
+
+def test_keyboard_interrupt_returns_the_history(capsys):
+    X, y = moons(64)
+    model, loss_fn, opt = setup()
+    ended = []
+
+    class Interrupt(Callback):
+        def on_batch_end(self, batch, logs):
+            if self.trainer.epoch == 2 and batch == 1:
+                raise KeyboardInterrupt
+
+        def on_train_end(self):
+            ended.append(True)
+
+    h = fit(model, loss_fn, opt, (X, y), epochs=5, batch_size=16, callbacks=[Interrupt()], progress="epoch")
+    assert h.epochs == 2 and len(h["loss"]) == 2 and ended == [True]
+    err = capsys.readouterr().err
+    assert "fit: interrupted in epoch 3 after 10 steps; returning the history of the 2 complete epochs" in err
+    assert model.training
 
 
 @pytest.mark.parametrize(

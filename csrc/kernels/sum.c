@@ -5,7 +5,8 @@
  * vector accumulators in T, the blocks in double; the chunk sums are combined in index
  * order. The cuts and the order never depend on the thread count, so neither do the
  * bits. The pass over a chunk may also update a gradient lane by lane as it reads w:
- *   PDT_PASS_SUMSQ: Σ w²;  PDT_PASS_L2: g ← g + λw, Σ w²;   PDT_PASS_L1: g ← g + λ·sign(w), Σ |w|.
+ *   PDT_PASS_SUMSQ: Σ w²;  PDT_PASS_L2: g ← g + λw, Σ w²;   PDT_PASS_L1: g ← g + λ·sign(w), Σ |w|;
+ *   PDT_PASS_DIFFSQ: Σ (w − g)²;  PDT_PASS_DIFFSQ_KEEP: Σ (w − g)², g ← w (g keeps w for the next call).
  */
 
 #ifndef PDT_SUM_DRIVER
@@ -14,7 +15,7 @@
 #define PDT_SUM_CHUNK 16384  /* the unit of work of a thread; a multiple of the block */
 #define PDT_SUM_STACK 64     /* chunk partials kept on the stack up to this many */
 
-enum { PDT_PASS_SUMSQ, PDT_PASS_L2, PDT_PASS_L1 };
+enum { PDT_PASS_SUMSQ, PDT_PASS_L2, PDT_PASS_L1, PDT_PASS_DIFFSQ, PDT_PASS_DIFFSQ_KEEP };
 
 /* The sum over elements [begin, begin + len) of the kernel's arrays, described by ctx. */
 typedef double (*pdt_chunk_sum)(pdt_int begin, pdt_int len, void *ctx);
@@ -45,6 +46,11 @@ static inline V KN(pass_lanes)(int kind, V x, T *g, pdt_int i, pdt_int r, V lam,
         const V zero = vzero();  /* λ·sign(x): 0 at 0 and for NaN (whose |x| makes the sum NaN) */
         const V step = vselect(vgt(x, zero), lam, vselect(vlt(x, zero), vsub(zero, lam), zero));
         vstore_part(g + i, vadd(vload_part(g + i, r), step), r);
+    }
+    if (kind == PDT_PASS_DIFFSQ || kind == PDT_PASS_DIFFSQ_KEEP) {
+        const V d = vsub(x, vload_part(g + i, r));
+        if (kind == PDT_PASS_DIFFSQ_KEEP) vstore_part(g + i, x, r);
+        x = d;
     }
     return kind == PDT_PASS_L1 ? vadd(acc, vabs(x)) : vfma(x, x, acc);
 }

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+__all__ = ["main"]
+
 AREAS = ("mlp", "layers_act", "layers_norm", "optim", "gemm", "training", "regularization", "augment", "contention")
 
 

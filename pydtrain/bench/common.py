@@ -14,6 +14,9 @@ import numpy as np
 
 from .. import _C
 
+__all__ = ["Table", "blas_info", "calls_for", "fma_reps", "median_time", "paired_efficiency", "set_threads",
+           "stream_triad", "triad_fn"]
+
 try:
     import torch
 except ImportError:  # PyTorch is optional: its columns are left empty

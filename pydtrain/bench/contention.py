@@ -19,6 +19,8 @@ import numpy as np
 
 from .common import torch
 
+__all__ = ["ratio", "run"]
+
 SPIN = "while True: pass"
 
 

@@ -34,6 +34,8 @@ import numpy as np
 from .. import _C
 from .common import Table, fma_reps, median_time, paired_efficiency, set_threads, torch
 
+__all__ = ["fma_peak", "run"]
+
 
 def _set_blas_threads(n: int) -> str:
     """Set OpenBLAS's thread count directly (when threadpoolctl is missing); returns what was done."""

@@ -14,6 +14,8 @@ import numpy as np
 
 from . import common
 
+__all__ = ["run"]
+
 KEEP = 0.9
 EPS = 1e-5
 

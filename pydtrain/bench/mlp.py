@@ -6,6 +6,8 @@ import numpy as np
 from . import common
 from .common import Table, median_time, set_threads, torch
 
+__all__ = ["run"]
+
 
 def _linear_row(table: Table, n: int, d_in: int, d_out: int, threads: int) -> None:
     from pydtrain import nn

@@ -14,6 +14,8 @@ import numpy as np
 from .. import _C
 from . import common
 
+__all__ = ["run"]
+
 SPLIT = (0.3, 0.2, 0.15, 0.1, 0.08, 0.06, 0.05, 0.03, 0.02, 0.01)  # the 10 tensors of the "model"
 
 

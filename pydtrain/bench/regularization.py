@@ -20,6 +20,8 @@ from .. import _C
 from . import common
 from .optim import _side_by_side, _timed
 
+__all__ = ["regularization_table", "run"]
+
 TRAIN = 300
 EPOCHS = 60
 HIDDEN = 512

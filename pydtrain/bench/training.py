@@ -4,12 +4,20 @@ Both start from the same weights and see the same batches; each row's note
 gives the largest relative difference between the two loss curves over the
 first steps (dropout draws differ between the libraries, so that network is
 compared with its dropout layers in eval mode for the curve only).
+
+The overhead rows time ``train.fit`` against a bare loop over the same loader and
+kernels (digits, 64-128-10 MLP, batch 32, both computing the accuracy): fit adds
+the gradient-norm check and its bookkeeping; a GradientMonitor adds its reductions.
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
 from .common import Table, median_time, paired_efficiency, set_threads, torch
+
+__all__ = ["run"]
 
 CURVE_STEPS = 20
 
@@ -110,12 +118,59 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
     table.row(f"{label} {threads}T", t_ours, None, t_torch, note)
 
 
+def _overhead(table: Table, threads: int, rounds: int = 9, epochs: int = 5) -> None:
+    """fit per step over a bare loop, and fit with GradientMonitor over fit: runs of ``epochs`` epochs (fit's
+    once-per-call checks spread as in a real run) alternate; the fastest run of each is compared (other load on
+    the machine only adds time, and differs from run to run)."""
+    import pydtrain as pdt
+    from pydtrain import nn, optim, train
+    from pydtrain.data import DataLoader, datasets
+
+    X, y = datasets.load_digits()
+    X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32)
+    pdt.seed(0)
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loader = DataLoader(X, y, batch_size=32)
+
+    def bare():
+        for xb, yb in (batch for _ in range(epochs) for batch in loader):
+            opt.zero_grad()
+            out = model(xb)
+            float(loss_fn(out, yb))
+            train.accuracy(out, yb)
+            model.backward(loss_fn.backward(), input_grad=False)
+            opt.step()
+
+    monitor = train.GradientMonitor()
+    runs = {"bare loop": bare,
+            "fit": lambda: train.fit(model, loss_fn, opt, loader, epochs=epochs, progress=False),
+            "fit + GradientMonitor": lambda: train.fit(model, loss_fn, opt, loader, epochs=epochs, progress=False,
+                                                       callbacks=[monitor])}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) / (epochs * len(loader)))
+    step = {name: min(t) for name, t in times.items()}
+    fit_over = step["fit"] / step["bare loop"] - 1
+    monitor_over = step["fit + GradientMonitor"] / step["fit"] - 1
+    label = "digits 64-128-10 b32 step"
+    table.row(f"{label}: bare loop {threads}T", step["bare loop"])
+    table.row(f"{label}: fit {threads}T", step["fit"], note=f"fit overhead {100 * fit_over:+.1f}% (limit 10%)")
+    table.row(f"{label}: fit+GradientMonitor {threads}T", step["fit + GradientMonitor"],
+              note=f"monitor {100 * monitor_over:+.1f}% over fit (limit 15%)")
+
+
 def run(args) -> None:
     from .gemm import fma_peak
 
     table = Table("training steps: forward + loss + backward + Adam (float32)")
     for threads in args.threads:
         set_threads(threads)
+        _overhead(table, threads)
         _row(table, "MLP 64-64-64-10 ReLU, batch 32", [64, 64, 64, 10], 32, "relu", False, None, threads)
         _row(table, "MLP 784-512-512-10 ReLU+dropout, batch 128", [784, 512, 512, 10], 128, "relu", False, 0.9,
              threads)

@@ -1,17 +1,17 @@
 """Layers, activations, containers and losses (``pydtrain.nn``)."""
 from .module import Module, Parameter
 from .linear import Linear
-from .activation import ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus
+from .activation import ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus, Softmax, LogSoftmax
 from .containers import Sequential, ModuleList, Residual, MultiTask, Ensemble, Flatten
 from .dropout import Dropout
 from .noise import GaussianNoise
 from .norm import BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm, recompute_bn_stats
-from .loss import CrossEntropyLoss, BCEWithLogitsLoss, MSELoss, MultiTaskLoss
+from .loss import CrossEntropyLoss, BCEWithLogitsLoss, MSELoss, MultiTaskLoss, NLLLoss
 
 __all__ = [
     "Module", "Parameter", "Linear",
-    "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
+    "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
     "Sequential", "ModuleList", "Residual", "MultiTask", "Ensemble", "Flatten",
     "Dropout", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
-    "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss",
+    "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss", "NLLLoss",
 ]

@@ -14,7 +14,7 @@ from .. import _C, _checks
 from .. import functional as F
 from .module import Module, _Outputs, check_input
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus"]
+__all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "SELU", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh"]
 
 
 class _Elementwise(Module):
@@ -188,3 +188,50 @@ class Softplus(_Elementwise):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """``yᵢ = exp(xᵢ − max x)/Σⱼ exp(xⱼ − max x)`` along ``dim``; backward ``dx = y ⊙ (dy − Σ dy ⊙ y)``.
+
+    For probabilities at inference; train on logits with ``CrossEntropyLoss`` (it fuses
+    the softmax, stably).
+
+    Args:
+        dim: The axis that sums to 1 (default: the last).
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = _checks.integer("Softmax", "dim", dim, low=-32)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(self, x)
+        e = np.exp(x - x.max(axis=self.dim, keepdims=True))
+        self.y = e / e.sum(axis=self.dim, keepdims=True)
+        return self.y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y = self.y
+        return y * (dy - (dy * y).sum(axis=self.dim, keepdims=True))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """``yᵢ = xᵢ − max x − log Σⱼ exp(xⱼ − max x)`` along ``dim``; backward ``dx = dy − softmax(x)·Σ dy``.
+
+    Pair it with ``NLLLoss`` (together: ``CrossEntropyLoss``).
+
+    Args:
+        dim: The axis normalized (default: the last).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(self, x)
+        shifted = x - x.max(axis=self.dim, keepdims=True)
+        self.y = shifted - np.log(np.exp(shifted).sum(axis=self.dim, keepdims=True))
+        return self.y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy - np.exp(self.y) * dy.sum(axis=self.dim, keepdims=True)

@@ -8,7 +8,40 @@ import numpy as np
 from .linear import Linear
 from .module import Module
 
-__all__ = ["ModuleList", "Sequential", "Residual", "MultiTask", "Ensemble", "Flatten"]
+__all__ = ["Ensemble", "Flatten", "ModuleList", "MultiTask", "Residual", "Sequential", "check_unshared", "forward_counted"]
+
+
+def check_unshared(who: str, model: Module) -> None:
+    """ValueError when one module instance appears twice in the tree: its second forward would overwrite
+    what the first one's backward needs, and the gradient would come out wrong without a word."""
+    seen: dict[int, str] = {}
+    for name, m in model.named_modules():
+        if id(m) in seen:
+            cls = type(m).__name__
+            raise ValueError(
+                f"{who}: one {cls} instance is used twice (as '{seen[id(m)]}' and '{name}'); a layer keeps what its "
+                f"backward needs from its last forward, so the second use would make the first one's gradient wrong. "
+                f"Give each use its own instance (e.g. nn.{cls}() again)")
+        seen[id(m)] = name
+
+
+def forward_counted(who: str, model: Module, x):
+    """``model(x)``, raising ValueError when a module ran more than once in it (a custom forward calling one
+    child twice): the second call overwrites what the first one's backward needs."""
+    calls: dict[int, int] = {}
+    Module._calls = calls
+    try:
+        out = model(x)
+    finally:
+        Module._calls = None
+    for name, m in model.named_modules():
+        if calls.get(id(m), 0) > 1:
+            cls = type(m).__name__
+            raise ValueError(
+                f"{who}: the {cls} module '{name}' ran {calls[id(m)]} times in one forward pass; a layer keeps what "
+                f"its backward needs from its last forward, so the gradient would be wrong. Give each use its own "
+                f"instance (e.g. nn.{cls}() again)")
+    return out
 
 
 class ModuleList(Module):
@@ -20,6 +53,7 @@ class ModuleList(Module):
             if not isinstance(m, Module):
                 raise TypeError(f"{type(self).__name__}: item {i} must be a Module, got {type(m).__name__}")
             setattr(self, str(i), m)
+        check_unshared(type(self).__name__, self)
 
     def __getitem__(self, i: int) -> Module:
         return list(self._modules.values())[i]
@@ -62,6 +96,14 @@ class Sequential(ModuleList):
             return first.backward(dy, input_grad=False)
         dx = first.backward(dy)
         return dx if input_grad else None
+
+    def flat_layers(self, prefix: str = "") -> list[tuple[str, Module]]:
+        """(state_dict prefix, layer) in the order forward runs them, nested Sequentials entered ("1.0")."""
+        out: list[tuple[str, Module]] = []
+        for key, m in self._modules.items():
+            name = f"{prefix}.{key}" if prefix else key
+            out += m.flat_layers(name) if isinstance(m, Sequential) else [(name, m)]
+        return out
 
 
 def _require_module(owner: str, label: str, m) -> Module:

@@ -30,6 +30,8 @@ class Dropout(Module):
     Args:
         rate: probability of dropping a unit, in [0, 1) (PyTorch's ``p``); ``keep_prob = 1 − rate``.
         keep_prob: probability of keeping a unit, in (0, 1] (the lecture's p_keep). Give exactly one.
+        p: refused with a message: the lecture's p keeps, PyTorch's drops; say which with
+            ``keep_prob=`` or ``rate=``.
         scaling: ``"inverted"`` (divide by keep_prob in training, identity at inference) or
             ``"inference"`` (mask only in training, multiply by keep_prob at inference).
 
@@ -42,8 +44,12 @@ class Dropout(Module):
     """
 
     def __init__(self, rate: Optional[float] = None, *, keep_prob: Optional[float] = None,
-                 scaling: str = "inverted") -> None:
+                 scaling: str = "inverted", p: Optional[float] = None) -> None:
         super().__init__()
+        if p is not None:
+            raise TypeError(f"Dropout: p={p!r} has two meanings: the lecture's p is the probability of keeping a "
+                            f"unit (write keep_prob={p!r}), PyTorch's p the probability of dropping it (write "
+                            f"rate={p!r})")
         if (rate is None) == (keep_prob is None):
             raise ValueError("Dropout: give exactly one of rate= (probability of dropping a unit) "
                              f"or keep_prob= (probability of keeping it); got rate={rate!r}, keep_prob={keep_prob!r}")

@@ -8,7 +8,7 @@ import numpy as np
 from .. import _C, _checks
 from .module import check_input
 
-__all__ = ["CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss"]
+__all__ = ["CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss", "NLLLoss"]
 
 _SMOOTHING = ("exclusive", "uniform")
 _REDUCTIONS = ("mean", "sum", "none")
@@ -80,7 +80,10 @@ class CrossEntropyLoss:
             self._cache = (probs, labels, (on, off))
         elif kind == "f":
             if y.shape != z.shape:
-                raise ValueError(f"CrossEntropyLoss: probability targets must have the logits' shape {z.shape}; got {y.shape}")
+                hint = (f"; 1-D class labels must be integers: y.astype(np.int64) (got {y.dtype})"
+                        if y.ndim == 1 and len(y) == len(z) else "")
+                raise ValueError(f"CrossEntropyLoss: probability targets must have the logits' shape {z.shape}; got "
+                                 f"{y.shape}{hint}")
             targets = self._soft_targets(np.ascontiguousarray(y, dtype=z.dtype), k)
             probs, losses = _C.cross_entropy_soft_forward(z, targets)
             self._cache = (probs, targets, None)
@@ -171,6 +174,45 @@ class MSELoss(_ElementwiseLoss):
 
     _forward = staticmethod(_C.mse_forward)
     _backward = staticmethod(_C.mse_backward)
+
+
+class NLLLoss:
+    """Negative log-likelihood of log-probabilities: ``L = −(1/N)·Σᵢ logp[i, yᵢ]``; ``∂L/∂logp[i, yᵢ] = −1/N``.
+
+    After ``nn.LogSoftmax`` it is the cross-entropy (``CrossEntropyLoss`` does both in one
+    stable kernel).
+
+    Args:
+        reduction: "mean" (default) or "sum".
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"NLLLoss: reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+
+    def __call__(self, logp: np.ndarray, y: np.ndarray) -> float:
+        return self.forward(logp, y)
+
+    def forward(self, logp: np.ndarray, y: np.ndarray) -> float:
+        logp = check_input(self, logp)
+        y = np.asarray(y)
+        if logp.ndim != 2 or y.shape != logp.shape[:1]:
+            raise ValueError(f"NLLLoss: expects log-probabilities (N, k) and labels (N,); got {logp.shape} and {y.shape}")
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"NLLLoss: labels must be integers (y.astype(np.int64)), got {y.dtype}")
+        if y.size and not (0 <= y.min() and y.max() < logp.shape[1]):
+            raise ValueError(f"NLLLoss: labels must be in [0, {logp.shape[1]}), got values in [{y.min()}, {y.max()}]")
+        rows = np.arange(len(y))
+        scale = 1.0 / len(y) if self.reduction == "mean" else 1.0
+        self._cache = (logp.shape, logp.dtype, rows, y, scale)
+        return float(-logp[rows, y].sum() * scale)
+
+    def backward(self) -> np.ndarray:
+        shape, dtype, rows, y, scale = self._cache
+        d = np.zeros(shape, dtype)
+        d[rows, y] = -scale
+        return d
 
 
 class MultiTaskLoss:

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-__all__ = ["Parameter", "Module", "check_input"]
+__all__ = ["Module", "Parameter", "as_array_view", "check_input"]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -47,6 +47,7 @@ class Parameter:
     """
 
     __slots__ = ("_data", "_grad", "name", "_owners", "_grad_zero")
+    __array_ufunc__ = None  # NumPy's operators hand `x @ p` to __rmatmul__ below, which says what to write
 
     def __init__(self, data: np.ndarray, name: Optional[str] = None) -> None:
         self._owners: Optional[weakref.WeakSet] = None
@@ -121,6 +122,30 @@ class Parameter:
         self._data, self._grad = data, grad
         self._owners = weakref.WeakSet([owner])
 
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for a missing attribute: an array's (``.T``, ``.reshape``) gets a message saying what to write."""
+        if not name.startswith("__") and hasattr(np.ndarray, name):
+            raise AttributeError(
+                f"'Parameter' object has no attribute {name!r}: a Parameter holds its array in .data and its gradient "
+                f"in .grad; write self.W.data.{name} in forward and add into self.W.grad in backward")
+        raise AttributeError(f"'Parameter' object has no attribute {name!r}")
+
+    def _no_arithmetic(self, *args: Any) -> Any:
+        raise TypeError("Parameter: arithmetic on a Parameter itself; use its array: x @ self.W.data.T + self.b.data "
+                        "in forward, and add the gradients into self.W.grad and self.b.grad in backward")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __matmul__ = __rmatmul__ = _no_arithmetic
+    __truediv__ = __rtruediv__ = __neg__ = __pow__ = _no_arithmetic
+
+    def __getstate__(self) -> dict:
+        """Pickle and deepcopy: the arrays, name and zero mark; not the optimizers that hold it (an optimizer
+        pickled along with it binds it again)."""
+        return {"data": self._data, "grad": self._grad, "name": self.name, "grad_zero": self._grad_zero}
+
+    def __setstate__(self, state: dict) -> None:
+        self._data, self._grad, self.name = state["data"], state["grad"], state["name"]
+        self._grad_zero, self._owners = state["grad_zero"], None
+
     @property
     def shape(self) -> tuple[int, ...]:
         return self._data.shape
@@ -143,7 +168,29 @@ class Module:
 
     Subclasses set parameters, sub-modules and buffers as attributes (they are
     registered by type, like PyTorch's), and implement ``forward`` and
-    ``backward``.
+    ``backward``. Writing your own layer, the contract:
+
+    - ``forward(x)`` computes y from ``p.data`` (the Parameter's array) and keeps in
+      ``self`` what backward needs (x, masks…); it runs once per backward, so one
+      instance is used once per forward pass (``nn.Sequential`` refuses a repeated one,
+      ``fit`` a module run twice in its first forward).
+    - ``backward(dy)`` adds each parameter's gradient into ``p.grad``
+      (``self.W.grad += dy.T @ x``: accumulate, never assign) and returns dL/dx.
+    - Check it against finite differences: ``diagnostics.gradcheck(layer, x)``.
+
+    Example:
+        >>> class Affine(nn.Module):
+        ...     def __init__(self, n_in, n_out):
+        ...         super().__init__()
+        ...         self.W = nn.Parameter(np.random.randn(n_out, n_in) * 0.1)
+        ...         self.b = nn.Parameter(np.zeros(n_out))
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x @ self.W.data.T + self.b.data
+        ...     def backward(self, dy):
+        ...         self.W.grad += dy.T @ self.x
+        ...         self.b.grad += dy.sum(axis=0)
+        ...         return dy @ self.W.data
     """
 
     # set in __init__ (through object.__setattr__, before registration can run)
@@ -199,7 +246,12 @@ class Module:
     def backward(self, dy):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
+    _calls: Optional[dict] = None  # id(module) -> forward calls, while containers.forward_counted counts
+
     def __call__(self, *args, **kwargs):
+        calls = Module._calls
+        if calls is not None:
+            calls[id(self)] = calls.get(id(self), 0) + 1
         return self.forward(*args, **kwargs)
 
     # ---- parameters ----
@@ -293,6 +345,16 @@ class Module:
             np.copyto(target, value, casting="same_kind")
 
     # ---- printing ----
+    def summary(self, input_shape: tuple[int, ...]) -> str:
+        """Prints a table of layers, output shapes, parameter counts, totals and memory (``diagnostics.summary``).
+
+        Args:
+            input_shape: One example's shape, without the batch axis, e.g. ``(64,)``.
+        """
+        from ..diagnostics import summary  # diagnostics builds on nn
+
+        return summary(self, input_shape)
+
     def extra_repr(self) -> str:
         return ""
 
@@ -376,6 +438,22 @@ def _reuse_works() -> bool:
 _Outputs.enabled = _reuse_works()
 
 
+def as_array_view(who: str, what: str, x: Any) -> np.ndarray:
+    """``x`` as an ndarray when NumPy can view it without a copy (a CPU torch tensor, a buffer); else TypeError.
+
+    A layer's input follows this rule; ``DataLoader`` (hence ``fit``) also converts lists, once.
+    """
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError, RuntimeError):  # e.g. a torch tensor that requires grad
+        a = None
+    if a is None or a.flags.owndata or a.dtype == object:  # owning its data: NumPy made a copy (a list)
+        raise TypeError(f"{who}: {what} must be a numpy.ndarray or an array NumPy can view without a copy (e.g. a "
+                        f"CPU torch tensor, detached), got {type(x).__name__}; convert it with "
+                        "np.asarray(x, dtype=np.float32)") from None
+    return a
+
+
 def check_input(layer: object, x: Any, dtype: Optional[np.dtype] = None) -> np.ndarray:
     """Validate a layer input: a float ndarray of the layer's dtype, made C-contiguous visibly.
 
@@ -387,7 +465,7 @@ def check_input(layer: object, x: Any, dtype: Optional[np.dtype] = None) -> np.n
         return x  # the common case, checked in one line
     name = type(layer).__name__
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name}: input must be a numpy.ndarray, got {type(x).__name__}")
+        x = as_array_view(name, "input", x)
     if x.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype} (convert with x.astype(np.float32))")
     if dtype is not None and x.dtype != dtype:

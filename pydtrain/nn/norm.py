@@ -15,7 +15,7 @@ import numpy as np
 from .. import _C, _checks
 from .module import Module, Parameter, _Outputs, check_input
 
-__all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "recompute_bn_stats", "LayerNorm"]
+__all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats"]
 
 
 class BatchNorm(Module):

@@ -10,20 +10,50 @@ from .. import _C
 from ..nn.module import Parameter
 from .optimizer import flat_segments
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "grad_norm"]
 
 _CACHE: dict = {}  # the last gradient list and its flat views
 
 
 def _grads(params: Union[Parameter, Iterable[Parameter]], who: str) -> list[np.ndarray]:
-    if isinstance(params, Parameter):
-        params = [params]
+    items: Iterable[Parameter] = [params] if isinstance(params, Parameter) else params
     grads = []
-    for p in params:
+    for p in items:
         if not isinstance(p, Parameter):
             raise TypeError(f"{who}: params must be Parameters, got {type(p).__name__}")
         grads.append(p.grad)
     return grads
+
+
+def _norm(params: Union[Parameter, Iterable[Parameter]], norm_type: float, who: str) -> tuple[float, list[np.ndarray]]:
+    """The global norm of the gradients and the flat views it was read from."""
+    if norm_type in (2, 2.0):
+        reduce = _C.clip_sumsq
+    elif norm_type in (math.inf, "inf"):
+        reduce = _C.clip_maxabs
+    else:
+        raise ValueError(f"{who}: norm_type must be 2 or inf, got {norm_type!r}")
+    segments = flat_segments(_grads(params, who), _CACHE)
+    if reduce is _C.clip_sumsq:
+        total = 0.0
+        for seg in segments:
+            total += reduce(seg)
+        return math.sqrt(total), segments
+    parts = [reduce(seg) for seg in segments]
+    return (math.nan if any(math.isnan(v) for v in parts) else max(parts, default=0.0)), segments
+
+
+def grad_norm(params: Union[Parameter, Iterable[Parameter]], norm_type: float = 2.0) -> float:
+    """The global norm ‖g‖ over every gradient, as ``clip_grad_norm_`` measures it (one read pass per arena).
+
+    Args:
+        params: Parameters (or one Parameter).
+        norm_type: 2 (Euclidean) or ``inf`` (largest absolute value).
+
+    Returns:
+        The norm (NaN or inf when a gradient holds one).
+    """
+    return _norm(params, norm_type, "grad_norm")[0]
 
 
 def clip_grad_norm_(params: Union[Parameter, Iterable[Parameter]], max_norm: float, norm_type: float = 2.0,
@@ -51,21 +81,7 @@ def clip_grad_norm_(params: Union[Parameter, Iterable[Parameter]], max_norm: flo
     who = "clip_grad_norm_"
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm >= 0:
         raise ValueError(f"{who}: max_norm must be a number >= 0, got {max_norm!r}")
-    if norm_type in (2, 2.0):
-        reduce = _C.clip_sumsq
-    elif norm_type in (math.inf, "inf"):
-        reduce = _C.clip_maxabs
-    else:
-        raise ValueError(f"{who}: norm_type must be 2 or inf, got {norm_type!r}")
-    segments = flat_segments(_grads(params, who), _CACHE)
-    if reduce is _C.clip_sumsq:
-        total = 0.0
-        for seg in segments:
-            total += reduce(seg)
-        norm = math.sqrt(total)
-    else:
-        parts = [reduce(seg) for seg in segments]
-        norm = math.nan if any(math.isnan(v) for v in parts) else max(parts, default=0.0)
+    norm, segments = _norm(params, norm_type, who)
     if not math.isfinite(norm) and error_if_nonfinite:
         raise RuntimeError(f"{who}: the total norm of order {norm_type} of the gradients is {norm}; "
                            "the gradients were left unchanged (pass error_if_nonfinite=False to scale anyway)")

@@ -16,7 +16,7 @@ import numpy as np
 from .. import _checks
 from ..nn.module import Parameter
 
-__all__ = ["flat_segments", "flat_pairs", "flatten_parameters", "check_number", "Optimizer"]
+__all__ = ["Optimizer", "check_number", "flat_pairs", "flat_segments", "flatten_parameters"]
 
 _ALIGN = 64  # bytes: arena buffers start on a cache line
 
@@ -220,6 +220,24 @@ class Optimizer:
                 arena = self._arenas[index][0]
                 state[name] = _aligned_zeros(arena.size, arena.dtype)
                 self._fresh[index].add(name)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling (and deepcopy): the Parameters come back with arrays of their own; point them into the
+        restored arenas again (same values), so that the optimizer goes on updating what the model uses."""
+        self.__dict__.update(state)
+        for group, (data, grad) in zip(self.param_groups, self._arenas):
+            offset = 0
+            for p in group["params"]:
+                k = p.size
+                np.copyto(data[offset:offset + k], p.data.reshape(-1))
+                np.copyto(grad[offset:offset + k], p.grad.reshape(-1))
+                view = (data[offset:offset + k].reshape(p.shape), grad[offset:offset + k].reshape(p.shape))
+                if p._owners:
+                    p._owners.add(self)
+                    p._data, p._grad = view
+                else:
+                    p._bind(*view, self)
+                offset += k
 
     # ---- subclass hooks ----
     def _validate(self, group: dict) -> None:
