@@ -19,6 +19,8 @@ import numpy as np
 
 from . import common
 
+__all__ = ["numpy_augment", "run", "torch_augment"]
+
 N, H, W = 1000, 28, 28
 MAX_PX, P_FLIP, DEGREES = 2, 0.5, 15.0
 
