@@ -65,6 +65,28 @@ typedef struct {
     int decoupled;    /* AdamW: θ ← θ(1 − αλ) instead of g ← g + λθ */
 } pdt_adam_hp;
 
+/* ---- conv.c: a 2-D window over (N, C, H, W) images ---- */
+/* Convolution: weight (O, C/groups, kh, kw), output (N, O, oh, ow) with
+ * oh = (h + pad_top + pad_bottom − dh·(kh − 1) − 1)/sh + 1 (the bottom and right padding are implied
+ * by oh and ow). Pooling uses n·c planes, o = c, groups = 1, dh = dw = 1. */
+typedef struct {
+    pdt_int n, c, h, w;
+    pdt_int o, oh, ow;
+    pdt_int kh, kw, sh, sw, ph, pw, dh, dw;
+    pdt_int groups;
+} pdt_conv2d;
+
+/* Image blocks of a convolution: each has its own im2col buffer and its own partial dW,
+ * summed in block order, so the blocks depend on N only and dW on no thread count. */
+#define PDT_CONV_BLOCKS 8
+static inline pdt_int pdt_conv2d_blocks(const pdt_conv2d *p) { return p->n < PDT_CONV_BLOCKS ? p->n : PDT_CONV_BLOCKS; }
+/* Elements of the working buffer conv2d_forward/backward take: per block a column matrix
+ * (C/groups·kh·kw, oh·ow) and a partial dW (O, C/groups·kh·kw). */
+static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
+    const pdt_int k = p->c / p->groups * p->kh * p->kw;
+    return pdt_conv2d_blocks(p) * (k * p->oh * p->ow + p->o * k);
+}
+
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */
 typedef struct pdt_kernels {
 #define PDT_K(name, params) pdt_status (*name##_f32) params;

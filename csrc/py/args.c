@@ -320,6 +320,11 @@ const int64_t *pdt_arg_labels(pdt_args *a, const char *name, PyObject *obj, cons
     return v;
 }
 
+void pdt_arg_bind(pdt_args *a, char letter, pdt_int size, const char *from) {
+    a->dims[letter - 'A'] = size;
+    a->dim_from[letter - 'A'] = from;
+}
+
 pdt_int pdt_dim(const pdt_args *a, char letter) { return a->dims[letter - 'A']; }
 
 pdt_int pdt_size(const pdt_args *a, int i) { return (pdt_int)PyArray_SIZE(a->arrays[i]); }

@@ -71,6 +71,8 @@ const int64_t *pdt_arg_labels(pdt_args *a, const char *name, PyObject *obj, cons
 void *pdt_arg_out_typed(pdt_args *a, const char *name, PyObject *obj, const char *shape, int typenum);
 /* Fails the call with ValueError unless cond; the message is prefixed with the function name. */
 int pdt_require(pdt_args *a, int cond, const char *fmt, ...);
+/* Binds a letter to a size the wrapper computed (an output's spatial size), named `from` in messages. */
+void pdt_arg_bind(pdt_args *a, char letter, pdt_int size, const char *from);
 /* The size bound to a letter of the patterns. */
 pdt_int pdt_dim(const pdt_args *a, char letter);
 /* Number of elements of the i-th array declared (in order of declaration). */

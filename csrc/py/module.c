@@ -9,6 +9,7 @@
 extern PyMethodDef pdt_gemm_methods[];
 extern PyMethodDef pdt_activation_methods[];
 extern PyMethodDef pdt_linear_methods[];
+extern PyMethodDef pdt_conv_methods[];
 extern PyMethodDef pdt_loss_methods[];
 extern PyMethodDef pdt_dropout_methods[];
 extern PyMethodDef pdt_noise_methods[];
@@ -111,7 +112,8 @@ PyMODINIT_FUNC PyInit__C(void) {
     PyMethodDef *tables[] = {pdt_gemm_methods,    pdt_activation_methods, pdt_linear_methods,
                              pdt_loss_methods,    pdt_dropout_methods,    pdt_noise_methods,
                              pdt_norm_methods,    pdt_optim_methods,      pdt_clip_methods,
-                             pdt_penalty_methods, pdt_average_methods,    pdt_random_methods};
+                             pdt_penalty_methods, pdt_average_methods,    pdt_random_methods,
+                             pdt_conv_methods};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; ++i)
         if (PyModule_AddFunctions(m, tables[i]) < 0) {
             Py_DECREF(m);

@@ -3,7 +3,9 @@ from .module import Module, Parameter
 from .linear import Linear
 from .activation import ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus
 from .containers import Sequential, ModuleList, Residual, MultiTask, Ensemble, Flatten
-from .dropout import Dropout
+from .dropout import Dropout, Dropout2d
+from .conv import Conv2d
+from .pool import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
 from .noise import GaussianNoise
 from .norm import BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm, recompute_bn_stats
 from .loss import CrossEntropyLoss, BCEWithLogitsLoss, MSELoss, MultiTaskLoss
@@ -12,6 +14,6 @@ __all__ = [
     "Module", "Parameter", "Linear",
     "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
     "Sequential", "ModuleList", "Residual", "MultiTask", "Ensemble", "Flatten",
-    "Dropout", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
+    "Dropout", "Dropout2d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss",
 ]

@@ -1,0 +1,280 @@
+/*
+ * conv.c — 2-D convolution and pooling over (N, C, H, W) images.
+ *
+ * Convolution by im2col + GEMM (Chellapilla, Puri & Simard 2006): per image and group the
+ * window values are copied into col (C/g·kh·kw, oh·ow), then
+ *   y_n = W·col_n,   dW += dy_n·col_nᵀ,   dx_n = col⁻¹(Wᵀ·dy_n)
+ * (col⁻¹ adds each column entry back to the pixel it came from). A 1×1 kernel with stride 1
+ * and no padding needs no copy: col_n is x_n itself.
+ * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own col buffer
+ * and partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
+ * block order, so every result is the same bits for any thread count.
+ * Pooling (max, average, global average) runs plane by plane.
+ */
+
+#ifndef PDT_CONV_HELPERS
+#define PDT_CONV_HELPERS
+/* Output columns s in [*lo, *hi) whose input column s·stride − pad + off lies in [0, size). */
+static inline void pdt_conv_span(pdt_int size, pdt_int out, pdt_int stride, pdt_int pad, pdt_int off, pdt_int *lo,
+                                 pdt_int *hi) {
+    const pdt_int first = pad - off, end = size + pad - off;  // s·stride must reach [first, end)
+    pdt_int a = first <= 0 ? 0 : (first + stride - 1) / stride;
+    pdt_int b = end <= 0 ? 0 : (end + stride - 1) / stride;
+    a = a < out ? a : out;
+    b = b < out ? b : out;
+    *lo = a;
+    *hi = b > a ? b : a;
+}
+
+/* The rows [*i0, *i1) and columns [*j0, *j1) of the input that pooling window (r, s) covers. */
+static inline void pdt_pool_window(const pdt_conv2d *p, pdt_int r, pdt_int s, pdt_int *i0, pdt_int *i1, pdt_int *j0,
+                                   pdt_int *j1) {
+    const pdt_int h0 = r * p->sh - p->ph, w0 = s * p->sw - p->pw;
+    *i0 = h0 < 0 ? 0 : h0;
+    *i1 = h0 + p->kh < p->h ? h0 + p->kh : p->h;
+    *j0 = w0 < 0 ? 0 : w0;
+    *j1 = w0 + p->kw < p->w ? w0 + p->kw : p->w;
+}
+#endif
+
+// d[0..n) += s[0..n)
+static inline void KN(conv_add_row)(pdt_int n, const T *restrict s, T *restrict d) {
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) vstore(d + q, vadd(vload(d + q), vload(s + q)));
+    if (q < n) vstore_tail(d + q, vadd(vload_tail(d + q, n - q), vload_tail(s + q, n - q)), n - q);
+}
+
+// x (channels, h, w) → col (channels·kh·kw, oh·ow): col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s·sw − pw + j·dw], 0 outside
+static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *restrict x, T *restrict col) {
+    const pdt_int ow = p->ow, plane = p->oh * ow;
+    for (pdt_int c = 0; c < channels; ++c)
+        for (pdt_int i = 0; i < p->kh; ++i)
+            for (pdt_int j = 0; j < p->kw; ++j) {
+                T *dst = col + ((c * p->kh + i) * p->kw + j) * plane;
+                pdt_int lo, hi;
+                pdt_conv_span(p->w, ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+                for (pdt_int r = 0; r < p->oh; ++r) {
+                    T *row = dst + r * ow;
+                    const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                    if (ih < 0 || ih >= p->h) {
+                        memset(row, 0, (size_t)ow * sizeof(T));
+                        continue;
+                    }
+                    const T *src = x + (c * p->h + ih) * p->w - p->pw + j * p->dw;  // src[s·sw] is column s
+                    memset(row, 0, (size_t)lo * sizeof(T));
+                    if (p->sw == 1) memcpy(row + lo, src + lo, (size_t)(hi - lo) * sizeof(T));
+                    else for (pdt_int s = lo; s < hi; ++s) row[s] = src[s * p->sw];
+                    memset(row + hi, 0, (size_t)(ow - hi) * sizeof(T));
+                }
+            }
+}
+
+// col (channels·kh·kw, oh·ow) → dx (channels, h, w) += every column entry at the pixel im2col took it from
+static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *restrict col, T *restrict dx) {
+    const pdt_int ow = p->ow, plane = p->oh * ow;
+    for (pdt_int c = 0; c < channels; ++c)
+        for (pdt_int i = 0; i < p->kh; ++i)
+            for (pdt_int j = 0; j < p->kw; ++j) {
+                const T *src = col + ((c * p->kh + i) * p->kw + j) * plane;
+                pdt_int lo, hi;
+                pdt_conv_span(p->w, ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+                for (pdt_int r = 0; r < p->oh; ++r) {
+                    const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                    if (ih < 0 || ih >= p->h) continue;
+                    T *dst = dx + (c * p->h + ih) * p->w - p->pw + j * p->dw;
+                    const T *row = src + r * ow;
+                    if (p->sw == 1) KN(conv_add_row)(hi - lo, row + lo, dst + lo);
+                    else for (pdt_int s = lo; s < hi; ++s) dst[s * p->sw] += row[s];
+                }
+            }
+}
+
+static inline int KN(conv_pointwise)(const pdt_conv2d *p) {
+    return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->oh == p->h &&
+           p->ow == p->w;
+}
+
+// x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
+static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
+    const pdt_int g = p->groups, cg = p->c / g, og = p->o / g, k = cg * p->kh * p->kw, plane = p->oh * p->ow;
+    const pdt_int blocks = pdt_conv2d_blocks(p), per = k * plane + p->o * k;
+    const int pointwise = KN(conv_pointwise)(p);
+    int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
+    PDT_OMP_FOR(blocks > 1 && (double)p->n * p->o * k * plane >= PDT_GEMM_PAR_MIN)
+    for (pdt_int b = 0; b < blocks; ++b) {
+        T *col = work + b * per;
+        for (pdt_int n = b * p->n / blocks; n < (b + 1) * p->n / blocks; ++n)
+            for (pdt_int grp = 0; grp < g; ++grp) {
+                const T *xg = x + (n * p->c + grp * cg) * p->h * p->w;
+                T *yg = y + (n * p->o + grp * og) * plane;
+                if (!pointwise) KN(conv_im2col)(p, cg, xg, col);
+                status[b] |= KN(gemm)(0, 0, og, plane, k, 1.0, weight + grp * og * k, k, pointwise ? xg : col, plane,
+                                      0.0, yg, plane, NULL);
+                if (bias)
+                    for (pdt_int o = 0; o < og; ++o) {
+                        const V bo = vset1(bias[grp * og + o]);
+                        T *row = yg + o * plane;
+                        pdt_int q = 0;
+                        for (; q + VN <= plane; q += VN) vstore(row + q, vadd(vload(row + q), bo));
+                        if (q < plane) vstore_tail(row + q, vadd(vload_tail(row + q, plane - q), bo), plane - q);
+                    }
+            }
+    }
+    for (pdt_int b = 0; b < blocks; ++b)
+        if (status[b]) return PDT_ENOMEM;
+    return PDT_OK;
+}
+
+// dy (N, O, oh, ow): dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dbias (O) += Σ dy, dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n)
+static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                      T *dweight, T *dbias, T *work) {
+    const pdt_int g = p->groups, cg = p->c / g, og = p->o / g, k = cg * p->kh * p->kw, plane = p->oh * p->ow;
+    const pdt_int blocks = pdt_conv2d_blocks(p), per = k * plane + p->o * k, image = p->c * p->h * p->w;
+    const int pointwise = KN(conv_pointwise)(p);
+    int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
+    PDT_OMP_FOR(blocks > 1 && (double)p->n * p->o * k * plane >= PDT_GEMM_PAR_MIN)
+    for (pdt_int b = 0; b < blocks; ++b) {
+        T *col = work + b * per, *dw = col + k * plane;  // dw: this block's Σ dy_n·col_nᵀ, (O, k)
+        const pdt_int n0 = b * p->n / blocks;
+        for (pdt_int n = n0; n < (b + 1) * p->n / blocks; ++n) {
+            if (dx && !pointwise) memset(dx + n * image, 0, (size_t)image * sizeof(T));
+            for (pdt_int grp = 0; grp < g; ++grp) {
+                const pdt_int c0 = (n * p->c + grp * cg) * p->h * p->w;
+                const T *dyg = dy + (n * p->o + grp * og) * plane, *wg = weight + grp * og * k;
+                if (!pointwise) KN(conv_im2col)(p, cg, x + c0, col);
+                status[b] |= KN(gemm)(0, 1, og, k, plane, 1.0, dyg, plane, pointwise ? x + c0 : col, plane,
+                                      n == n0 ? 0.0 : 1.0, dw + grp * og * k, k, NULL);
+                if (!dx) continue;
+                status[b] |= KN(gemm)(1, 0, k, plane, og, 1.0, wg, k, dyg, plane, 0.0, pointwise ? dx + c0 : col,
+                                      plane, NULL);
+                if (!pointwise) KN(conv_col2im)(p, cg, col, dx + c0);
+            }
+        }
+    }
+    for (pdt_int b = 0; b < blocks; ++b)
+        if (status[b]) return PDT_ENOMEM;
+    // the partial dW in block order, then db per channel over images in order
+    const pdt_int wsize = p->o * k;
+    for (pdt_int b = 0; b < blocks; ++b) KN(conv_add_row)(wsize, work + b * per + k * plane, dweight);
+    if (dbias)
+        for (pdt_int o = 0; o < p->o; ++o) {
+            V acc = vzero();
+            T tail = 0;
+            for (pdt_int n = 0; n < p->n; ++n) {
+                const T *row = dy + (n * p->o + o) * plane;
+                pdt_int q = 0;
+                for (; q + VN <= plane; q += VN) acc = vadd(acc, vload(row + q));
+                for (; q < plane; ++q) tail += row[q];
+            }
+            dbias[o] += vreduce_add(acc) + tail;
+        }
+    return PDT_OK;
+}
+
+// planes (n·c, h, w) → y, argmax (n·c, oh, ow); the first maximum of the window in row order
+static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, int64_t *argmax) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const T *xc = x + c * in;
+        for (pdt_int r = 0; r < p->oh; ++r)
+            for (pdt_int s = 0; s < p->ow; ++s) {
+                pdt_int i0, i1, j0, j1;
+                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
+                pdt_int best = i0 * p->w + j0;
+                T m = xc[best];
+                for (pdt_int i = i0; i < i1; ++i)
+                    for (pdt_int j = j0; j < j1; ++j) {
+                        const T v = xc[i * p->w + j];
+                        if (v > m || v != v) {  // PyTorch's test: the last NaN wins
+                            m = v;
+                            best = i * p->w + j;
+                        }
+                    }
+                y[c * out + r * p->ow + s] = m;
+                argmax[c * out + r * p->ow + s] = best;
+            }
+    }
+    return PDT_OK;
+}
+
+// dy, argmax (n·c, oh, ow) → dx (n·c, h, w): zero, then dx[argmax] += dy
+static pdt_status KN(maxpool2d_backward)(const pdt_conv2d *p, const T *dy, const int64_t *argmax, T *dx) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        T *dxc = dx + c * in;
+        memset(dxc, 0, (size_t)in * sizeof(T));
+        for (pdt_int q = 0; q < out; ++q) dxc[argmax[c * out + q]] += dy[c * out + q];
+    }
+    return PDT_OK;
+}
+
+// planes (n·c, h, w) → y (n·c, oh, ow) = window sum / (kh·kw)
+static pdt_status KN(avgpool2d_forward)(const pdt_conv2d *p, const T *x, T *y) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const T *xc = x + c * in;
+        for (pdt_int r = 0; r < p->oh; ++r)
+            for (pdt_int s = 0; s < p->ow; ++s) {
+                pdt_int i0, i1, j0, j1;
+                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
+                T sum = 0;
+                for (pdt_int i = i0; i < i1; ++i)
+                    for (pdt_int j = j0; j < j1; ++j) sum += xc[i * p->w + j];
+                y[c * out + r * p->ow + s] = sum * inv;
+            }
+    }
+    return PDT_OK;
+}
+
+// dy (n·c, oh, ow) → dx (n·c, h, w): zero, then each window's pixels += dy / (kh·kw)
+static pdt_status KN(avgpool2d_backward)(const pdt_conv2d *p, const T *dy, T *dx) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        T *dxc = dx + c * in;
+        memset(dxc, 0, (size_t)in * sizeof(T));
+        for (pdt_int r = 0; r < p->oh; ++r)
+            for (pdt_int s = 0; s < p->ow; ++s) {
+                pdt_int i0, i1, j0, j1;
+                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
+                const T g = dy[c * out + r * p->ow + s] * inv;
+                for (pdt_int i = i0; i < i1; ++i)
+                    for (pdt_int j = j0; j < j1; ++j) dxc[i * p->w + j] += g;
+            }
+    }
+    return PDT_OK;
+}
+
+// x (planes, s) → y (planes): y = Σ x / s, VN partial sums per plane combined in a fixed order
+static pdt_status KN(global_avgpool_forward)(pdt_int planes, pdt_int s, const T *x, T *y) {
+    const T inv = (T)(1.0 / (double)s);
+    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const T *xc = x + c * s;
+        V acc = vzero();
+        pdt_int q = 0;
+        for (; q + VN <= s; q += VN) acc = vadd(acc, vload(xc + q));
+        if (q < s) acc = vadd(acc, vload_tail(xc + q, s - q));
+        y[c] = vreduce_add(acc) * inv;
+    }
+    return PDT_OK;
+}
+
+// dy (planes) → dx (planes, s) = dy / s
+static pdt_status KN(global_avgpool_backward)(pdt_int planes, pdt_int s, const T *dy, T *dx) {
+    const T inv = (T)(1.0 / (double)s);
+    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const V g = vset1(dy[c] * inv);
+        T *dxc = dx + c * s;
+        pdt_int q = 0;
+        for (; q + VN <= s; q += VN) vstore(dxc + q, g);
+        if (q < s) vstore_tail(dxc + q, g, s - q);
+    }
+    return PDT_OK;
+}
