@@ -80,11 +80,23 @@ typedef struct {
  * summed in block order, so the blocks depend on N only and dW on no thread count. */
 #define PDT_CONV_BLOCKS 8
 static inline pdt_int pdt_conv2d_blocks(const pdt_conv2d *p) { return p->n < PDT_CONV_BLOCKS ? p->n : PDT_CONV_BLOCKS; }
-/* Elements of the working buffer conv2d_forward/backward take: per block a column matrix
- * (C/groups·kh·kw, oh·ow) and a partial dW (O, C/groups·kh·kw). */
+/* Images whose column matrices stand side by side in one GEMM, up to PDT_CONV_COLUMNS columns: only
+ * for a shallow product (C/groups·kh·kw < PDT_CONV_BATCH_DEPTH, a first layer on 1–3 channels), where a
+ * call per image costs more than its multiply-adds; deeper ones gain nothing from it. */
+#define PDT_CONV_COLUMNS 1024
+#define PDT_CONV_BATCH_DEPTH 32
+static inline pdt_int pdt_conv2d_batch(const pdt_conv2d *p) {
+    const pdt_int plane = p->oh * p->ow, blocks = pdt_conv2d_blocks(p);
+    const pdt_int most = blocks ? (p->n + blocks - 1) / blocks : 1, batch = PDT_CONV_COLUMNS / plane;
+    if (p->c / p->groups * p->kh * p->kw >= PDT_CONV_BATCH_DEPTH) return 1;
+    return batch < 1 ? 1 : batch < most ? batch : most;
+}
+/* Elements of the working buffer conv2d_forward/backward take: per block the column matrix
+ * (C/groups·kh·kw, batch·oh·ow), a batched output (O/groups, batch·oh·ow) when batch > 1, and a
+ * partial dW (O, C/groups·kh·kw). */
 static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
-    const pdt_int k = p->c / p->groups * p->kh * p->kw;
-    return pdt_conv2d_blocks(p) * (k * p->oh * p->ow + p->o * k);
+    const pdt_int k = p->c / p->groups * p->kh * p->kw, batch = pdt_conv2d_batch(p), cols = batch * p->oh * p->ow;
+    return pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
 }
 
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */

@@ -10,7 +10,8 @@ import reference as R
 from conftest import assert_gradients
 
 # (N, C, H, W, O, kernel, stride, padding, dilation, groups): stride, padding, dilation, groups, odd sizes,
-# 1×1 kernels, batch 1, a single channel, a kernel as large as the padded input, asymmetric padding, N > 8 blocks
+# 1×1 kernels, batch 1, a single channel, a kernel as large as the padded input, asymmetric padding, and N > 8
+# (several small images batched into one GEMM)
 CASES = [
     (2, 3, 7, 6, 4, 3, 1, 1, 1, 1),
     (3, 4, 9, 8, 6, 3, 2, 1, 2, 2),
@@ -22,6 +23,8 @@ CASES = [
     (11, 2, 5, 6, 3, 3, 1, (0, 2, 1, 1), 1, 1),
     (1, 1, 3, 3, 2, 5, 1, 1, 1, 1),
     (2, 3, 17, 15, 5, 5, 3, 2, 1, 1),
+    (40, 4, 5, 5, 6, 3, 1, 1, 1, 2),
+    (20, 3, 4, 4, 5, 1, 1, 0, 1, 1),
 ]
 IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}O{c[4]}k{c[5]}s{c[6]}p{c[7]}d{c[8]}g{c[9]}" for c in CASES]
 
@@ -161,11 +164,11 @@ def test_initialization_uses_pytorchs_fan_in():
 # ---- threads ----
 
 
-@pytest.mark.parametrize("n", [1, 3, 8, 13])
-def test_conv2d_bits_do_not_depend_on_threads(n, dtype):
+@pytest.mark.parametrize("n,c", [(1, 16), (3, 16), (8, 16), (13, 16), (13, 2), (64, 1)])
+def test_conv2d_bits_do_not_depend_on_threads(n, c, dtype):
     rng = np.random.default_rng(n)
-    x = rng.standard_normal((n, 16, 20, 18)).astype(dtype)
-    w = rng.standard_normal((32, 16, 3, 3)).astype(dtype)
+    x = rng.standard_normal((n, c, 20, 18)).astype(dtype)
+    w = rng.standard_normal((32, c, 3, 3)).astype(dtype)
     b = rng.standard_normal(32).astype(dtype)
     dy = rng.standard_normal((n, 32, 20, 18)).astype(dtype)
     results = []

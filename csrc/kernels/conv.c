@@ -4,10 +4,12 @@
  * Convolution by im2col + GEMM (Chellapilla, Puri & Simard 2006): per image and group the
  * window values are copied into col (C/g·kh·kw, oh·ow), then
  *   y_n = W·col_n,   dW += dy_n·col_nᵀ,   dx_n = col⁻¹(Wᵀ·dy_n)
- * (col⁻¹ adds each column entry back to the pixel it came from). A 1×1 kernel with stride 1
- * and no padding needs no copy: col_n is x_n itself.
- * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own col buffer
- * and partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
+ * (col⁻¹ adds each column entry back to the pixel it came from). Images with small output
+ * planes are batched, their columns side by side in one GEMM (pdt_conv2d_batch), y and dy
+ * copied between the batch's (O, batch·oh·ow) and (N, O, oh, ow). One image with a 1×1 kernel,
+ * stride 1 and no padding needs no copy: col_n is x_n itself.
+ * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own buffers and
+ * partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
  * block order, so every result is the same bits for any thread count.
  * Pooling (max, average, global average) runs plane by plane.
  */
@@ -44,38 +46,42 @@ static inline void KN(conv_add_row)(pdt_int n, const T *restrict s, T *restrict 
     if (q < n) vstore_tail(d + q, vadd(vload_tail(d + q, n - q), vload_tail(s + q, n - q)), n - q);
 }
 
-// x (channels, h, w) → col (channels·kh·kw, oh·ow): col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s·sw − pw + j·dw], 0 outside
-static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *restrict x, T *restrict col) {
-    const pdt_int ow = p->ow, plane = p->oh * ow;
+// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart:
+// col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s·sw − pw + j·dw], 0 outside
+static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *restrict x, T *restrict col, pdt_int ld) {
+    const pdt_int ow = p->ow;
     for (pdt_int c = 0; c < channels; ++c)
         for (pdt_int i = 0; i < p->kh; ++i)
             for (pdt_int j = 0; j < p->kw; ++j) {
-                T *dst = col + ((c * p->kh + i) * p->kw + j) * plane;
+                T *dst = col + ((c * p->kh + i) * p->kw + j) * ld;
                 pdt_int lo, hi;
                 pdt_conv_span(p->w, ow, p->sw, p->pw, j * p->dw, &lo, &hi);
                 for (pdt_int r = 0; r < p->oh; ++r) {
                     T *row = dst + r * ow;
                     const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                    // plain loops, not memcpy/memset: rows are a few dozen values, shorter than a call's overhead
                     if (ih < 0 || ih >= p->h) {
-                        memset(row, 0, (size_t)ow * sizeof(T));
+                        for (pdt_int s = 0; s < ow; ++s) row[s] = 0;
                         continue;
                     }
                     const T *src = x + (c * p->h + ih) * p->w - p->pw + j * p->dw;  // src[s·sw] is column s
-                    memset(row, 0, (size_t)lo * sizeof(T));
-                    if (p->sw == 1) memcpy(row + lo, src + lo, (size_t)(hi - lo) * sizeof(T));
-                    else for (pdt_int s = lo; s < hi; ++s) row[s] = src[s * p->sw];
-                    memset(row + hi, 0, (size_t)(ow - hi) * sizeof(T));
+                    for (pdt_int s = 0; s < lo; ++s) row[s] = 0;
+                    if (p->sw == 1)
+                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s];
+                    else
+                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s * p->sw];
+                    for (pdt_int s = hi; s < ow; ++s) row[s] = 0;
                 }
             }
 }
 
-// col (channels·kh·kw, oh·ow) → dx (channels, h, w) += every column entry at the pixel im2col took it from
-static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *restrict col, T *restrict dx) {
-    const pdt_int ow = p->ow, plane = p->oh * ow;
+// col (channels·kh·kw, oh·ow), rows ld apart → dx (channels, h, w) += every entry at the pixel im2col took it from
+static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *restrict col, pdt_int ld, T *restrict dx) {
+    const pdt_int ow = p->ow;
     for (pdt_int c = 0; c < channels; ++c)
         for (pdt_int i = 0; i < p->kh; ++i)
             for (pdt_int j = 0; j < p->kw; ++j) {
-                const T *src = col + ((c * p->kh + i) * p->kw + j) * plane;
+                const T *src = col + ((c * p->kh + i) * p->kw + j) * ld;
                 pdt_int lo, hi;
                 pdt_conv_span(p->w, ow, p->sw, p->pw, j * p->dw, &lo, &hi);
                 for (pdt_int r = 0; r < p->oh; ++r) {
@@ -89,36 +95,70 @@ static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *rest
             }
 }
 
-static inline int KN(conv_pointwise)(const pdt_conv2d *p) {
-    return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->oh == p->h &&
-           p->ow == p->w;
+// dst[0..n) = src[0..n) + b (dst may be src)
+static inline void KN(conv_bias_row)(pdt_int n, const T *src, T b, T *dst) {
+    const V bv = vset1(b);
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) vstore(dst + q, vadd(vload(src + q), bv));
+    if (q < n) vstore_tail(dst + q, vadd(vload_tail(src + q, n - q), bv), n - q);
+}
+
+// A batch of images side by side: the GEMM's columns for images n .. n+count-1, rows ld = count·plane apart.
+typedef struct {
+    const pdt_conv2d *p;
+    pdt_int cg, og, k, plane, image_in, image_out;
+    int direct;  // one image with a 1×1 kernel, stride 1, no padding: x itself is the column matrix, rows plane apart
+} KN(conv_shape);
+
+static KN(conv_shape) KN(conv_shape_of)(const pdt_conv2d *p) {
+    const pdt_int cg = p->c / p->groups;
+    return (KN(conv_shape)){
+        .p = p, .cg = cg, .og = p->o / p->groups, .k = cg * p->kh * p->kw, .plane = p->oh * p->ow,
+        .image_in = p->c * p->h * p->w, .image_out = p->o * p->oh * p->ow,
+        .direct = pdt_conv2d_batch(p) == 1 && p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 &&
+                  p->pw == 0 && p->oh == p->h && p->ow == p->w};
+}
+
+// The column matrix of group grp of images n .. n+count-1 (x itself in the direct case).
+static const T *KN(conv_columns)(const KN(conv_shape) *cs, const T *x, pdt_int n, pdt_int count, pdt_int grp,
+                                 T *col) {
+    const T *xg = x + n * cs->image_in + grp * cs->cg * cs->p->h * cs->p->w;
+    if (cs->direct) return xg;
+    for (pdt_int i = 0; i < count; ++i)
+        KN(conv_im2col)(cs->p, cs->cg, xg + i * cs->image_in, col + i * cs->plane, count * cs->plane);
+    return col;
+}
+
+// Whether the blocks run on threads: from PDT_GEMM_PAR_MIN multiply-adds in all.
+static inline int KN(conv_parallel)(const pdt_conv2d *p) {
+    return pdt_conv2d_blocks(p) > 1 &&
+           (double)p->n * p->o * (p->c / p->groups) * p->kh * p->kw * p->oh * p->ow >= PDT_GEMM_PAR_MIN;
 }
 
 // x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
 static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
-    const pdt_int g = p->groups, cg = p->c / g, og = p->o / g, k = cg * p->kh * p->kw, plane = p->oh * p->ow;
-    const pdt_int blocks = pdt_conv2d_blocks(p), per = k * plane + p->o * k;
-    const int pointwise = KN(conv_pointwise)(p);
+    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
+    const pdt_int per = pdt_conv2d_work(p) / blocks;
     int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
-    PDT_OMP_FOR(blocks > 1 && (double)p->n * p->o * k * plane >= PDT_GEMM_PAR_MIN)
+    PDT_OMP_FOR(KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b) {
-        T *col = work + b * per;
-        for (pdt_int n = b * p->n / blocks; n < (b + 1) * p->n / blocks; ++n)
-            for (pdt_int grp = 0; grp < g; ++grp) {
-                const T *xg = x + (n * p->c + grp * cg) * p->h * p->w;
-                T *yg = y + (n * p->o + grp * og) * plane;
-                if (!pointwise) KN(conv_im2col)(p, cg, xg, col);
-                status[b] |= KN(gemm)(0, 0, og, plane, k, 1.0, weight + grp * og * k, k, pointwise ? xg : col, plane,
-                                      0.0, yg, plane, NULL);
-                if (bias)
-                    for (pdt_int o = 0; o < og; ++o) {
-                        const V bo = vset1(bias[grp * og + o]);
-                        T *row = yg + o * plane;
-                        pdt_int q = 0;
-                        for (; q + VN <= plane; q += VN) vstore(row + q, vadd(vload(row + q), bo));
-                        if (q < plane) vstore_tail(row + q, vadd(vload_tail(row + q, plane - q), bo), plane - q);
-                    }
+        T *col = work + b * per, *out = col + cs.k * cols;  // out: the batch's (og, count·plane) when batched
+        const pdt_int n1 = (b + 1) * p->n / blocks;
+        for (pdt_int n = b * p->n / blocks; n < n1; n += batch) {
+            const pdt_int count = n1 - n < batch ? n1 - n : batch, ld = count * cs.plane;
+            for (pdt_int grp = 0; grp < p->groups; ++grp) {
+                const T *src = KN(conv_columns)(&cs, x, n, count, grp, col);
+                T *yg = y + n * cs.image_out + grp * cs.og * cs.plane;
+                status[b] |= KN(gemm)(0, 0, cs.og, ld, cs.k, 1.0, weight + grp * cs.og * cs.k, cs.k, src, ld, 0.0,
+                                      batch > 1 ? out : yg, ld, NULL);
+                if (batch == 1 && !bias) continue;
+                for (pdt_int i = 0; i < count; ++i)  // each image's rows into place, plus the bias
+                    for (pdt_int o = 0; o < cs.og; ++o)
+                        KN(conv_bias_row)(cs.plane, batch > 1 ? out + o * ld + i * cs.plane : yg + o * cs.plane,
+                                          bias ? bias[grp * cs.og + o] : (T)0, yg + i * cs.image_out + o * cs.plane);
             }
+        }
     }
     for (pdt_int b = 0; b < blocks; ++b)
         if (status[b]) return PDT_ENOMEM;
@@ -128,43 +168,51 @@ static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *w
 // dy (N, O, oh, ow): dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dbias (O) += Σ dy, dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n)
 static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                       T *dweight, T *dbias, T *work) {
-    const pdt_int g = p->groups, cg = p->c / g, og = p->o / g, k = cg * p->kh * p->kw, plane = p->oh * p->ow;
-    const pdt_int blocks = pdt_conv2d_blocks(p), per = k * plane + p->o * k, image = p->c * p->h * p->w;
-    const int pointwise = KN(conv_pointwise)(p);
+    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
+    const pdt_int per = pdt_conv2d_work(p) / blocks, k = cs.k;
     int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
-    PDT_OMP_FOR(blocks > 1 && (double)p->n * p->o * k * plane >= PDT_GEMM_PAR_MIN)
+    PDT_OMP_FOR(KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b) {
-        T *col = work + b * per, *dw = col + k * plane;  // dw: this block's Σ dy_n·col_nᵀ, (O, k)
-        const pdt_int n0 = b * p->n / blocks;
-        for (pdt_int n = n0; n < (b + 1) * p->n / blocks; ++n) {
-            if (dx && !pointwise) memset(dx + n * image, 0, (size_t)image * sizeof(T));
-            for (pdt_int grp = 0; grp < g; ++grp) {
-                const pdt_int c0 = (n * p->c + grp * cg) * p->h * p->w;
-                const T *dyg = dy + (n * p->o + grp * og) * plane, *wg = weight + grp * og * k;
-                if (!pointwise) KN(conv_im2col)(p, cg, x + c0, col);
-                status[b] |= KN(gemm)(0, 1, og, k, plane, 1.0, dyg, plane, pointwise ? x + c0 : col, plane,
-                                      n == n0 ? 0.0 : 1.0, dw + grp * og * k, k, NULL);
+        T *col = work + b * per, *dyb = col + k * cols;  // dyb: the batch's dy as (og, count·plane) when batched
+        T *dw = work + (b + 1) * per - p->o * k;          // this block's Σ dy·colᵀ, (O, k)
+        const pdt_int n0 = b * p->n / blocks, n1 = (b + 1) * p->n / blocks;
+        for (pdt_int n = n0; n < n1; n += batch) {
+            const pdt_int count = n1 - n < batch ? n1 - n : batch, ld = count * cs.plane;
+            if (dx && !cs.direct) memset(dx + n * cs.image_in, 0, (size_t)(count * cs.image_in) * sizeof(T));
+            for (pdt_int grp = 0; grp < p->groups; ++grp) {
+                const T *src = KN(conv_columns)(&cs, x, n, count, grp, col);
+                const T *dyg = dy + n * cs.image_out + grp * cs.og * cs.plane, *wg = weight + grp * cs.og * k;
+                if (batch > 1)
+                    for (pdt_int i = 0; i < count; ++i)
+                        for (pdt_int o = 0; o < cs.og; ++o)
+                            memcpy(dyb + o * ld + i * cs.plane, dyg + i * cs.image_out + o * cs.plane,
+                                   (size_t)cs.plane * sizeof(T));
+                const T *g = batch > 1 ? dyb : dyg;
+                status[b] |= KN(gemm)(0, 1, cs.og, k, ld, 1.0, g, ld, src, ld, n == n0 ? 0.0 : 1.0,
+                                      dw + grp * cs.og * k, k, NULL);
                 if (!dx) continue;
-                status[b] |= KN(gemm)(1, 0, k, plane, og, 1.0, wg, k, dyg, plane, 0.0, pointwise ? dx + c0 : col,
-                                      plane, NULL);
-                if (!pointwise) KN(conv_col2im)(p, cg, col, dx + c0);
+                T *dxg = dx + n * cs.image_in + grp * cs.cg * p->h * p->w;
+                status[b] |= KN(gemm)(1, 0, k, ld, cs.og, 1.0, wg, k, g, ld, 0.0, cs.direct ? dxg : col, ld, NULL);
+                if (!cs.direct)
+                    for (pdt_int i = 0; i < count; ++i)
+                        KN(conv_col2im)(p, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
             }
         }
     }
     for (pdt_int b = 0; b < blocks; ++b)
         if (status[b]) return PDT_ENOMEM;
     // the partial dW in block order, then db per channel over images in order
-    const pdt_int wsize = p->o * k;
-    for (pdt_int b = 0; b < blocks; ++b) KN(conv_add_row)(wsize, work + b * per + k * plane, dweight);
+    for (pdt_int b = 0; b < blocks; ++b) KN(conv_add_row)(p->o * k, work + (b + 1) * per - p->o * k, dweight);
     if (dbias)
         for (pdt_int o = 0; o < p->o; ++o) {
             V acc = vzero();
             T tail = 0;
             for (pdt_int n = 0; n < p->n; ++n) {
-                const T *row = dy + (n * p->o + o) * plane;
+                const T *row = dy + n * cs.image_out + o * cs.plane;
                 pdt_int q = 0;
-                for (; q + VN <= plane; q += VN) acc = vadd(acc, vload(row + q));
-                for (; q < plane; ++q) tail += row[q];
+                for (; q + VN <= cs.plane; q += VN) acc = vadd(acc, vload(row + q));
+                for (; q < cs.plane; ++q) tail += row[q];
             }
             dbias[o] += vreduce_add(acc) + tail;
         }
@@ -184,12 +232,11 @@ static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, i
                 pdt_int best = i0 * p->w + j0;
                 T m = xc[best];
                 for (pdt_int i = i0; i < i1; ++i)
-                    for (pdt_int j = j0; j < j1; ++j) {
+                    for (pdt_int j = j0; j < j1; ++j) {  // selects, not branches: maxima of noise are unpredictable
                         const T v = xc[i * p->w + j];
-                        if (v > m || v != v) {  // PyTorch's test: the last NaN wins
-                            m = v;
-                            best = i * p->w + j;
-                        }
+                        const int take = (v > m) | (v != v);  // PyTorch's test: the last NaN wins
+                        m = take ? v : m;
+                        best = take ? i * p->w + j : best;
                     }
                 y[c * out + r * p->ow + s] = m;
                 argmax[c * out + r * p->ow + s] = best;

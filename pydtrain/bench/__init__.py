@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-AREAS = ("mlp", "layers_act", "layers_norm", "optim", "gemm", "training", "regularization", "contention")
+AREAS = ("mlp", "layers_act", "layers_norm", "optim", "gemm", "training", "regularization", "conv", "contention")
 
 
 def main(argv=None) -> int:
