@@ -61,6 +61,23 @@ def median_time(fn: Callable[[], object], repeats: int = 7, min_time: float = 0.
     return float(np.median(samples))
 
 
+def layer_step(layer, x: np.ndarray, dy: np.ndarray) -> Callable[[], None]:
+    """One training step of a pydtrain layer: forward on x, backward with the fixed dy."""
+    def run():
+        layer(x)
+        layer.backward(dy)
+    return run
+
+
+def torch_layer_step(module, xt, dyt) -> Callable[[], None]:
+    """The same step of a PyTorch module with autograd (gradients cleared, not accumulated)."""
+    def run():
+        xt.grad = None
+        module.zero_grad(set_to_none=True)
+        module(xt).backward(dyt)
+    return run
+
+
 def fma_reps(sink: np.ndarray, seconds: float) -> int:
     """Repetitions (a power of two) for which ``_C.fma_peak(sink, reps)`` takes more than ``seconds``."""
     reps = 1 << 12

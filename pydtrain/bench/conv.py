@@ -26,27 +26,12 @@ CONV_SHAPES = [
 LARGEST = CONV_SHAPES[3]
 
 
-def _step(layer, x, dy):
-    def run():
-        layer(x)
-        layer.backward(dy)
-    return run
-
-
-def _torch_step(module, xt, dyt):
-    def run():
-        xt.grad = None
-        module.zero_grad(set_to_none=True)
-        module(xt).backward(dyt)
-    return run
-
-
 def _torch_pair(make, x, dy):
     torch = common.torch
     if torch is None:
         return None
     xt = torch.from_numpy(x.copy()).requires_grad_(True)
-    return _torch_step(make(), xt, torch.from_numpy(dy.copy()))
+    return common.torch_layer_step(make(), xt, torch.from_numpy(dy.copy()))
 
 
 def _conv_rows(table, threads: int) -> None:
@@ -59,7 +44,7 @@ def _conv_rows(table, threads: int) -> None:
         rng = np.random.default_rng(0)
         x = rng.standard_normal((n, c, h, w), dtype=np.float32)
         dy = rng.standard_normal(layer(x).shape, dtype=np.float32)
-        step = _step(layer, x, dy)
+        step = common.layer_step(layer, x, dy)
         t_pdt = common.median_time(step)
         make = (lambda: torch.nn.Conv2d(c, o, k, stride=s, padding=p)) if torch else None
         t_th = common.median_time(_torch_pair(make, x, dy)) if torch else None
@@ -83,7 +68,7 @@ def _pool_rows(table, threads: int) -> None:
     ]
     for name, layer, make, per_element in cases:
         dy = rng.standard_normal(layer(x).shape, dtype=np.float32)
-        t_pdt = common.median_time(_step(layer, x, dy))
+        t_pdt = common.median_time(common.layer_step(layer, x, dy))
         t_th = common.median_time(_torch_pair(make, x, dy)) if torch else None
         gbs = per_element * x.size / t_pdt
         table.row(f"{name} {x.shape} fwd+bwd, {threads} thr", t_pdt, None, t_th,
