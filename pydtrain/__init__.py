@@ -40,11 +40,11 @@ _apply_simd_cap()
 
 from ._random import seed  # noqa: E402
 from ._config import get_num_threads, set_num_threads, show_config  # noqa: E402
-from . import functional, init, nn, optim, data, regularizers, train, diagnostics, interop  # noqa: E402
+from . import functional, init, nn, optim, data, regularizers, train, diagnostics, interop, models  # noqa: E402
 from .averaging import ema  # noqa: E402
 
 __all__ = [
     "seed", "get_num_threads", "set_num_threads", "show_config", "ema",
-    "functional", "init", "nn", "optim", "data", "regularizers", "train", "diagnostics", "interop",
+    "functional", "init", "nn", "optim", "data", "regularizers", "train", "diagnostics", "interop", "models",
     "__version__",
 ]

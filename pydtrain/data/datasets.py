@@ -45,7 +45,7 @@ def _blurred_shuffled(X: np.ndarray, y: np.ndarray, noise: float) -> tuple[np.nd
     return X[order], y[order]
 
 
-def load_digits() -> tuple[np.ndarray, np.ndarray]:
+def load_digits(as_images: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Loads the 8x8 handwritten digits shipped with pydtrain (no download).
 
     1797 grey-level images of the digits 0-9 (the UCI "optical recognition of
@@ -53,9 +53,12 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     row by row into 64 pixels with integer intensities 0-16. Reshape a row with
     ``x.reshape(8, 8)`` to see it. Scale the features before training, e.g. ``X / 16``.
 
+    Args:
+        as_images: return X as (1797, 1, 8, 8) images (N, C, H, W) for convolutional networks.
+
     Returns:
-        ``(X, y)``: ``X`` float32 of shape (1797, 64), C-contiguous, values 0-16;
-        ``y`` int64 of shape (1797,), labels 0-9 (about 180 of each).
+        ``(X, y)``: ``X`` float32 of shape (1797, 64) or (1797, 1, 8, 8), C-contiguous,
+        values 0-16; ``y`` int64 of shape (1797,), labels 0-9 (about 180 of each).
     """
     resource = importlib.resources.files(__package__).joinpath("digits.npz")
     with resource.open("rb") as f, np.load(f) as archive:
@@ -63,7 +66,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
         labels = archive["labels"]
     X = np.ascontiguousarray(images, dtype=np.float32)
     y = labels.astype(np.int64)
-    return X, y
+    return (X.reshape(-1, 1, 8, 8) if as_images else X), y
 
 
 def make_moons(

@@ -6,6 +6,7 @@ from .containers import Sequential, ModuleList, Residual, MultiTask, Ensemble, F
 from .dropout import Dropout, Dropout2d
 from .conv import Conv2d
 from .pool import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
+from .blocks import BasicBlock
 from .noise import GaussianNoise
 from .norm import BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm, recompute_bn_stats
 from .loss import CrossEntropyLoss, BCEWithLogitsLoss, MSELoss, MultiTaskLoss
@@ -14,6 +15,7 @@ __all__ = [
     "Module", "Parameter", "Linear",
     "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
     "Sequential", "ModuleList", "Residual", "MultiTask", "Ensemble", "Flatten",
-    "Dropout", "Dropout2d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
+    "Dropout", "Dropout2d", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BasicBlock",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss",
 ]
