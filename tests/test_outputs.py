@@ -264,6 +264,11 @@ def _pool(entry):
     return make
 
 
+def _draw_shapes(shape, dtype, rng):
+    images = np.empty((shape[0], 8 + shape[1] % 9, 8 + shape[1] % 9), dtype)
+    return lambda outs: _C.draw_shapes(images, np.array([0, 5, 3], np.int64), 7, 11, 0.1, *outs), 1
+
+
 # entry name -> one or more (case label, maker); every _C function with an output argument is listed
 CASES = {
     "relu_forward": [("", _elementwise("relu_forward"))],
@@ -312,6 +317,7 @@ CASES = {
                        ("s2", _conv(3, 2, 0, 1, False))],
     "conv2d_backward": [("3x3", _conv(3, 1, 1, 1, True)), ("1x1-g2", _conv(1, 1, 0, 2, True)),
                         ("s2", _conv(3, 2, 0, 1, True))],
+    "draw_shapes": [("", _draw_shapes)],
     **{entry: [("", _pool(entry))] for entry in (
         "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
         "global_avgpool_forward", "global_avgpool_backward")},
