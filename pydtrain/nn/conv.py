@@ -14,7 +14,7 @@ from .. import _C, _checks, init as _init
 from ..functional import conv2d_output_size, conv2d_work_size
 from .module import Module, Parameter, _Outputs, check_input
 
-__all__ = ["Conv2d", "pair"]
+__all__ = ["Conv2d"]
 
 _TORCH_PADDING_MODES = ("reflect", "replicate", "circular")
 
