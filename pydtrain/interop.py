@@ -88,8 +88,8 @@ def _to_torch_layer(m: nn.Module, torch, path: str):
     if isinstance(m, nn.LayerNorm):
         return tnn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine)
     raise TypeError(f"to_torch: {path} is a {type(m).__name__}, which has no PyTorch counterpart here; supported: "
-                    "Sequential, Residual, Linear, Flatten, Dropout, Dropout2d, BatchNorm, LayerNorm, Conv2d, MaxPool2d, "
-                    "AvgPool2d, AdaptiveAvgPool2d and the activations")
+                    "Sequential, Residual, Linear, Flatten, Dropout, Dropout2d, BatchNorm, LayerNorm, Conv2d, "
+                    "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and the activations")
 
 
 def to_torch(model: nn.Module) -> Any:

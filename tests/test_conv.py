@@ -146,7 +146,8 @@ def test_state_dict_round_trip_with_torch():
     x = np.random.default_rng(0).standard_normal((2, 4, 6, 5)).astype(np.float32)
     np.testing.assert_array_equal(back(x), ours(x))
     np.testing.assert_allclose(ours(x), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
-    assert nn.Conv2d(3, 5, 1, bias=False).state_dict().keys() == torch.nn.Conv2d(3, 5, 1, bias=False).state_dict().keys()
+    no_bias = torch.nn.Conv2d(3, 5, 1, bias=False)
+    assert nn.Conv2d(3, 5, 1, bias=False).state_dict().keys() == no_bias.state_dict().keys()
 
 
 def test_initialization_uses_pytorchs_fan_in():

@@ -42,8 +42,9 @@ class TorchBasicBlock(torch.nn.Module):
         self.bn2 = torch.nn.BatchNorm2d(cout, dtype=torch.float64)
         self.downsample = None
         if stride != 1 or cin != cout:
-            self.downsample = torch.nn.Sequential(torch.nn.Conv2d(cin, cout, 1, stride, bias=False, dtype=torch.float64),
-                                                  torch.nn.BatchNorm2d(cout, dtype=torch.float64))
+            self.downsample = torch.nn.Sequential(
+                torch.nn.Conv2d(cin, cout, 1, stride, bias=False, dtype=torch.float64),
+                torch.nn.BatchNorm2d(cout, dtype=torch.float64))
 
     def forward(self, x):
         f = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))

@@ -165,7 +165,8 @@ static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *w
     return PDT_OK;
 }
 
-// dy (N, O, oh, ow): dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dbias (O) += Σ dy, dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n)
+// dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dbias (O) += Σ dy,
+// dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n)
 static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                       T *dweight, T *dbias, T *work) {
     const KN(conv_shape) cs = KN(conv_shape_of)(p);

@@ -229,7 +229,8 @@ static PyObject *py_avgpool2d_backward(PyObject *self, PyObject *args) {
     if (a.failed) return pdt_args_fail(&a);
     const npy_intp *dims = PyArray_DIMS(a.arrays[0]);
     if (!pdt_require(&a, dims[2] == p.oh && dims[3] == p.ow,
-                     "dy must have the forward output's size (%lld, %lld) for input_size (%lld, %lld); got (%lld, %lld)",
+                     "dy must have the forward output's size (%lld, %lld) for input_size (%lld, %lld); "
+                     "got (%lld, %lld)",
                      (long long)p.oh, (long long)p.ow, h, w, (long long)dims[2], (long long)dims[3]))
         return pdt_args_fail(&a);
     pdt_status st;

@@ -63,7 +63,8 @@ def _pool_rows(table, threads: int) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 64, 32, 32), dtype=np.float32)
     cases = [  # name, layer, torch module, compulsory bytes per input element
-        ("maxpool 2x2", nn.MaxPool2d(2), (lambda: torch.nn.MaxPool2d(2)) if torch else None, 4 + 4 + (4 + 8 + 4 + 8) / 4),
+        ("maxpool 2x2", nn.MaxPool2d(2), (lambda: torch.nn.MaxPool2d(2)) if torch else None,
+         4 + 4 + (4 + 8 + 4 + 8) / 4),
         ("global avgpool", nn.AdaptiveAvgPool2d(1), (lambda: torch.nn.AdaptiveAvgPool2d(1)) if torch else None, 8),
     ]
     for name, layer, make, per_element in cases:

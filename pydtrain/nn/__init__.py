@@ -15,7 +15,8 @@ __all__ = [
     "Module", "Parameter", "Linear",
     "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus",
     "Sequential", "ModuleList", "Residual", "MultiTask", "Ensemble", "Flatten",
-    "Dropout", "Dropout2d", "GaussianNoise", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
+    "Dropout", "Dropout2d", "GaussianNoise",
+    "BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "recompute_bn_stats",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BasicBlock",
     "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss", "MultiTaskLoss",
 ]
