@@ -135,8 +135,94 @@ static inline int KN(conv_parallel)(const pdt_conv2d *p) {
            (double)p->n * p->o * (p->c / p->groups) * p->kh * p->kw * p->oh * p->ow >= PDT_GEMM_PAR_MIN;
 }
 
+// d[0..n) += a·s[0..n)
+static inline void KN(conv_axpy_row)(pdt_int n, T a, const T *restrict s, T *restrict d) {
+    const V av = vset1(a);
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) vstore(d + q, vfma(av, vload(s + q), vload(d + q)));
+    if (q < n) vstore_tail(d + q, vfma(av, vload_tail(s + q, n - q), vload_tail(d + q, n - q)), n - q);
+}
+
+// Depthwise (groups = C = O): each plane is its own channel's 2-D correlation, computed in place tap by tap
+// (an im2col GEMM would be a product of one row per image). dst_plane (oh, ow) += Σ_taps w[i, j]·x at the tap
+// (forward); with `scatter`, the transpose: dst_plane (h, w) += w[i, j]·src (oh, ow) at the tap (dx).
+static void KN(conv_depthwise_plane)(const pdt_conv2d *p, const T *restrict wc, const T *restrict src,
+                                     T *restrict dst, int scatter) {
+    for (pdt_int i = 0; i < p->kh; ++i)
+        for (pdt_int j = 0; j < p->kw; ++j) {
+            const T wij = wc[i * p->kw + j];
+            pdt_int lo, hi;
+            pdt_conv_span(p->w, p->ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+            for (pdt_int r = 0; r < p->oh; ++r) {
+                const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                if (ih < 0 || ih >= p->h) continue;
+                const pdt_int in0 = ih * p->w - p->pw + j * p->dw;  // input index of output column 0 at this tap
+                T *d = scatter ? dst + in0 : dst + r * p->ow;
+                const T *s = scatter ? src + r * p->ow : src + in0;
+                if (p->sw == 1) KN(conv_axpy_row)(hi - lo, wij, s + lo, d + lo);
+                else if (scatter) for (pdt_int q = lo; q < hi; ++q) d[q * p->sw] += wij * s[q];
+                else for (pdt_int q = lo; q < hi; ++q) d[q] += wij * s[q * p->sw];
+            }
+        }
+}
+
+// x (N, C, H, W), weight (C, 1, kh, kw), bias (C) or NULL → y (N, C, oh, ow), one plane per (n, c)
+static void KN(conv_depthwise_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
+    for (pdt_int nc = 0; nc < planes; ++nc) {
+        const pdt_int c = nc % p->c;
+        T *yc = y + nc * out;
+        const T b = bias ? bias[c] : (T)0;
+        for (pdt_int q = 0; q < out; ++q) yc[q] = b;
+        KN(conv_depthwise_plane)(p, weight + c * taps, x + nc * in, yc, 0);
+    }
+}
+
+// dy (N, C, oh, ow) → dx (N, C, H, W) (NULL: skipped); dweight (C, 1, kh, kw) += Σ_n Σ dy·x at each tap,
+// summed per channel over images in order
+static void KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                        T *dweight) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    if (dx) {
+        PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
+        for (pdt_int nc = 0; nc < planes; ++nc) {
+            memset(dx + nc * in, 0, (size_t)in * sizeof(T));
+            KN(conv_depthwise_plane)(p, weight + (nc % p->c) * taps, dy + nc * out, dx + nc * in, 1);
+        }
+    }
+    PDT_OMP_FOR(p->c > 1 && planes * out * taps > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < p->c; ++c)
+        for (pdt_int i = 0; i < p->kh; ++i)
+            for (pdt_int j = 0; j < p->kw; ++j) {
+                pdt_int lo, hi;
+                pdt_conv_span(p->w, p->ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+                V acc = vzero();
+                T tail = 0;
+                for (pdt_int n = 0; n < p->n; ++n)
+                    for (pdt_int r = 0; r < p->oh; ++r) {
+                        const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                        if (ih < 0 || ih >= p->h) continue;
+                        const T *g = dy + (n * p->c + c) * out + r * p->ow;
+                        const T *xs = x + (n * p->c + c) * in + ih * p->w - p->pw + j * p->dw;
+                        if (p->sw == 1) {
+                            pdt_int q = lo;
+                            for (; q + VN <= hi; q += VN) acc = vfma(vload(g + q), vload(xs + q), acc);
+                            if (q < hi) acc = vfma(vload_tail(g + q, hi - q), vload_tail(xs + q, hi - q), acc);
+                        } else {
+                            for (pdt_int q = lo; q < hi; ++q) tail += g[q] * xs[q * p->sw];
+                        }
+                    }
+                dweight[c * taps + i * p->kw + j] += vreduce_add(acc) + tail;
+            }
+}
+
 // x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
 static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
+    if (pdt_conv2d_depthwise(p)) {
+        KN(conv_depthwise_forward)(p, x, weight, bias, y);
+        return PDT_OK;
+    }
     const KN(conv_shape) cs = KN(conv_shape_of)(p);
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
     const pdt_int per = pdt_conv2d_work(p) / blocks;
@@ -165,10 +251,9 @@ static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *w
     return PDT_OK;
 }
 
-// dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dbias (O) += Σ dy,
-// dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n)
-static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
-                                      T *dweight, T *dbias, T *work) {
+// dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n) by GEMMs
+static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                         T *dweight, T *work) {
     const KN(conv_shape) cs = KN(conv_shape_of)(p);
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
     const pdt_int per = pdt_conv2d_work(p) / blocks, k = cs.k;
@@ -203,17 +288,32 @@ static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *
     }
     for (pdt_int b = 0; b < blocks; ++b)
         if (status[b]) return PDT_ENOMEM;
-    // the partial dW in block order, then db per channel over images in order
+    // the partial dW in block order
     for (pdt_int b = 0; b < blocks; ++b) KN(conv_add_row)(p->o * k, work + (b + 1) * per - p->o * k, dweight);
+    return PDT_OK;
+}
+
+// dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dbias (O) += Σ dy (NULL: none),
+// dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n) (NULL: not computed)
+static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                      T *dweight, T *dbias, T *work) {
+    const pdt_int plane = p->oh * p->ow;
+    if (pdt_conv2d_depthwise(p)) {
+        KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight);
+    } else {
+        const pdt_status st = KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
+        if (st != PDT_OK) return st;
+    }
+    // db per channel over images in order
     if (dbias)
         for (pdt_int o = 0; o < p->o; ++o) {
             V acc = vzero();
             T tail = 0;
             for (pdt_int n = 0; n < p->n; ++n) {
-                const T *row = dy + n * cs.image_out + o * cs.plane;
+                const T *row = dy + (n * p->o + o) * plane;
                 pdt_int q = 0;
-                for (; q + VN <= cs.plane; q += VN) acc = vadd(acc, vload(row + q));
-                for (; q < cs.plane; ++q) tail += row[q];
+                for (; q + VN <= plane; q += VN) acc = vadd(acc, vload(row + q));
+                for (; q < plane; ++q) tail += row[q];
             }
             dbias[o] += vreduce_add(acc) + tail;
         }

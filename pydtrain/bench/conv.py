@@ -1,6 +1,7 @@
 """Benchmark: Conv2d forward + backward (dx, dW, db) and pooling against PyTorch, float32.
 
-Conv rows: the layers of a digits/shapes ResNet and of a CIFAR-sized network; the note gives
+Conv rows: the layers of a digits/shapes ResNet and of a CIFAR-sized network, and a depthwise
+layer (groups = channels, its own direct kernel); the note gives
 pydtrain's GFLOP/s (forward, dW and dx: 3·2·N·O·C/g·kh·kw·oh·ow) and, for the largest layer at
 one thread, its share of the FMA peak measured next to each call (common.paired_efficiency).
 Pooling rows (MaxPool2d 2×2, global average pooling) give the effective bandwidth over the
@@ -15,13 +16,14 @@ from . import common
 
 __all__ = ["run", "CONV_SHAPES"]
 
-# (N, C, H, W, O, kernel, stride, padding)
+# (N, C, H, W, O, kernel, stride, padding, groups)
 CONV_SHAPES = [
-    (128, 1, 8, 8, 16, 3, 1, 1),
-    (64, 16, 28, 28, 32, 3, 1, 1),
-    (64, 32, 14, 14, 32, 3, 2, 1),
-    (32, 64, 32, 32, 64, 3, 1, 1),
-    (64, 64, 16, 16, 128, 1, 1, 0),
+    (128, 1, 8, 8, 16, 3, 1, 1, 1),
+    (64, 16, 28, 28, 32, 3, 1, 1, 1),
+    (64, 32, 14, 14, 32, 3, 2, 1, 1),
+    (32, 64, 32, 32, 64, 3, 1, 1, 1),
+    (64, 64, 16, 16, 128, 1, 1, 0, 1),
+    (64, 32, 28, 28, 32, 3, 1, 1, 32),
 ]
 LARGEST = CONV_SHAPES[3]
 
@@ -39,20 +41,21 @@ def _conv_rows(table, threads: int) -> None:
 
     torch = common.torch
     for shape in CONV_SHAPES:
-        n, c, h, w, o, k, s, p = shape
-        layer = nn.Conv2d(c, o, k, stride=s, padding=p)
+        n, c, h, w, o, k, s, p, g = shape
+        layer = nn.Conv2d(c, o, k, stride=s, padding=p, groups=g)
         rng = np.random.default_rng(0)
         x = rng.standard_normal((n, c, h, w), dtype=np.float32)
         dy = rng.standard_normal(layer(x).shape, dtype=np.float32)
         step = common.layer_step(layer, x, dy)
         t_pdt = common.median_time(step)
-        make = (lambda: torch.nn.Conv2d(c, o, k, stride=s, padding=p)) if torch else None
+        make = (lambda: torch.nn.Conv2d(c, o, k, stride=s, padding=p, groups=g)) if torch else None
         t_th = common.median_time(_torch_pair(make, x, dy)) if torch else None
-        flops = 3 * 2 * n * o * c * k * k * dy.shape[2] * dy.shape[3]
+        flops = 3 * 2 * n * o * c // g * k * k * dy.shape[2] * dy.shape[3]
         note = f"{flops / t_pdt / 1e9:.1f} GFLOP/s"
         if shape == LARGEST and threads == 1:
             note += f", {100 * common.paired_efficiency(step, flops, np.float32, 1):.0f}% of FMA peak"
-        table.row(f"conv N{n} {c}->{o} {h}x{w} k{k} s{s} p{p}, {threads} thr", t_pdt, None, t_th, note)
+        depthwise = " depthwise" if g > 1 else ""
+        table.row(f"conv N{n} {c}->{o} {h}x{w} k{k} s{s} p{p}{depthwise}, {threads} thr", t_pdt, None, t_th, note)
 
 
 def _pool_rows(table, threads: int) -> None:
