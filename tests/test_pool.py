@@ -12,6 +12,7 @@ from conftest import assert_gradients, tol
 # (shape, kernel, stride, padding): default stride, overlapping windows, padding, odd sizes, batch 1, one channel
 CASES = [
     ((2, 3, 8, 8), 2, None, 0),
+    ((1, 2, 7, 9), 2, 2, 0),
     ((2, 3, 7, 9), 3, 2, 1),
     ((1, 1, 5, 5), 5, 1, 2),
     ((3, 2, 9, 4), (3, 2), (2, 1), (1, 1)),
@@ -39,12 +40,16 @@ def test_max_pool_kernels_match_oracle(simd, dtype, case):
                                **tol(dtype))
 
 
-def test_max_pool_ties_and_nan():
-    x = np.zeros((1, 1, 2, 4))
+@pytest.mark.parametrize("kernel,expected", [(2, [0, 9, 4]), ((2, 3), [0, 9])], ids=["2x2", "2x3"])
+def test_max_pool_ties_and_nan(kernel, expected):
+    # zeros with NaN at flat indices 4 and 9 of a 2×6 plane: the first of equal maxima wins, a NaN wins over
+    # a number, and of two NaNs in a window the later (PyTorch's rule)
+    x = np.zeros((1, 1, 2, 6))
     x[0, 0, 1, 3] = np.nan
-    y, argmax = F.max_pool2d(x, 2)
-    np.testing.assert_array_equal(argmax.ravel(), [0, 7])  # the first of equal maxima; a NaN wins
-    assert y[0, 0, 0, 0] == 0 and np.isnan(y[0, 0, 0, 1])
+    x[0, 0, 0, 4] = np.nan
+    y, argmax = F.max_pool2d(x, kernel)
+    np.testing.assert_array_equal(argmax.ravel(), expected)
+    assert y[0, 0, 0, 0] == 0 and np.isnan(y[0, 0, 0, 1:]).all()
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

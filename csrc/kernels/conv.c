@@ -323,9 +323,28 @@ static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *
 // planes (n·c, h, w) → y, argmax (n·c, oh, ow); the first maximum of the window in row order
 static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, int64_t *argmax) {
     const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    const int halving = p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0;
     PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
     for (pdt_int c = 0; c < planes; ++c) {
         const T *xc = x + c * in;
+        if (halving) {  // MaxPool2d(2): the same taps in the same order, a window per column with no bounds
+            for (pdt_int r = 0; r < p->oh; ++r) {
+                const T *r0 = xc + 2 * r * p->w, *r1 = r0 + p->w;
+                for (pdt_int s = 0; s < p->ow; ++s) {
+                    const T v[4] = {r0[2 * s], r0[2 * s + 1], r1[2 * s], r1[2 * s + 1]};
+                    T m = v[0];
+                    int at = 0;
+                    for (int t = 1; t < 4; ++t) {
+                        const int take = (v[t] > m) | (v[t] != v[t]);
+                        m = take ? v[t] : m;
+                        at = take ? t : at;
+                    }
+                    y[c * out + r * p->ow + s] = m;
+                    argmax[c * out + r * p->ow + s] = (2 * r + (at >> 1)) * p->w + 2 * s + (at & 1);
+                }
+            }
+            continue;
+        }
         for (pdt_int r = 0; r < p->oh; ++r)
             for (pdt_int s = 0; s < p->ow; ++s) {
                 pdt_int i0, i1, j0, j1;
