@@ -74,6 +74,43 @@ enum { PDT_ERASE_TRIES = 10, PDT_ERASE_DRAWS = 1 + 4 * PDT_ERASE_TRIES };
 typedef struct {
     double p, scale_lo, scale_hi, log_ratio_lo, log_ratio_hi, value;
 } pdt_erase_hp;
+/* ---- conv.c: a 2-D window over (N, C, H, W) images ---- */
+/* Convolution: weight (O, C/groups, kh, kw), output (N, O, oh, ow) with
+ * oh = (h + pad_top + pad_bottom − dh·(kh − 1) − 1)/sh + 1 (the bottom and right padding are implied
+ * by oh and ow). Pooling uses n·c planes, o = c, groups = 1, dh = dw = 1. */
+typedef struct {
+    pdt_int n, c, h, w;
+    pdt_int o, oh, ow;
+    pdt_int kh, kw, sh, sw, ph, pw, dh, dw;
+    pdt_int groups;
+} pdt_conv2d;
+
+/* Image blocks of a convolution: each has its own im2col buffer and its own partial dW,
+ * summed in block order, so the blocks depend on N only and dW on no thread count. */
+#define PDT_CONV_BLOCKS 8
+static inline pdt_int pdt_conv2d_blocks(const pdt_conv2d *p) { return p->n < PDT_CONV_BLOCKS ? p->n : PDT_CONV_BLOCKS; }
+/* Depthwise (groups = C = O) runs tap by tap on each plane (conv_depthwise_plane), not by im2col + GEMM:
+ * its products would have one row per image and group, all call overhead and copying. */
+static inline int pdt_conv2d_depthwise(const pdt_conv2d *p) { return p->groups == p->c && p->o == p->c; }
+/* Images whose column matrices stand side by side in one GEMM, up to PDT_CONV_COLUMNS columns: only
+ * for a shallow product (C/groups·kh·kw < PDT_CONV_BATCH_DEPTH, a first layer on 1–3 channels), where a
+ * call per image costs more than its multiply-adds; deeper ones gain nothing from it. */
+#define PDT_CONV_COLUMNS 1024
+#define PDT_CONV_BATCH_DEPTH 32
+static inline pdt_int pdt_conv2d_batch(const pdt_conv2d *p) {
+    const pdt_int plane = p->oh * p->ow, blocks = pdt_conv2d_blocks(p);
+    const pdt_int most = blocks ? (p->n + blocks - 1) / blocks : 1, batch = PDT_CONV_COLUMNS / plane;
+    if (p->c / p->groups * p->kh * p->kw >= PDT_CONV_BATCH_DEPTH) return 1;
+    return batch < 1 ? 1 : batch < most ? batch : most;
+}
+/* Elements of the working buffer conv2d_forward/backward take (none for depthwise): per block the column matrix
+ * (C/groups·kh·kw, batch·oh·ow), a batched output (O/groups, batch·oh·ow) when batch > 1, and a
+ * partial dW (O, C/groups·kh·kw). */
+static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
+    if (pdt_conv2d_depthwise(p)) return 0;
+    const pdt_int k = p->c / p->groups * p->kh * p->kw, batch = pdt_conv2d_batch(p), cols = batch * p->oh * p->ow;
+    return pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
+}
 
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */
 typedef struct pdt_kernels {

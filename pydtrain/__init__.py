@@ -40,13 +40,13 @@ _apply_simd_cap()
 
 from ._random import seed  # noqa: E402
 from ._config import get_num_threads, set_num_threads, show_config  # noqa: E402
-from . import functional, init, nn, optim, data, regularizers, train, diagnostics, interop, plot  # noqa: E402
+from . import functional, init, nn, optim, data, regularizers, train, diagnostics, interop, plot, models  # noqa: E402
 from .series import ema  # noqa: E402
 from .diagnostics import summary  # noqa: E402
 
 __all__ = [
     "seed", "get_num_threads", "set_num_threads", "show_config", "ema", "summary",
-    "functional", "init", "nn", "optim", "data", "regularizers", "train", "diagnostics", "interop",
+    "functional", "init", "nn", "optim", "data", "regularizers", "train", "diagnostics", "interop", "models",
     "plot",
     "__version__",
 ]

@@ -598,3 +598,112 @@ def layernorm_backward(x: Array, dy: Array, mean: Array, rstd: Array, gamma: Opt
                                _view(gamma, (d,), "gamma"), _view(dgamma, (d,), "dgamma"),
                                _view(dbeta, (d,), "dbeta"), _view(out, (rows, d), "out"))
     return out if out is not None else dx.reshape(x.shape)
+
+
+# ---- conv ----
+
+
+def conv2d_output_size(size: tuple, kernel_size: tuple, stride: tuple = (1, 1), padding: tuple = (0, 0, 0, 0),
+                       dilation: tuple = (1, 1)) -> tuple[int, int]:
+    """(oh, ow) of a 2-D window over (h, w): ``oh = ⌊(h + top + bottom − dh·(kh − 1) − 1)/sh⌋ + 1``.
+
+    ``padding`` is (top, bottom, left, right); a result below 1 means the kernel is larger
+    than the padded input.
+    """
+    (h, w), (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw) = size, kernel_size, stride, padding, dilation
+    return (h + pt + pb - dh * (kh - 1) - 1) // sh + 1, (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+
+
+def conv2d_work_size(x_shape: tuple, weight_shape: tuple, out_size: tuple, groups: int = 1) -> int:
+    """Elements of the work buffer conv2d and conv2d_backward take for these shapes (im2col columns and
+    partial weight gradients of up to 8 image blocks)."""
+    n, c = x_shape[:2]
+    o, _, kh, kw = weight_shape
+    return _C.conv2d_work_size(n, c, o, kh, kw, out_size[0], out_size[1], groups)
+
+
+def _conv_args(x: Array, weight: Array, stride, padding, dilation, groups: int, work: Optional[Array]) -> tuple:
+    """The binding's geometry tuples, and ``work`` or a new buffer of the size the shapes need."""
+    stride, dilation, pad4 = _pair(stride), _pair(dilation), _padding4(padding)
+    if work is None and isinstance(x, np.ndarray) and isinstance(weight, np.ndarray) and x.ndim == 4 \
+            and weight.ndim == 4 and groups >= 1 and x.shape[1] % groups == 0:
+        oh, ow = conv2d_output_size(x.shape[2:], weight.shape[2:], stride, pad4, dilation)
+        if oh >= 1 and ow >= 1:
+            work = np.empty(conv2d_work_size(x.shape, weight.shape, (oh, ow), groups), x.dtype)
+    return stride, pad4, dilation, work
+
+
+def _pair(v) -> tuple:
+    """An int as (v, v); a tuple as it is."""
+    return tuple(int(e) for e in v) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+def _padding4(padding) -> tuple:
+    """An int, (h, w) or (top, bottom, left, right) as (top, bottom, left, right)."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        return tuple(int(p) for p in padding)
+    ph, pw = _pair(padding)
+    return ph, ph, pw, pw
+
+
+def conv2d(x: Array, weight: Array, bias: Optional[Array] = None, stride=1, padding=0, dilation=1, groups: int = 1,
+           work: Optional[Array] = None, out: Optional[Array] = None) -> Array:
+    """2-D convolution (cross-correlation, as PyTorch's) of x (N, C, H, W) with weight (O, C/groups, kh, kw).
+
+    ``y[n, o, r, s] = b[o] + Σ_{c, i, j} W[o, c, i, j]·x[n, c, r·sh − top + i·dh, s·sw − left + j·dw]``
+    over the channels c of o's group, zero outside x. ``stride``, ``dilation``: int or (h, w);
+    ``padding``: int, (h, w) or (top, bottom, left, right). ``work``: a reusable buffer of
+    ``conv2d_work_size`` elements (one is allocated when None).
+    """
+    stride, pad4, dilation, work = _conv_args(x, weight, stride, padding, dilation, groups, work)
+    return _C.conv2d_forward(x, weight, bias, stride, pad4, dilation, groups, work, out)
+
+
+def conv2d_backward(x: Array, weight: Array, dy: Array, dweight: Array, dbias: Optional[Array] = None, stride=1,
+                    padding=0, dilation=1, groups: int = 1, input_grad: bool = True, work: Optional[Array] = None,
+                    out: Optional[Array] = None) -> Optional[Array]:
+    """Conv2d backward: ``dweight += Σ_n dy_n·col(x_n)ᵀ`` and ``dbias += Σ dy`` in place; returns
+    ``dx = col⁻¹(Wᵀ·dy_n)`` (each column entry added back to the pixel it came from), or None when
+    not ``input_grad``. Geometry as ``conv2d``'s."""
+    stride, pad4, dilation, work = _conv_args(x, weight, stride, padding, dilation, groups, work)
+    return _C.conv2d_backward(x, weight, dy, stride, pad4, dilation, groups, dweight, dbias, work, input_grad, out)
+
+
+def max_pool2d(x: Array, kernel_size, stride=None, padding=0, out: Optional[Array] = None,
+               argmax: Optional[Array] = None) -> tuple[Array, Array]:
+    """2-D max pooling of x (N, C, H, W): ``y = max`` over each window (padding never wins).
+
+    ``stride`` defaults to ``kernel_size``; ``padding`` at most half the kernel. Returns
+    ``(y, argmax)``, argmax int64 the index ``ih·W + iw`` of each maximum in its plane.
+    """
+    k = _pair(kernel_size)
+    return _C.maxpool2d_forward(x, k, k if stride is None else _pair(stride), _pair(padding), out, argmax)
+
+
+def max_pool2d_backward(dy: Array, argmax: Array, input_size: tuple, out: Optional[Array] = None) -> Array:
+    """``dx[n, c].flat[argmax] += dy`` over a zero dx (N, C, *input_size)."""
+    return _C.maxpool2d_backward(dy, argmax, _pair(input_size), out)
+
+
+def avg_pool2d(x: Array, kernel_size, stride=None, padding=0, out: Optional[Array] = None) -> Array:
+    """2-D average pooling of x (N, C, H, W): ``y = Σ window/(kh·kw)``, padding counted as zeros
+    (PyTorch's count_include_pad=True); ``stride`` defaults to ``kernel_size``."""
+    k = _pair(kernel_size)
+    return _C.avgpool2d_forward(x, k, k if stride is None else _pair(stride), _pair(padding), out)
+
+
+def avg_pool2d_backward(dy: Array, input_size: tuple, kernel_size, stride=None, padding=0,
+                        out: Optional[Array] = None) -> Array:
+    """``dx[i] = Σ_{windows ∋ i} dy/(kh·kw)`` over dx (N, C, *input_size)."""
+    k = _pair(kernel_size)
+    return _C.avgpool2d_backward(dy, _pair(input_size), k, k if stride is None else _pair(stride), _pair(padding), out)
+
+
+def global_avg_pool2d(x: Array, out: Optional[Array] = None) -> Array:
+    """Global average pooling: ``y[n, c] = mean of x[n, c]``, shape (N, C, 1, 1)."""
+    return _C.global_avgpool_forward(x, out)
+
+
+def global_avg_pool2d_backward(dy: Array, input_size: tuple, out: Optional[Array] = None) -> Array:
+    """``dx[n, c, :, :] = dy[n, c]/(H·W)`` over dx (N, C, *input_size)."""
+    return _C.global_avgpool_backward(dy, _pair(input_size), out)

@@ -4,9 +4,9 @@
 the pydtrain one. State-dict keys and array layouts are the same in both libraries
 (``Linear.weight`` is (out, in), BatchNorm keeps ``running_mean``, ``running_var`` and
 ``num_batches_tracked``), so the weights move as plain arrays. Supported: ``Sequential``
-of Linear, Flatten, the activations, Dropout (inverted scaling, PyTorch's only scheme),
-BatchNorm (1d and 2d), LayerNorm and ``Residual``. PyTorch is optional: these functions
-import it when called.
+of Linear, Flatten, the activations, Dropout and Dropout2d (inverted scaling, PyTorch's only
+scheme), BatchNorm (1d and 2d), LayerNorm, ``Residual``, Conv2d, MaxPool2d, AvgPool2d and
+AdaptiveAvgPool2d(1). PyTorch is optional: these functions import it when called.
 """
 
 from __future__ import annotations
@@ -68,18 +68,28 @@ def _to_torch_layer(m: nn.Module, torch, path: str):
         return tnn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
     if isinstance(m, nn.Flatten):
         return tnn.Flatten()
+    if isinstance(m, nn.Conv2d):
+        return tnn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups,
+                          bias=m.bias is not None)
+    if isinstance(m, nn.MaxPool2d):
+        return tnn.MaxPool2d(m.kernel_size, m.stride, m.padding)
+    if isinstance(m, nn.AvgPool2d):
+        return tnn.AvgPool2d(m.kernel_size, m.stride, m.padding)
+    if isinstance(m, nn.AdaptiveAvgPool2d):
+        return tnn.AdaptiveAvgPool2d(1)
     if isinstance(m, nn.Dropout):
         if m.scaling != "inverted":
             raise ValueError(f"to_torch: {path} is Dropout(scaling={m.scaling!r}); PyTorch has only inverted dropout "
                              "(scaling='inverted')")
-        return tnn.Dropout(p=1.0 - m.keep_prob)
+        return (tnn.Dropout2d if isinstance(m, nn.Dropout2d) else tnn.Dropout)(p=1.0 - m.keep_prob)
     if isinstance(m, nn.BatchNorm):
         torch_bn = tnn.BatchNorm2d if isinstance(m, nn.BatchNorm2d) else tnn.BatchNorm1d
         return torch_bn(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine)
     if isinstance(m, nn.LayerNorm):
         return tnn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine)
     raise TypeError(f"to_torch: {path} is a {type(m).__name__}, which has no PyTorch counterpart here; supported: "
-                    "Sequential, Residual, Linear, Flatten, Dropout, BatchNorm, LayerNorm and the activations")
+                    "Sequential, Residual, Linear, Flatten, Dropout, Dropout2d, BatchNorm, LayerNorm, Conv2d, "
+                    "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and the activations")
 
 
 def to_torch(model: nn.Module) -> Any:
@@ -121,8 +131,24 @@ def _from_torch_layer(m, torch, path: str, dtype) -> nn.Module:
             raise ValueError(f"from_torch: {path} is Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}); "
                              "pydtrain's Flatten keeps the first axis and flattens the rest (1, -1)")
         return nn.Flatten()
-    if isinstance(m, tnn.Dropout):
-        return nn.Dropout(rate=m.p) if m.p > 0 else nn.Dropout(keep_prob=1.0)
+    if isinstance(m, (tnn.Dropout, tnn.Dropout2d)):
+        drop = nn.Dropout2d if isinstance(m, tnn.Dropout2d) else nn.Dropout
+        return drop(rate=m.p) if m.p > 0 else drop(keep_prob=1.0)
+    if isinstance(m, tnn.Conv2d):
+        return nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups,
+                         bias=m.bias is not None, padding_mode=m.padding_mode, dtype=dtype)
+    if isinstance(m, tnn.MaxPool2d):
+        if m.dilation not in (1, (1, 1)) or m.ceil_mode or m.return_indices:
+            raise ValueError(f"from_torch: {path} is MaxPool2d with dilation, ceil_mode or return_indices; "
+                             "pydtrain's MaxPool2d has none of them")
+        return nn.MaxPool2d(m.kernel_size, m.stride, m.padding)
+    if isinstance(m, tnn.AvgPool2d):
+        if m.ceil_mode or not m.count_include_pad or m.divisor_override is not None:
+            raise ValueError(f"from_torch: {path} is AvgPool2d with ceil_mode, count_include_pad=False or a "
+                             "divisor_override; pydtrain's AvgPool2d divides by the window size, padding included")
+        return nn.AvgPool2d(m.kernel_size, m.stride, m.padding)
+    if isinstance(m, tnn.AdaptiveAvgPool2d):
+        return nn.AdaptiveAvgPool2d(m.output_size)
     if isinstance(m, (tnn.BatchNorm1d, tnn.BatchNorm2d)):
         if not m.track_running_stats:
             raise ValueError(f"from_torch: {path} has track_running_stats=False; pydtrain's BatchNorm keeps "
@@ -135,8 +161,8 @@ def _from_torch_layer(m, torch, path: str, dtype) -> nn.Module:
                              "and bias or neither")
         return nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine, dtype=dtype)
     raise TypeError(f"from_torch: {path} is a torch {type(m).__name__}, which has no pydtrain counterpart here; "
-                    "supported: Sequential, Linear, Flatten, Dropout, BatchNorm1d/2d, LayerNorm, the activations "
-                    "and modules made by to_torch")
+                    "supported: Sequential, Linear, Flatten, Dropout, Dropout2d, BatchNorm1d/2d, LayerNorm, Conv2d, "
+                    "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), the activations and modules made by to_torch")
 
 
 def from_torch(module: Any) -> nn.Module:

@@ -531,3 +531,98 @@ def augment_erase(x, seed, offset, p, scale, log_ratio, value):
                 y[k, :, top:top + eh, left:left + ew] = value
                 break
     return y
+# ---- conv ----
+
+
+def _conv_taps(x, kernel, stride, padding4, dilation, fill=0.0):
+    """x padded with `fill`, and for each tap (i, j) of the kernel the (N, C, oh, ow) view it reads."""
+    (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw) = kernel, stride, padding4, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=fill)
+    oh = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    taps = {(i, j): (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+            for i in range(kh) for j in range(kw)}
+    return xp, taps
+
+
+def conv2d_forward(x, weight, bias, stride, padding4, dilation, groups):
+    x, weight = _f64(x, weight)
+    o, cg, kh, kw = weight.shape
+    og = o // groups
+    xp, taps = _conv_taps(x, (kh, kw), stride, padding4, dilation)
+    (si, sj) = taps[0, 0]
+    y = np.zeros((x.shape[0], o) + xp[:, :, si, sj].shape[2:])
+    for g in range(groups):
+        xg, wg = xp[:, g * cg:(g + 1) * cg], weight[g * og:(g + 1) * og]
+        for (i, j), (si, sj) in taps.items():
+            y[:, g * og:(g + 1) * og] += np.einsum("ncpq,oc->nopq", xg[:, :, si, sj], wg[:, :, i, j])
+    if bias is not None:
+        y += np.asarray(bias, np.float64)[None, :, None, None]
+    return y
+
+
+def conv2d_backward(x, weight, dy, stride, padding4, dilation, groups):
+    """(dx, dweight, dbias)"""
+    x, weight, dy = _f64(x, weight, dy)
+    o, cg, kh, kw = weight.shape
+    og = o // groups
+    xp, taps = _conv_taps(x, (kh, kw), stride, padding4, dilation)
+    dxp, dw = np.zeros_like(xp), np.zeros_like(weight)
+    for g in range(groups):
+        xg, wg, dyg = xp[:, g * cg:(g + 1) * cg], weight[g * og:(g + 1) * og], dy[:, g * og:(g + 1) * og]
+        for (i, j), (si, sj) in taps.items():
+            dw[g * og:(g + 1) * og, :, i, j] += np.einsum("nopq,ncpq->oc", dyg, xg[:, :, si, sj])
+            dxp[:, g * cg:(g + 1) * cg, si, sj] += np.einsum("nopq,oc->ncpq", dyg, wg[:, :, i, j])
+    pt, _, pl, _ = padding4
+    return dxp[:, :, pt:pt + x.shape[2], pl:pl + x.shape[3]], dw, dy.sum(axis=(0, 2, 3))
+
+
+def maxpool2d_forward(x, kernel, stride, padding):
+    """(y, argmax): the first maximum of each window in row order, argmax = ih·W + iw."""
+    x = np.asarray(x, np.float64)
+    h, w = x.shape[2:]
+    pad4 = (padding[0], padding[0], padding[1], padding[1])
+    xp, taps = _conv_taps(x, kernel, stride, pad4, (1, 1), fill=-np.inf)
+    rows, cols = np.meshgrid(np.arange(xp.shape[2]) - padding[0], np.arange(xp.shape[3]) - padding[1], indexing="ij")
+    index = rows * w + cols
+    y = argmax = None
+    for si, sj in taps.values():
+        v, k = xp[:, :, si, sj], np.broadcast_to(index[si, sj], xp[:, :, si, sj].shape)
+        if y is None:
+            y, argmax = v.copy(), k.copy()
+        else:
+            better = v > y
+            y[better], argmax[better] = v[better], k[better]
+    return y, argmax.astype(np.int64)
+
+
+def maxpool2d_backward(dy, argmax, input_size):
+    n, c = dy.shape[:2]
+    dx = np.zeros((n * c, input_size[0] * input_size[1]))
+    for p, (d, k) in enumerate(zip(np.asarray(dy, np.float64).reshape(n * c, -1), argmax.reshape(n * c, -1))):
+        np.add.at(dx[p], k, d)
+    return dx.reshape((n, c) + tuple(input_size))
+
+
+def avgpool2d_forward(x, kernel, stride, padding):
+    x = np.asarray(x, np.float64)
+    xp, taps = _conv_taps(x, kernel, stride, (padding[0], padding[0], padding[1], padding[1]), (1, 1))
+    return sum(xp[:, :, si, sj] for si, sj in taps.values()) / (kernel[0] * kernel[1])
+
+
+def avgpool2d_backward(dy, input_size, kernel, stride, padding):
+    dy = np.asarray(dy, np.float64)
+    shape = dy.shape[:2] + tuple(input_size)
+    xp, taps = _conv_taps(np.zeros(shape), kernel, stride, (padding[0], padding[0], padding[1], padding[1]), (1, 1))
+    for si, sj in taps.values():
+        xp[:, :, si, sj] += dy / (kernel[0] * kernel[1])
+    return xp[:, :, padding[0]:padding[0] + input_size[0], padding[1]:padding[1] + input_size[1]]
+
+
+def global_avgpool_forward(x):
+    return np.asarray(x, np.float64).mean(axis=(2, 3), keepdims=True)
+
+
+def global_avgpool_backward(dy, input_size):
+    dy = np.asarray(dy, np.float64)
+    return np.broadcast_to(dy / (input_size[0] * input_size[1]), dy.shape[:2] + tuple(input_size)).copy()

@@ -84,3 +84,30 @@ def test_unsupported_layers_are_named():
 
 def test_reachable_from_the_package():
     assert pdt.interop.to_torch is interop.to_torch
+
+
+def _cnn(dtype):
+    pdt.seed(1)
+    return nn.Sequential(
+        nn.Conv2d(2, 6, 3, padding="same", dtype=dtype), nn.BatchNorm2d(6, dtype=dtype), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Dropout2d(rate=0.1),
+        nn.Conv2d(6, 8, (3, 1), stride=(2, 1), padding=(1, 0), dilation=(1, 1), groups=2, bias=False, dtype=dtype),
+        nn.AvgPool2d(3, stride=1, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3, dtype=dtype),
+    )
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+def test_convolutional_networks_both_ways(dtype, tol):
+    x = np.random.default_rng(4).standard_normal((3, 2, 8, 10)).astype(dtype)
+    model = _train_bn(_cnn(dtype), x)
+    twin = interop.to_torch(model)
+    assert isinstance(twin[4], torch.nn.Dropout2d) and twin[0].padding == "same"
+    with torch.no_grad():
+        np.testing.assert_allclose(model(x), twin(torch.from_numpy(x)).numpy(), rtol=tol, atol=tol)
+    back = interop.from_torch(twin)
+    assert [type(m) for m in back.modules()] == [type(m) for m in model.modules()]
+    np.testing.assert_allclose(back(x), model(x), rtol=tol, atol=tol)
+    with pytest.raises(ValueError, match="count_include_pad=False"):
+        interop.from_torch(torch.nn.AvgPool2d(2, count_include_pad=False))
+    with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
+        interop.from_torch(torch.nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"))

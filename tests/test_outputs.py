@@ -243,6 +243,59 @@ def _ln_backward(affine):
     return make
 
 
+def _image(shape):
+    """An (N, C, H, W) shape for a row of SHAPES (None for the empty ones); BIG runs the pools' loops in parallel."""
+    a, b = shape
+    return None if a * b == 0 else (1 + a // 20, 1 + b // 32, 3 + b // 8, 3 + a // 10)
+
+
+def _conv(kernel, stride, padding, groups, backward):
+    def make(shape, dtype, rng):
+        image = _image(shape)
+        if image is None:
+            return None
+        n, _, h, w = image
+        c = 2 * groups
+        x = rng.standard_normal((n, c, h, w)).astype(dtype)
+        wt = rng.standard_normal((3 * groups, 2, kernel, kernel)).astype(dtype)
+        geometry = ((stride, stride), (padding,) * 4, (1, 1), groups)
+        work = np.empty(_C.conv2d_work_size(n, c, 3 * groups, kernel, kernel, h + 2 * padding, w + 2 * padding, groups),
+                        dtype)
+        if not backward:
+            return lambda outs: _C.conv2d_forward(x, wt, wt[:, 0, 0, 0].copy(), *geometry, work, *outs), 1
+        dy = rng.standard_normal(_C.conv2d_forward(x, wt, None, *geometry, work).shape).astype(dtype)
+        return (lambda outs: _C.conv2d_backward(x, wt, dy, *geometry, np.zeros_like(wt), np.zeros(3 * groups, dtype),
+                                                work, True, *outs)), 1
+    return make
+
+
+def _pool(entry):
+    def make(shape, dtype, rng):
+        image = _image(shape)
+        if image is None:
+            return None
+        x = rng.standard_normal(image).astype(dtype)
+        window = ((3, 3), (2, 2), (1, 1))
+        if entry == "maxpool2d_forward":
+            return lambda outs: _C.maxpool2d_forward(x, *window, *outs), 2
+        if entry == "avgpool2d_forward":
+            return lambda outs: _C.avgpool2d_forward(x, *window, *outs), 1
+        if entry == "global_avgpool_forward":
+            return lambda outs: _C.global_avgpool_forward(x, *outs), 1
+        if entry == "global_avgpool_backward":
+            return lambda outs: _C.global_avgpool_backward(_C.global_avgpool_forward(x), image[2:], *outs), 1
+        y, argmax = _C.maxpool2d_forward(x, *window)
+        if entry == "maxpool2d_backward":
+            return lambda outs: _C.maxpool2d_backward(y, argmax, image[2:], *outs), 1
+        return lambda outs: _C.avgpool2d_backward(y, image[2:], *window, *outs), 1
+    return make
+
+
+def _draw_shapes(shape, dtype, rng):
+    images = np.empty((shape[0], 8 + shape[1] % 9, 8 + shape[1] % 9), dtype)
+    return lambda outs: _C.draw_shapes(images, np.array([0, 5, 3], np.int64), 7, 11, 0.1, *outs), 1
+
+
 # entry name -> one or more (case label, maker); every _C function with an output argument is listed
 CASES = {
     "relu_forward": [("", _elementwise("relu_forward"))],
@@ -294,6 +347,14 @@ CASES = {
     "batchnorm_backward": [("s1-batch", _bn_backward(False, True)), ("s3-running", _bn_backward(True, False))],
     "layernorm_forward": [("affine", _ln_forward(True)), ("plain", _ln_forward(False))],
     "layernorm_backward": [("affine", _ln_backward(True)), ("plain", _ln_backward(False))],
+    "conv2d_forward": [("3x3", _conv(3, 1, 1, 1, False)), ("1x1-g2", _conv(1, 1, 0, 2, False)),
+                       ("s2", _conv(3, 2, 0, 1, False))],
+    "conv2d_backward": [("3x3", _conv(3, 1, 1, 1, True)), ("1x1-g2", _conv(1, 1, 0, 2, True)),
+                        ("s2", _conv(3, 2, 0, 1, True))],
+    "draw_shapes": [("", _draw_shapes)],
+    **{entry: [("", _pool(entry))] for entry in (
+        "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
+        "global_avgpool_forward", "global_avgpool_backward")},
 }
 
 PARAMS = [pytest.param(entry, maker, id=f"{entry}-{label}" if label else entry)

@@ -9,6 +9,7 @@
 extern PyMethodDef pdt_gemm_methods[];
 extern PyMethodDef pdt_activation_methods[];
 extern PyMethodDef pdt_linear_methods[];
+extern PyMethodDef pdt_conv_methods[];
 extern PyMethodDef pdt_loss_methods[];
 extern PyMethodDef pdt_dropout_methods[];
 extern PyMethodDef pdt_noise_methods[];
@@ -119,7 +120,7 @@ PyMODINIT_FUNC PyInit__C(void) {
                              pdt_loss_methods,    pdt_dropout_methods,    pdt_noise_methods,
                              pdt_norm_methods,    pdt_optim_methods,      pdt_clip_methods,
                              pdt_penalty_methods, pdt_average_methods,    pdt_random_methods,
-                             pdt_augment_methods, pdt_stream_methods};
+                             pdt_augment_methods, pdt_stream_methods, pdt_conv_methods};
     if (PyModule_AddIntConstant(m, "ERASE_DRAWS", PDT_ERASE_DRAWS) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -64,7 +64,31 @@ static PyObject *py_philox(PyObject *self, PyObject *args) {
     return Py_BuildValue("(kkkk)", (unsigned long)w[0], (unsigned long)w[1], (unsigned long)w[2], (unsigned long)w[3]);
 }
 
+/* draw_shapes(images (N, S, S), kinds int64 (K) in [0, 6), seed, offset, noise, labels=None) -> labels int64 (N) */
+static PyObject *py_draw_shapes(PyObject *self, PyObject *args) {
+    PyObject *img_o, *kinds_o, *labels_o = Py_None;
+    unsigned long long seed, offset;
+    double noise;
+    if (!PyArg_ParseTuple(args, "OOKKd|O:draw_shapes", &img_o, &kinds_o, &seed, &offset, &noise, &labels_o))
+        return NULL;
+    pdt_args a;
+    pdt_args_init(&a, "draw_shapes");
+    pdt_require(&a, noise >= 0.0, "noise must be >= 0, got %g", noise);
+    void *images = pdt_arg_inout(&a, "images", img_o, "N,S,S");
+    const int64_t *kinds = pdt_arg_labels(&a, "kinds", kinds_o, "K", 6);
+    pdt_require(&a, pdt_dim(&a, 'K') >= 1, "kinds must name at least one shape");
+    int64_t *labels = pdt_arg_out_typed(&a, "labels", labels_o, "N", NPY_INT64);
+    if (a.failed) return pdt_args_fail(&a);
+    pdt_status st;
+    pdt_rng rng = {seed, offset};
+    PDT_RUN(&a, st, draw_shapes, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'S'), pdt_dim(&a, 'K'), kinds, noise, images,
+            labels);
+    if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
+    return pdt_args_outputs(&a);
+}
+
 PyMethodDef pdt_random_methods[] = {
+    {"draw_shapes", py_draw_shapes, METH_VARARGS, "Draw the make_shapes images and labels (in place)."},
     {"fill_uniform", py_fill_uniform, METH_VARARGS, "Fill out with U[low, high) draws of stream (seed, offset)."},
     {"fill_normal", py_fill_normal, METH_VARARGS, "Fill out with N(mean, std^2) draws of stream (seed, offset)."},
     {"permutation", py_permutation, METH_VARARGS, "A random permutation of 0..n-1 from stream (seed, offset)."},

@@ -2,7 +2,8 @@
  * test_core.c — unit tests of the C core, run under ASan/UBSan by
  * `make -C csrc test`: Philox known answers, permutations, and every compiled
  * SIMD target against the scalar reference at awkward sizes (the tails are
- * where a kernel reads or writes out of bounds, which the sanitizers catch).
+ * where a kernel reads or writes out of bounds, which the sanitizers catch), and
+ * convolution and pooling at every level against direct loops in double.
  */
 #include <math.h>
 #include <pthread.h>
@@ -365,10 +366,91 @@ static void test_augment(pdt_simd level) {
     }
 }
 
+/* Direct convolution in double: y (N, O, oh, ow), or with dy given, dx (N, C, H, W) and dw. */
+static void conv_direct(const pdt_conv2d *p, const float *x, const float *w, const float *dy, double *y, double *dx,
+                        double *dw) {
+    const pdt_int cg = p->c / p->groups, og = p->o / p->groups;
+    for (pdt_int n = 0; n < p->n; ++n)
+        for (pdt_int o = 0; o < p->o; ++o)
+            for (pdt_int r = 0; r < p->oh; ++r)
+                for (pdt_int s = 0; s < p->ow; ++s) {
+                    const pdt_int yi = ((n * p->o + o) * p->oh + r) * p->ow + s;
+                    double acc = 0;
+                    for (pdt_int c = 0; c < cg; ++c)
+                        for (pdt_int i = 0; i < p->kh; ++i)
+                            for (pdt_int j = 0; j < p->kw; ++j) {
+                                const pdt_int ih = r * p->sh - p->ph + i * p->dh, iw = s * p->sw - p->pw + j * p->dw;
+                                if (ih < 0 || ih >= p->h || iw < 0 || iw >= p->w) continue;
+                                const pdt_int xi = ((n * p->c + o / og * cg + c) * p->h + ih) * p->w + iw;
+                                const pdt_int wi = ((o * cg + c) * p->kh + i) * p->kw + j;
+                                if (dy) {
+                                    dx[xi] += (double)w[wi] * dy[yi];
+                                    dw[wi] += (double)x[xi] * dy[yi];
+                                } else {
+                                    acc += (double)w[wi] * x[xi];
+                                }
+                            }
+                    if (!dy) y[yi] = acc;
+                }
+}
+
+static double max_diff_d(pdt_int n, const float *a, const double *b) {
+    double d = 0;
+    for (pdt_int i = 0; i < n; ++i) d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+/* conv2d forward/backward of one level against the direct loops (exact-size buffers), and 1 vs 2 threads. */
+static void test_conv(pdt_simd level) {
+    const pdt_kernels *k = pdt_kernels_for(level);
+    /* n, c, h, w, o, oh, ow (0: computed), kh, kw, sh, sw, ph, pw, dh, dw, groups */
+    const pdt_conv2d cases[] = {
+        {2, 3, 7, 6, 4, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1},   {3, 4, 9, 8, 6, 0, 0, 3, 3, 2, 2, 1, 1, 2, 2, 2},
+        {11, 2, 5, 6, 3, 0, 0, 3, 3, 1, 1, 0, 1, 1, 1, 1},  {2, 5, 4, 7, 3, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+        {3, 5, 9, 8, 5, 0, 0, 3, 3, 2, 2, 1, 1, 2, 2, 5},   {9, 6, 4, 5, 6, 0, 0, 2, 2, 1, 2, 0, 0, 1, 1, 6},
+        {20, 1, 8, 8, 16, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 3, 3, 2, 0, 0, 5, 5, 1, 1, 1, 1, 1, 1, 1},
+        {16, 8, 12, 12, 16, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1}, {16, 32, 10, 10, 32, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 32},
+    };  // the last two large enough for their blocks or planes to run on threads
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; ++t) {
+        pdt_conv2d p = cases[t];
+        p.oh = (p.h + 2 * p.ph - p.dh * (p.kh - 1) - 1) / p.sh + 1;
+        p.ow = (p.w + 2 * p.pw - p.dw * (p.kw - 1) - 1) / p.sw + 1;
+        const pdt_int nx = p.n * p.c * p.h * p.w, nw = p.o * (p.c / p.groups) * p.kh * p.kw;
+        const pdt_int ny = p.n * p.o * p.oh * p.ow, nwork = pdt_conv2d_work(&p);
+        float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float)), *dy = malloc(ny * sizeof(float));
+        float *y = malloc(ny * sizeof(float)), *y2 = malloc(ny * sizeof(float)), *dx = malloc(nx * sizeof(float));
+        float *dx2 = malloc(nx * sizeof(float)), *dw = calloc(nw, sizeof(float)), *dw2 = calloc(nw, sizeof(float));
+        float *work = malloc((nwork ? nwork : 1) * sizeof(float));
+        double *yr = calloc(ny, sizeof(double)), *dxr = calloc(nx, sizeof(double)), *dwr = calloc(nw, sizeof(double));
+        fill(nx, x, 3);
+        fill(nw, w, 4);
+        fill(ny, dy, 5);
+        conv_direct(&p, x, w, NULL, yr, NULL, NULL);
+        conv_direct(&p, x, w, dy, NULL, dxr, dwr);
+        for (int threads = 1; threads <= 2; ++threads) {
+            pdt_set_num_threads(threads);
+            float *yo = threads == 1 ? y : y2, *dxo = threads == 1 ? dx : dx2, *dwo = threads == 1 ? dw : dw2;
+            CHECK(k->conv2d_forward_f32(&p, x, w, NULL, yo, work) == PDT_OK, "conv2d_forward status");
+            CHECK(k->conv2d_backward_f32(&p, x, w, dy, dxo, dwo, NULL, work) == PDT_OK, "conv2d_backward status");
+        }
+        pdt_set_num_threads(1);
+        CHECK(max_diff_d(ny, y, yr) < 1e-4 && max_diff_d(nx, dx, dxr) < 1e-4 && max_diff_d(nw, dw, dwr) < 1e-3,
+              "%s conv2d case %zu: y %g dx %g dw %g", pdt_simd_name(level), t, max_diff_d(ny, y, yr),
+              max_diff_d(nx, dx, dxr), max_diff_d(nw, dw, dwr));
+        CHECK(!memcmp(y, y2, ny * sizeof(float)) && !memcmp(dx, dx2, nx * sizeof(float)) &&
+                  !memcmp(dw, dw2, nw * sizeof(float)),
+              "%s conv2d case %zu: 1 vs 2 threads", pdt_simd_name(level), t);
+        free(x), free(w), free(dy), free(y), free(y2), free(dx), free(dx2), free(dw), free(dw2), free(work);
+        free(yr), free(dxr), free(dwr);
+    }
+}
+
 int main(void) {
     test_philox_kat();
     test_permutation();
     test_pool();
+    for (int level = 0; level < PDT_SIMD_COUNT; ++level)
+        if (pdt_simd_supported((pdt_simd)level)) test_conv((pdt_simd)level);
     for (int level = 1; level < PDT_SIMD_COUNT; ++level) {
         if (pdt_simd_supported((pdt_simd)level)) {
             printf("testing target %s against scalar\n", pdt_simd_name((pdt_simd)level));

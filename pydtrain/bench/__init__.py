@@ -12,7 +12,7 @@ import importlib
 
 __all__ = ["main"]
 
-AREAS = ("mlp", "layers_act", "layers_norm", "optim", "gemm", "training", "regularization", "augment", "contention")
+AREAS = ("mlp", "layers_act", "layers_norm", "optim", "gemm", "training", "regularization", "augment", "conv", "contention")
 
 
 def main(argv=None) -> int:

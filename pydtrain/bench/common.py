@@ -78,6 +78,21 @@ def interleaved_medians(fns: list[Callable[[], object]], repeats: int = 7, min_t
                 fn()
             times.append((time.perf_counter() - t0) / count)
     return [float(np.median(t)) for t in samples]
+def layer_step(layer, x: np.ndarray, dy: np.ndarray) -> Callable[[], None]:
+    """One training step of a pydtrain layer: forward on x, backward with the fixed dy."""
+    def run():
+        layer(x)
+        layer.backward(dy)
+    return run
+
+
+def torch_layer_step(module, xt, dyt) -> Callable[[], None]:
+    """The same step of a PyTorch module with autograd (gradients cleared, not accumulated)."""
+    def run():
+        xt.grad = None
+        module.zero_grad(set_to_none=True)
+        module(xt).backward(dyt)
+    return run
 
 
 def fma_reps(sink: np.ndarray, seconds: float) -> int:

@@ -53,21 +53,6 @@ def _numpy_layernorm(x, dy, gamma, beta):
     return y, dx, dgamma, dbeta
 
 
-def _step(layer, x, dy):
-    def run():
-        layer(x)
-        layer.backward(dy)
-    return run
-
-
-def _torch_step(module, xt, dyt):
-    def run():
-        xt.grad = None
-        module.zero_grad(set_to_none=True)
-        module(xt).backward(dyt)
-    return run
-
-
 def run(args) -> None:
     import pydtrain as pdt
     from pydtrain import nn
@@ -97,12 +82,12 @@ def run(args) -> None:
                  (lambda: torch.nn.LayerNorm(cols)) if torch else None),
             ]
             for name, bytes_per_elem, layer, numpy_fn, torch_make in cases:
-                t_pdt = common.median_time(_step(layer, x, dy))
+                t_pdt = common.median_time(common.layer_step(layer, x, dy))
                 t_np = common.median_time(numpy_fn)
                 t_th = None
                 if torch_make is not None:
                     module = torch_make().train()
-                    t_th = common.median_time(_torch_step(module, xt, dyt))
+                    t_th = common.median_time(common.torch_layer_step(module, xt, dyt))
                 triad = common.stream_triad()  # next to each row: the machine may be shared and noisy
                 gbs = bytes_per_elem * x.size / t_pdt
                 table.row(f"{name} {rows}x{cols} fwd+bwd, {threads} thr", t_pdt, t_np, t_th,

@@ -102,3 +102,37 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"keep_prob={self.keep_prob:g}, scaling={self.scaling!r}"
+
+
+class Dropout2d(Dropout):
+    """Channel dropout (Tompson et al., CVPR 2015): drops whole channels of (N, C, H, W) inputs.
+
+    Neighbouring pixels of a feature map are strongly correlated, so dropping single pixels
+    barely regularizes a convolutional layer; this keeps or drops each (n, c) map as a whole:
+    ``y[n, c] = s·r[n, c]·x[n, c]`` with r ~ Bernoulli(keep_prob) drawn from the seeded generator
+    (``self.mask``, uint8 (N, C)). Arguments, schemes and inference as ``Dropout``.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = check_input(self, x)
+        if x.ndim != 4:
+            raise ValueError(f"Dropout2d: input must be 4-D (N, C, H, W); got shape {x.shape}")
+        if not self.training:
+            return super().forward(x)
+        n, c = x.shape[:2]
+        seed, offset = _random.take(dropout_counters(n * c))
+        channel, self.mask = _C.dropout_forward(np.ones((n, c), x.dtype), seed, offset, self.keep_prob,
+                                                self._train_scale)
+        self._channel = channel[:, :, None, None]  # s·r per map
+        self._fwd_scale = self._train_scale
+        return x * self._channel
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._fwd_scale is None:
+            raise RuntimeError("Dropout2d: backward called before forward")
+        if self.mask is None:
+            return super().backward(dy)
+        dy = check_input(self, dy)
+        if dy.shape[:2] != self.mask.shape or dy.ndim != 4:
+            raise ValueError(f"Dropout2d: dy has shape {dy.shape}, the forward output had {self.mask.shape} channels")
+        return dy * self._channel

@@ -1,0 +1,447 @@
+/*
+ * conv.c — 2-D convolution and pooling over (N, C, H, W) images.
+ *
+ * Convolution by im2col + GEMM (Chellapilla, Puri & Simard 2006): per image and group the
+ * window values are copied into col (C/g·kh·kw, oh·ow), then
+ *   y_n = W·col_n,   dW += dy_n·col_nᵀ,   dx_n = col⁻¹(Wᵀ·dy_n)
+ * (col⁻¹ adds each column entry back to the pixel it came from). Images with small output
+ * planes are batched, their columns side by side in one GEMM (pdt_conv2d_batch), y and dy
+ * copied between the batch's (O, batch·oh·ow) and (N, O, oh, ow). One image with a 1×1 kernel,
+ * stride 1 and no padding needs no copy: col_n is x_n itself.
+ * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own buffers and
+ * partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
+ * block order, so every result is the same bits for any thread count.
+ * Pooling (max, average, global average) runs plane by plane.
+ */
+
+#ifndef PDT_CONV_HELPERS
+#define PDT_CONV_HELPERS
+/* Output columns s in [*lo, *hi) whose input column s·stride − pad + off lies in [0, size). */
+static inline void pdt_conv_span(pdt_int size, pdt_int out, pdt_int stride, pdt_int pad, pdt_int off, pdt_int *lo,
+                                 pdt_int *hi) {
+    const pdt_int first = pad - off, end = size + pad - off;  // s·stride must reach [first, end)
+    pdt_int a = first <= 0 ? 0 : (first + stride - 1) / stride;
+    pdt_int b = end <= 0 ? 0 : (end + stride - 1) / stride;
+    a = a < out ? a : out;
+    b = b < out ? b : out;
+    *lo = a;
+    *hi = b > a ? b : a;
+}
+
+/* The rows [*i0, *i1) and columns [*j0, *j1) of the input that pooling window (r, s) covers. */
+static inline void pdt_pool_window(const pdt_conv2d *p, pdt_int r, pdt_int s, pdt_int *i0, pdt_int *i1, pdt_int *j0,
+                                   pdt_int *j1) {
+    const pdt_int h0 = r * p->sh - p->ph, w0 = s * p->sw - p->pw;
+    *i0 = h0 < 0 ? 0 : h0;
+    *i1 = h0 + p->kh < p->h ? h0 + p->kh : p->h;
+    *j0 = w0 < 0 ? 0 : w0;
+    *j1 = w0 + p->kw < p->w ? w0 + p->kw : p->w;
+}
+#endif
+
+// d[0..n) += s[0..n)
+static inline void KN(conv_add_row)(pdt_int n, const T *restrict s, T *restrict d) {
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) vstore(d + q, vadd(vload(d + q), vload(s + q)));
+    if (q < n) vstore_tail(d + q, vadd(vload_tail(d + q, n - q), vload_tail(s + q, n - q)), n - q);
+}
+
+// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart:
+// col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s·sw − pw + j·dw], 0 outside
+static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *restrict x, T *restrict col, pdt_int ld) {
+    const pdt_int ow = p->ow;
+    for (pdt_int c = 0; c < channels; ++c)
+        for (pdt_int i = 0; i < p->kh; ++i)
+            for (pdt_int j = 0; j < p->kw; ++j) {
+                T *dst = col + ((c * p->kh + i) * p->kw + j) * ld;
+                pdt_int lo, hi;
+                pdt_conv_span(p->w, ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+                for (pdt_int r = 0; r < p->oh; ++r) {
+                    T *row = dst + r * ow;
+                    const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                    // plain loops, not memcpy/memset: rows are a few dozen values, shorter than a call's overhead
+                    if (ih < 0 || ih >= p->h) {
+                        for (pdt_int s = 0; s < ow; ++s) row[s] = 0;
+                        continue;
+                    }
+                    const T *src = x + (c * p->h + ih) * p->w - p->pw + j * p->dw;  // src[s·sw] is column s
+                    for (pdt_int s = 0; s < lo; ++s) row[s] = 0;
+                    if (p->sw == 1)
+                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s];
+                    else
+                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s * p->sw];
+                    for (pdt_int s = hi; s < ow; ++s) row[s] = 0;
+                }
+            }
+}
+
+// col (channels·kh·kw, oh·ow), rows ld apart → dx (channels, h, w) += every entry at the pixel im2col took it from
+static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *restrict col, pdt_int ld, T *restrict dx) {
+    const pdt_int ow = p->ow;
+    for (pdt_int c = 0; c < channels; ++c)
+        for (pdt_int i = 0; i < p->kh; ++i)
+            for (pdt_int j = 0; j < p->kw; ++j) {
+                const T *src = col + ((c * p->kh + i) * p->kw + j) * ld;
+                pdt_int lo, hi;
+                pdt_conv_span(p->w, ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+                for (pdt_int r = 0; r < p->oh; ++r) {
+                    const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                    if (ih < 0 || ih >= p->h) continue;
+                    T *dst = dx + (c * p->h + ih) * p->w - p->pw + j * p->dw;
+                    const T *row = src + r * ow;
+                    if (p->sw == 1) KN(conv_add_row)(hi - lo, row + lo, dst + lo);
+                    else for (pdt_int s = lo; s < hi; ++s) dst[s * p->sw] += row[s];
+                }
+            }
+}
+
+// dst[0..n) = src[0..n) + b (dst may be src)
+static inline void KN(conv_bias_row)(pdt_int n, const T *src, T b, T *dst) {
+    const V bv = vset1(b);
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) vstore(dst + q, vadd(vload(src + q), bv));
+    if (q < n) vstore_tail(dst + q, vadd(vload_tail(src + q, n - q), bv), n - q);
+}
+
+// A batch of images side by side: the GEMM's columns for images n .. n+count-1, rows ld = count·plane apart.
+typedef struct {
+    const pdt_conv2d *p;
+    pdt_int cg, og, k, plane, image_in, image_out;
+    int direct;  // one image with a 1×1 kernel, stride 1, no padding: x itself is the column matrix, rows plane apart
+} KN(conv_shape);
+
+static KN(conv_shape) KN(conv_shape_of)(const pdt_conv2d *p) {
+    const pdt_int cg = p->c / p->groups;
+    return (KN(conv_shape)){
+        .p = p, .cg = cg, .og = p->o / p->groups, .k = cg * p->kh * p->kw, .plane = p->oh * p->ow,
+        .image_in = p->c * p->h * p->w, .image_out = p->o * p->oh * p->ow,
+        .direct = pdt_conv2d_batch(p) == 1 && p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 &&
+                  p->pw == 0 && p->oh == p->h && p->ow == p->w};
+}
+
+// The column matrix of group grp of images n .. n+count-1 (x itself in the direct case).
+static const T *KN(conv_columns)(const KN(conv_shape) *cs, const T *x, pdt_int n, pdt_int count, pdt_int grp,
+                                 T *col) {
+    const T *xg = x + n * cs->image_in + grp * cs->cg * cs->p->h * cs->p->w;
+    if (cs->direct) return xg;
+    for (pdt_int i = 0; i < count; ++i)
+        KN(conv_im2col)(cs->p, cs->cg, xg + i * cs->image_in, col + i * cs->plane, count * cs->plane);
+    return col;
+}
+
+// Whether the blocks run on threads: from PDT_GEMM_PAR_MIN multiply-adds in all.
+static inline int KN(conv_parallel)(const pdt_conv2d *p) {
+    return pdt_conv2d_blocks(p) > 1 &&
+           (double)p->n * p->o * (p->c / p->groups) * p->kh * p->kw * p->oh * p->ow >= PDT_GEMM_PAR_MIN;
+}
+
+// d[0..n) += a·s[0..n)
+static inline void KN(conv_axpy_row)(pdt_int n, T a, const T *restrict s, T *restrict d) {
+    const V av = vset1(a);
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) vstore(d + q, vfma(av, vload(s + q), vload(d + q)));
+    if (q < n) vstore_tail(d + q, vfma(av, vload_tail(s + q, n - q), vload_tail(d + q, n - q)), n - q);
+}
+
+// Depthwise (groups = C = O): each plane is its own channel's 2-D correlation, computed in place tap by tap
+// (an im2col GEMM would be a product of one row per image). dst_plane (oh, ow) += Σ_taps w[i, j]·x at the tap
+// (forward); with `scatter`, the transpose: dst_plane (h, w) += w[i, j]·src (oh, ow) at the tap (dx).
+static void KN(conv_depthwise_plane)(const pdt_conv2d *p, const T *restrict wc, const T *restrict src,
+                                     T *restrict dst, int scatter) {
+    for (pdt_int i = 0; i < p->kh; ++i)
+        for (pdt_int j = 0; j < p->kw; ++j) {
+            const T wij = wc[i * p->kw + j];
+            pdt_int lo, hi;
+            pdt_conv_span(p->w, p->ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+            for (pdt_int r = 0; r < p->oh; ++r) {
+                const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                if (ih < 0 || ih >= p->h) continue;
+                const pdt_int in0 = ih * p->w - p->pw + j * p->dw;  // input index of output column 0 at this tap
+                T *d = scatter ? dst + in0 : dst + r * p->ow;
+                const T *s = scatter ? src + r * p->ow : src + in0;
+                if (p->sw == 1) KN(conv_axpy_row)(hi - lo, wij, s + lo, d + lo);
+                else if (scatter) for (pdt_int q = lo; q < hi; ++q) d[q * p->sw] += wij * s[q];
+                else for (pdt_int q = lo; q < hi; ++q) d[q] += wij * s[q * p->sw];
+            }
+        }
+}
+
+// x (N, C, H, W), weight (C, 1, kh, kw), bias (C) or NULL → y (N, C, oh, ow), one plane per (n, c)
+static void KN(conv_depthwise_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
+    for (pdt_int nc = 0; nc < planes; ++nc) {
+        const pdt_int c = nc % p->c;
+        T *yc = y + nc * out;
+        const T b = bias ? bias[c] : (T)0;
+        for (pdt_int q = 0; q < out; ++q) yc[q] = b;
+        KN(conv_depthwise_plane)(p, weight + c * taps, x + nc * in, yc, 0);
+    }
+}
+
+// dy (N, C, oh, ow) → dx (N, C, H, W) (NULL: skipped); dweight (C, 1, kh, kw) += Σ_n Σ dy·x at each tap,
+// summed per channel over images in order
+static void KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                        T *dweight) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    if (dx) {
+        PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
+        for (pdt_int nc = 0; nc < planes; ++nc) {
+            memset(dx + nc * in, 0, (size_t)in * sizeof(T));
+            KN(conv_depthwise_plane)(p, weight + (nc % p->c) * taps, dy + nc * out, dx + nc * in, 1);
+        }
+    }
+    PDT_OMP_FOR(p->c > 1 && planes * out * taps > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < p->c; ++c)
+        for (pdt_int i = 0; i < p->kh; ++i)
+            for (pdt_int j = 0; j < p->kw; ++j) {
+                pdt_int lo, hi;
+                pdt_conv_span(p->w, p->ow, p->sw, p->pw, j * p->dw, &lo, &hi);
+                V acc = vzero();
+                T tail = 0;
+                for (pdt_int n = 0; n < p->n; ++n)
+                    for (pdt_int r = 0; r < p->oh; ++r) {
+                        const pdt_int ih = r * p->sh - p->ph + i * p->dh;
+                        if (ih < 0 || ih >= p->h) continue;
+                        const T *g = dy + (n * p->c + c) * out + r * p->ow;
+                        const T *xs = x + (n * p->c + c) * in + ih * p->w - p->pw + j * p->dw;
+                        if (p->sw == 1) {
+                            pdt_int q = lo;
+                            for (; q + VN <= hi; q += VN) acc = vfma(vload(g + q), vload(xs + q), acc);
+                            if (q < hi) acc = vfma(vload_tail(g + q, hi - q), vload_tail(xs + q, hi - q), acc);
+                        } else {
+                            for (pdt_int q = lo; q < hi; ++q) tail += g[q] * xs[q * p->sw];
+                        }
+                    }
+                dweight[c * taps + i * p->kw + j] += vreduce_add(acc) + tail;
+            }
+}
+
+// x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
+static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
+    if (pdt_conv2d_depthwise(p)) {
+        KN(conv_depthwise_forward)(p, x, weight, bias, y);
+        return PDT_OK;
+    }
+    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
+    const pdt_int per = pdt_conv2d_work(p) / blocks;
+    int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
+    PDT_OMP_FOR(KN(conv_parallel)(p))
+    for (pdt_int b = 0; b < blocks; ++b) {
+        T *col = work + b * per, *out = col + cs.k * cols;  // out: the batch's (og, count·plane) when batched
+        const pdt_int n1 = (b + 1) * p->n / blocks;
+        for (pdt_int n = b * p->n / blocks; n < n1; n += batch) {
+            const pdt_int count = n1 - n < batch ? n1 - n : batch, ld = count * cs.plane;
+            for (pdt_int grp = 0; grp < p->groups; ++grp) {
+                const T *src = KN(conv_columns)(&cs, x, n, count, grp, col);
+                T *yg = y + n * cs.image_out + grp * cs.og * cs.plane;
+                status[b] |= KN(gemm)(0, 0, cs.og, ld, cs.k, 1.0, weight + grp * cs.og * cs.k, cs.k, src, ld, 0.0,
+                                      batch > 1 ? out : yg, ld, NULL);
+                if (batch == 1 && !bias) continue;
+                for (pdt_int i = 0; i < count; ++i)  // each image's rows into place, plus the bias
+                    for (pdt_int o = 0; o < cs.og; ++o)
+                        KN(conv_bias_row)(cs.plane, batch > 1 ? out + o * ld + i * cs.plane : yg + o * cs.plane,
+                                          bias ? bias[grp * cs.og + o] : (T)0, yg + i * cs.image_out + o * cs.plane);
+            }
+        }
+    }
+    for (pdt_int b = 0; b < blocks; ++b)
+        if (status[b]) return PDT_ENOMEM;
+    return PDT_OK;
+}
+
+// dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n) by GEMMs
+static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                         T *dweight, T *work) {
+    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
+    const pdt_int per = pdt_conv2d_work(p) / blocks, k = cs.k;
+    int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
+    PDT_OMP_FOR(KN(conv_parallel)(p))
+    for (pdt_int b = 0; b < blocks; ++b) {
+        T *col = work + b * per, *dyb = col + k * cols;  // dyb: the batch's dy as (og, count·plane) when batched
+        T *dw = work + (b + 1) * per - p->o * k;          // this block's Σ dy·colᵀ, (O, k)
+        const pdt_int n0 = b * p->n / blocks, n1 = (b + 1) * p->n / blocks;
+        for (pdt_int n = n0; n < n1; n += batch) {
+            const pdt_int count = n1 - n < batch ? n1 - n : batch, ld = count * cs.plane;
+            if (dx && !cs.direct) memset(dx + n * cs.image_in, 0, (size_t)(count * cs.image_in) * sizeof(T));
+            for (pdt_int grp = 0; grp < p->groups; ++grp) {
+                const T *src = KN(conv_columns)(&cs, x, n, count, grp, col);
+                const T *dyg = dy + n * cs.image_out + grp * cs.og * cs.plane, *wg = weight + grp * cs.og * k;
+                if (batch > 1)
+                    for (pdt_int i = 0; i < count; ++i)
+                        for (pdt_int o = 0; o < cs.og; ++o)
+                            memcpy(dyb + o * ld + i * cs.plane, dyg + i * cs.image_out + o * cs.plane,
+                                   (size_t)cs.plane * sizeof(T));
+                const T *g = batch > 1 ? dyb : dyg;
+                status[b] |= KN(gemm)(0, 1, cs.og, k, ld, 1.0, g, ld, src, ld, n == n0 ? 0.0 : 1.0,
+                                      dw + grp * cs.og * k, k, NULL);
+                if (!dx) continue;
+                T *dxg = dx + n * cs.image_in + grp * cs.cg * p->h * p->w;
+                status[b] |= KN(gemm)(1, 0, k, ld, cs.og, 1.0, wg, k, g, ld, 0.0, cs.direct ? dxg : col, ld, NULL);
+                if (!cs.direct)
+                    for (pdt_int i = 0; i < count; ++i)
+                        KN(conv_col2im)(p, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
+            }
+        }
+    }
+    for (pdt_int b = 0; b < blocks; ++b)
+        if (status[b]) return PDT_ENOMEM;
+    // the partial dW in block order
+    for (pdt_int b = 0; b < blocks; ++b) KN(conv_add_row)(p->o * k, work + (b + 1) * per - p->o * k, dweight);
+    return PDT_OK;
+}
+
+// dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dbias (O) += Σ dy (NULL: none),
+// dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n) (NULL: not computed)
+static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                      T *dweight, T *dbias, T *work) {
+    const pdt_int plane = p->oh * p->ow;
+    if (pdt_conv2d_depthwise(p)) {
+        KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight);
+    } else {
+        const pdt_status st = KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
+        if (st != PDT_OK) return st;
+    }
+    // db per channel over images in order
+    if (dbias)
+        for (pdt_int o = 0; o < p->o; ++o) {
+            V acc = vzero();
+            T tail = 0;
+            for (pdt_int n = 0; n < p->n; ++n) {
+                const T *row = dy + (n * p->o + o) * plane;
+                pdt_int q = 0;
+                for (; q + VN <= plane; q += VN) acc = vadd(acc, vload(row + q));
+                for (; q < plane; ++q) tail += row[q];
+            }
+            dbias[o] += vreduce_add(acc) + tail;
+        }
+    return PDT_OK;
+}
+
+// planes (n·c, h, w) → y, argmax (n·c, oh, ow); the first maximum of the window in row order
+static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, int64_t *argmax) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    const int halving = p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0;
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const T *xc = x + c * in;
+        if (halving) {  // MaxPool2d(2): the same taps in the same order, a window per column with no bounds
+            for (pdt_int r = 0; r < p->oh; ++r) {
+                const T *r0 = xc + 2 * r * p->w, *r1 = r0 + p->w;
+                for (pdt_int s = 0; s < p->ow; ++s) {
+                    const T v[4] = {r0[2 * s], r0[2 * s + 1], r1[2 * s], r1[2 * s + 1]};
+                    T m = v[0];
+                    int at = 0;
+                    for (int t = 1; t < 4; ++t) {
+                        const int take = (v[t] > m) | (v[t] != v[t]);
+                        m = take ? v[t] : m;
+                        at = take ? t : at;
+                    }
+                    y[c * out + r * p->ow + s] = m;
+                    argmax[c * out + r * p->ow + s] = (2 * r + (at >> 1)) * p->w + 2 * s + (at & 1);
+                }
+            }
+            continue;
+        }
+        for (pdt_int r = 0; r < p->oh; ++r)
+            for (pdt_int s = 0; s < p->ow; ++s) {
+                pdt_int i0, i1, j0, j1;
+                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
+                pdt_int best = i0 * p->w + j0;
+                T m = xc[best];
+                for (pdt_int i = i0; i < i1; ++i)
+                    for (pdt_int j = j0; j < j1; ++j) {  // selects, not branches: maxima of noise are unpredictable
+                        const T v = xc[i * p->w + j];
+                        const int take = (v > m) | (v != v);  // PyTorch's test: the last NaN wins
+                        m = take ? v : m;
+                        best = take ? i * p->w + j : best;
+                    }
+                y[c * out + r * p->ow + s] = m;
+                argmax[c * out + r * p->ow + s] = best;
+            }
+    }
+    return PDT_OK;
+}
+
+// dy, argmax (n·c, oh, ow) → dx (n·c, h, w): zero, then dx[argmax] += dy
+static pdt_status KN(maxpool2d_backward)(const pdt_conv2d *p, const T *dy, const int64_t *argmax, T *dx) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        T *dxc = dx + c * in;
+        memset(dxc, 0, (size_t)in * sizeof(T));
+        for (pdt_int q = 0; q < out; ++q) dxc[argmax[c * out + q]] += dy[c * out + q];
+    }
+    return PDT_OK;
+}
+
+// planes (n·c, h, w) → y (n·c, oh, ow) = window sum / (kh·kw)
+static pdt_status KN(avgpool2d_forward)(const pdt_conv2d *p, const T *x, T *y) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const T *xc = x + c * in;
+        for (pdt_int r = 0; r < p->oh; ++r)
+            for (pdt_int s = 0; s < p->ow; ++s) {
+                pdt_int i0, i1, j0, j1;
+                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
+                T sum = 0;
+                for (pdt_int i = i0; i < i1; ++i)
+                    for (pdt_int j = j0; j < j1; ++j) sum += xc[i * p->w + j];
+                y[c * out + r * p->ow + s] = sum * inv;
+            }
+    }
+    return PDT_OK;
+}
+
+// dy (n·c, oh, ow) → dx (n·c, h, w): zero, then each window's pixels += dy / (kh·kw)
+static pdt_status KN(avgpool2d_backward)(const pdt_conv2d *p, const T *dy, T *dx) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
+    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
+    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        T *dxc = dx + c * in;
+        memset(dxc, 0, (size_t)in * sizeof(T));
+        for (pdt_int r = 0; r < p->oh; ++r)
+            for (pdt_int s = 0; s < p->ow; ++s) {
+                pdt_int i0, i1, j0, j1;
+                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
+                const T g = dy[c * out + r * p->ow + s] * inv;
+                for (pdt_int i = i0; i < i1; ++i)
+                    for (pdt_int j = j0; j < j1; ++j) dxc[i * p->w + j] += g;
+            }
+    }
+    return PDT_OK;
+}
+
+// x (planes, s) → y (planes): y = Σ x / s, VN partial sums per plane combined in a fixed order
+static pdt_status KN(global_avgpool_forward)(pdt_int planes, pdt_int s, const T *x, T *y) {
+    const T inv = (T)(1.0 / (double)s);
+    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const T *xc = x + c * s;
+        V acc = vzero();
+        pdt_int q = 0;
+        for (; q + VN <= s; q += VN) acc = vadd(acc, vload(xc + q));
+        if (q < s) acc = vadd(acc, vload_tail(xc + q, s - q));
+        y[c] = vreduce_add(acc) * inv;
+    }
+    return PDT_OK;
+}
+
+// dy (planes) → dx (planes, s) = dy / s
+static pdt_status KN(global_avgpool_backward)(pdt_int planes, pdt_int s, const T *dy, T *dx) {
+    const T inv = (T)(1.0 / (double)s);
+    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
+    for (pdt_int c = 0; c < planes; ++c) {
+        const V g = vset1(dy[c] * inv);
+        T *dxc = dx + c * s;
+        pdt_int q = 0;
+        for (; q + VN <= s; q += VN) vstore(dxc + q, g);
+        if (q < s) vstore_tail(dxc + q, g, s - q);
+    }
+    return PDT_OK;
+}
