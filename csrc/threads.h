@@ -23,8 +23,10 @@
 
 /* Elementwise kernels go parallel above this many elements (below it threads cost more than they save). */
 #define PDT_PAR_MIN 65536
-/* A product goes parallel from this many multiply-adds (below, a second thread costs more than it saves). */
-#define PDT_GEMM_PAR_MIN 524288
+/* A product goes parallel from this many multiply-adds. Below, a second thread costs more than it saves in a
+ * training loop (a product of 32·64·256 alone is 1.4× faster on 2 threads, the digits MLP's fit around it
+ * is not, and beside busy processes it was up to 1.4× slower). */
+#define PDT_GEMM_PAR_MIN (1 << 20)
 /* The most threads set_num_threads accepts: far past any CPU this runs on, far below what exhausts memory. */
 #define PDT_MAX_THREADS 512
 /* Blocks per thread in a region: a descheduled worker then holds up at most one short block. */
@@ -33,5 +35,7 @@
  * kernel call of a training step (a few microseconds of Python between calls), short enough that
  * an idle pool gives its core back at once. */
 #define PDT_SPIN_NS 50000
+/* A yield longer than this ran another thread: an idle core returns from sched_yield in about a microsecond. */
+#define PDT_BUSY_YIELD_NS 20000
 
 #endif
