@@ -165,20 +165,15 @@ static void pdt_run_blocks(uint64_t region, int blocks) {
 
 /* Waits until the claim word names a region other than `seen`: spins PDT_SPIN_NS, then sleeps.
  * The spin yields the core at every turn: on a busy machine a worker woken for the last region
- * often shares a core with its caller, and a plain spin would keep the caller off it; once a
- * yield shows that other threads want this core, the worker sleeps at once. */
+ * often shares a core with its caller, and a plain spin would keep the caller off it. */
 static uint64_t pdt_wait_region(uint64_t seen) {
     uint64_t word;
     const uint64_t start = pdt_now_ns();
-    for (uint64_t now = start;;) {
+    for (;;) {
         word = atomic_load_explicit(&pool.claim, memory_order_acquire);
         if (pdt_region_of(word) != seen) return word;
         sched_yield();
-        const uint64_t before = now;
-        now = pdt_now_ns();
-        /* a yield that took long let another thread run here: the machine is busy, and a spinning
-         * worker would only take its share from the caller */
-        if (now - before > PDT_BUSY_YIELD_NS || now - start > PDT_SPIN_NS) break;
+        if (pdt_now_ns() - start > PDT_SPIN_NS) break;
     }
     pthread_mutex_lock(&pool.lock);
     atomic_fetch_add(&pool.sleepers, 1); /* seq_cst with the caller's publish-then-check (pdt_region) */

@@ -35,7 +35,5 @@
  * kernel call of a training step (a few microseconds of Python between calls), short enough that
  * an idle pool gives its core back at once. */
 #define PDT_SPIN_NS 50000
-/* A yield longer than this ran another thread: an idle core returns from sched_yield in about a microsecond. */
-#define PDT_BUSY_YIELD_NS 20000
 
 #endif
