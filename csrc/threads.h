@@ -30,7 +30,7 @@
 /* The most threads set_num_threads accepts: far past any CPU this runs on, far below what exhausts memory. */
 #define PDT_MAX_THREADS 512
 /* Blocks per thread in a region: a descheduled worker then holds up at most one short block. */
-#define PDT_CHUNKS_PER_THREAD 4
+#define PDT_CHUNKS_PER_THREAD 2
 /* A worker that finds no region spins this long before it sleeps: long enough to catch the next
  * kernel call of a training step (a few microseconds of Python between calls), short enough that
  * an idle pool gives its core back at once. */
