@@ -23,9 +23,8 @@
 
 /* Elementwise kernels go parallel above this many elements (below it threads cost more than they save). */
 #define PDT_PAR_MIN 65536
-/* A product goes parallel from this many multiply-adds. Below, a second thread costs more than it saves in a
- * training loop (a product of 32·64·256 alone is 1.4× faster on 2 threads, the digits MLP's fit around it
- * is not, and beside busy processes it was up to 1.4× slower). */
+/* A product goes parallel from this many multiply-adds: below, a second thread costs a training loop more than
+ * it saves, most of all beside busy processes (bench/NOTES.md, "The thread pool"). */
 #define PDT_GEMM_PAR_MIN (1 << 20)
 /* The most threads set_num_threads accepts: far past any CPU this runs on, far below what exhausts memory. */
 #define PDT_MAX_THREADS 512
