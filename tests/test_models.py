@@ -125,3 +125,23 @@ def test_load_digits_as_images():
     assert images.shape == (1797, 1, 8, 8) and images.dtype == np.float32 and images.flags.c_contiguous
     np.testing.assert_array_equal(images[:, 0], X.reshape(-1, 8, 8))
     np.testing.assert_array_equal(labels, y)
+
+
+def test_small_cnn_beats_mlp_on_shapes():
+    """The convolution's shared, local weights find a shape wherever it lies; the MLP must learn each position."""
+    from pydtrain.data.datasets import make_shapes
+    from pydtrain.train import evaluate, fit
+
+    X, y = make_shapes(1800, size=20, seed=1)
+    X = (X - X[:1200].mean()) / X[:1200].std()
+    train, test = (X[:1200], y[:1200]), (X[1200:], y[1200:])
+    loss_fn = nn.CrossEntropyLoss()
+    pdt.seed(0)
+    cnn = pdt.models.resnet(depths=(1, 1), widths=(8, 16), num_classes=6)
+    fit(cnn, loss_fn, optim.Adam(cnn.parameters(), lr=3e-3), train, epochs=6, progress=False)
+    mlp = pdt.models.mlp([400, 256, 256, 6], dropout=0.2)
+    flat = [(a.reshape(len(a), -1), b) for a, b in (train, test)]
+    fit(mlp, loss_fn, optim.Adam(mlp.parameters(), lr=1e-3), flat[0], epochs=20, progress=False)
+    cnn_accuracy = evaluate(cnn, loss_fn, test)["accuracy"]
+    mlp_accuracy = evaluate(mlp, loss_fn, flat[1])["accuracy"]
+    assert cnn_accuracy > 0.8 and cnn_accuracy > mlp_accuracy + 0.15, (cnn_accuracy, mlp_accuracy)
