@@ -145,3 +145,20 @@ def test_small_cnn_beats_mlp_on_shapes():
     cnn_accuracy = evaluate(cnn, loss_fn, test)["accuracy"]
     mlp_accuracy = evaluate(mlp, loss_fn, flat[1])["accuracy"]
     assert cnn_accuracy > 0.8 and cnn_accuracy > mlp_accuracy + 0.15, (cnn_accuracy, mlp_accuracy)
+
+
+def test_bench_layer_profile_times_every_layer_type_and_unwraps():
+    from pydtrain.bench.training import REST, TORCH_OPS, _layer_times
+
+    pdt.seed(0)
+    model = pdt.models.resnet(depths=(1,), widths=(4,), num_classes=3)
+    x = np.random.default_rng(0).standard_normal((4, 1, 6, 6)).astype(np.float32)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        loss_fn(model(x), np.arange(4) % 3)
+        model.backward(loss_fn.backward())
+
+    times = _layer_times(model, step, steps=2)
+    assert list(times) == [*TORCH_OPS, REST] and all(times[k] > 0 for k in TORCH_OPS)
+    assert not any("forward" in vars(m) or "backward" in vars(m) for m in model.modules())

@@ -170,12 +170,13 @@ def _overhead(table: Table, threads: int, rounds: int = 9, epochs: int = 5) -> N
 
 
 RESNET_BATCH = 64
-# torch operators of each layer type (forward operators by their totals, which hold the kernels they call)
-TORCH_OPS = {"conv forward": "aten::convolution", "conv backward": "aten::convolution_backward",
-             "BatchNorm forward": "aten::batch_norm", "BatchNorm backward": "aten::native_batch_norm_backward",
-             "ReLU forward": "aten::relu", "ReLU backward": "aten::threshold_backward",
-             "global avg pool forward": "aten::adaptive_avg_pool2d",
-             "global avg pool backward": "aten::_adaptive_avg_pool2d_backward"}
+# torch.profiler events of each layer type: the forward operator and the backward node, each with what it calls
+_NODE = "autograd::engine::evaluate_function: "
+TORCH_OPS = {"conv forward": "aten::convolution", "conv backward": _NODE + "ConvolutionBackward0",
+             "BatchNorm forward": "aten::batch_norm", "BatchNorm backward": _NODE + "NativeBatchNormBackward0",
+             "ReLU forward": "aten::relu", "ReLU backward": _NODE + "ReluBackward0",
+             "global avg pool forward": "aten::adaptive_avg_pool2d", "global avg pool backward": _NODE + "MeanBackward1"}
+REST = "rest: head, loss, SGD, residual adds, Python"
 
 
 def _resnet_steps(n_batches: int = 8):
@@ -263,8 +264,8 @@ def _layer_times(model, step, steps: int) -> dict[str, float]:
     finally:
         for m in wrapped:
             del vars(m)["forward"], vars(m)["backward"]
-    times = {key: t / steps for key, t in spent.items()}
-    times["rest: head, loss, SGD, residual adds, Python"] = total / steps - sum(times.values())
+    times = {key: spent.get(key, 0.0) / steps for key in TORCH_OPS}
+    times[REST] = total / steps - sum(times.values())
     return times
 
 
@@ -279,7 +280,7 @@ def _torch_layer_times(step, steps: int) -> dict[str, float]:
         total = time.perf_counter() - t0
     ops = {e.key: e.cpu_time_total * 1e-6 / steps for e in prof.key_averages()}
     times = {kind: ops.get(op, 0.0) for kind, op in TORCH_OPS.items()}
-    times["rest: head, loss, SGD, residual adds, Python"] = total / steps - sum(times.values())
+    times[REST] = total / steps - sum(times.values())
     return times
 
 
