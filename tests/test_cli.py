@@ -232,7 +232,7 @@ def test_resnet_on_shapes_with_augmentation():
     assert result.returncode == 0, result.stderr
     assert "shapes: 4200 training, 900 validation, 900 test examples; images 1x28x28, 6 classes" in result.stdout
     assert ("model: ResNet, widths 4, 1 BasicBlocks per stage (4 weight layers, " in result.stdout
-            and "sgd lr 0.1 momentum 0.9, batch 64, 1 epochs" in result.stdout), result.stdout
+            and "sgd lr 0.1 momentum 0.9, batch 64, 1 epochs, cosine schedule" in result.stdout), result.stdout
     assert "regularization: augmentation (shifts <= 2 pixels, horizontal flips)" in result.stdout
     assert re.search(r"^test accuracy: 0\.\d{3}$", result.stdout, re.MULTILINE)
 
@@ -240,10 +240,10 @@ def test_resnet_on_shapes_with_augmentation():
 def test_plain_network_on_digits_saved_and_evaluated(tmp_path):
     path = tmp_path / "plain.npz"
     result = run("train", "--model", "resnet", "--plain", "--depths", "1", "1", "--widths", "4", "8",
-                 "--optimizer", "adam", "--epochs", "2", "--no-progress", "--save", str(path))
+                 "--optimizer", "adam", "--schedule", "constant", "--epochs", "2", "--no-progress", "--save", str(path))
     assert result.returncode == 0, result.stderr
     assert "model: plain network, widths 4-8, 1-1 BasicBlocks per stage (6 weight layers, " in result.stdout
-    assert "adam lr 0.001, batch 64, 2 epochs" in result.stdout  # no momentum for adam
+    assert "adam lr 0.001, batch 64, 2 epochs\n" in result.stdout  # no momentum for adam, no schedule
     evaluated = run("eval", str(path))
     assert evaluated.returncode == 0, evaluated.stderr
     assert "model plain network, widths 4-8" in evaluated.stdout and "trained 2 epochs" in evaluated.stdout
