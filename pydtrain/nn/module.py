@@ -8,7 +8,9 @@ backpropagation.
 """
 from __future__ import annotations
 
+import itertools
 import sys
+import threading
 import weakref
 from collections import OrderedDict
 from typing import Any, Iterator, Optional
@@ -18,6 +20,18 @@ import numpy as np
 __all__ = ["Module", "Parameter", "as_array_view", "check_input"]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_pass = threading.local()  # per thread: the id and outermost module of the forward pass under way
+_pass_ids = itertools.count(1)  # process-wide, so a module run from two threads never sees one id twice
+
+
+def _raise_reused(root: "Module", module: "Module") -> None:
+    name = next((n for n, m in root.named_modules() if m is module), "")
+    cls = type(module).__name__
+    where = f"the {cls} module '{name}'" if name else f"a {cls} module (not a child of {type(root).__name__})"
+    raise ValueError(
+        f"{type(root).__name__}: {where} ran twice in one forward pass; a layer keeps what its backward needs "
+        f"from its last forward, so the first use's gradient would be wrong. Give each use its own instance "
+        f"(e.g. nn.{cls}() again), or call model.eval() when no backward follows")
 
 
 class Parameter:
@@ -246,12 +260,26 @@ class Module:
     def backward(self, dy):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    _calls: Optional[dict] = None  # id(module) -> forward calls, while containers.forward_counted counts
-
     def __call__(self, *args, **kwargs):
-        calls = Module._calls
-        if calls is not None:
-            calls[id(self)] = calls.get(id(self), 0) + 1
+        """``forward``, refusing a module that runs twice in one forward pass while training.
+
+        A pass is one outermost module call. A layer keeps what its backward needs from its
+        last forward, so a second run in the same pass would make the first use's gradient
+        wrong without a word; in eval mode (no backward follows) reuse is allowed.
+        """
+        local = _pass
+        current = getattr(local, "id", 0)
+        d = self.__dict__
+        if current == 0:  # the outermost call: a new pass
+            local.id = d["_forward_pass"] = next(_pass_ids)
+            local.root = self
+            try:
+                return self.forward(*args, **kwargs)
+            finally:
+                local.id, local.root = 0, None
+        if d.get("_forward_pass") == current and self.training:
+            _raise_reused(local.root, self)
+        d["_forward_pass"] = current
         return self.forward(*args, **kwargs)
 
     # ---- parameters ----
