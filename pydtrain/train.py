@@ -307,7 +307,6 @@ def _train_epoch(
         try:
             for regularizer in hooked:
                 yb = regularizer.transform_target(yb)
-            # the run's first forward also checks that no module ran twice in it
             out = model(xb)
             loss = float(loss_fn(out, yb))
             values = [loss]
