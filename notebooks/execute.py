@@ -40,6 +40,18 @@ def _pydtrain_parent() -> str:
     return str(Path(pydtrain.__file__).resolve().parent.parent)
 
 
+def _merged_streams(outputs: list) -> list:
+    """Adjacent stdout (or stderr) outputs as one: how the kernel splits a cell's prints depends on timing."""
+    merged: list = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if last is not None and out.output_type == last.output_type == "stream" and out.name == last.name:
+            last.text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute(path: Path) -> float:
     """Runs the notebook at ``path``, writes it back with its outputs; returns the run time in seconds."""
     nb = nbformat.read(path, as_version=4)
@@ -52,6 +64,8 @@ def execute(path: Path) -> float:
     nb.metadata["language_info"] = {"name": "python"}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = _merged_streams(cell.outputs)
     nbformat.write(nb, path)
     return elapsed
 
