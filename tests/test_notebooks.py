@@ -81,7 +81,19 @@ def test_notebook_kernel_is_python3(path):
     assert kernelspec.get("name") == "python3", f"{path.name}: kernelspec {kernelspec}"
 
 
+def _texts(nb: dict):
+    """Every text of the notebook: metadata, cell sources and outputs, except images (base64 is not text)."""
+    yield json.dumps(nb["metadata"])
+    for cell in nb["cells"]:
+        yield "".join(cell["source"])
+        for out in cell.get("outputs", []):
+            yield "".join(out.get("text", "")) + "\n".join(out.get("traceback", []))
+            for mime, data in out.get("data", {}).items():
+                if not mime.startswith("image/") or mime == "image/svg+xml":
+                    yield data if isinstance(data, str) else json.dumps(data)
+
+
 @each_notebook
 def test_notebook_names_no_path_outside_the_repository(path):
-    found = sorted({m.group(0) for m in OUTSIDE.finditer(path.read_text(encoding="utf-8"))})
+    found = sorted({m.group(0) for text in _texts(_load(path)) for m in OUTSIDE.finditer(text)})
     assert not found, f"{path.name} names paths outside the repository: {found}"
