@@ -193,9 +193,14 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, 
     except (KeyError, TypeError, IndexError, AttributeError) as e:
         raise ValueError(f"{who}: its metadata is malformed ({type(e).__name__}: {e})") from None
     own, optimizer_state, scheduler_state, rng = checked
-    model.load_state_dict({k: arrays[f"model/{k}"] for k in own})
-    if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
+    try:  # what the objects' own loaders check, done before any of them changes
+        model_values = model._checked_state({k: arrays[f"model/{k}"] for k in own})
+        optimizer_plan = None if optimizer_state is None else optimizer._checked_load(optimizer_state)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{who}: {e}") from None
+    model._write_state(model_values)
+    if optimizer_plan is not None:
+        optimizer._apply_load(optimizer_plan)
     if scheduler_state is not None:
         scheduler.load_state_dict(scheduler_state)
     _random.set_state(tuple(rng))
@@ -226,6 +231,6 @@ def _check(who: str, arrays: dict, meta: dict, model: Any, optimizer: Any, sched
         if unknown:
             raise ValueError(f"{who}: the checkpoint's scheduler state has keys this one lacks: {sorted(unknown)}")
     rng = meta.get("rng")
-    if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, int) for v in rng)):
+    if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, int) and 0 <= v < 2**64 for v in rng)):
         raise ValueError(f"{who}: its generator state is missing or malformed")
     return own, optimizer_state, scheduler_state, rng

@@ -55,6 +55,17 @@ def integer(who: str, name: str, value: Any, low: int = 1) -> int:
     return int(value)
 
 
+def flag(who: str, name: str, value: Any) -> bool:
+    """``value`` as a bool (Python or NumPy bool).
+
+    Raises:
+        TypeError: not a bool.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{who}: {name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def float_dtype(who: str, dtype: Any) -> np.dtype:
     """float32 or float64 as a NumPy dtype."""
     dtype = np.dtype(dtype)
