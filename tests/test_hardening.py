@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import reference as ref
-from pydtrain import functional as F, nn, optim
+from pydtrain import functional as F, nn, optim, train
+from pydtrain.data import DataLoader
 
 
 def bn_model(seed):
@@ -217,14 +218,36 @@ def test_a_copied_model_owns_its_arrays(copier):
     assert all(p.in_arena() for p in model.parameters()) and opt.param_groups[0]["params"][0] is model[0].weight
 
 
-def test_a_zero_dimensional_parameter_stays_zero_dimensional():
-    p = nn.Parameter(np.array(1.5))
+class Scale(nn.Module):
+    """y = s·x with one 0-d parameter s."""
+
+    def __init__(self):
+        super().__init__()
+        self.s = nn.Parameter(np.array(1.5))
+
+    def forward(self, x):
+        self.x = x
+        return self.s.data * x
+
+    def backward(self, dy):
+        self.s.grad += np.sum(dy * self.x)
+        return dy * self.s.data
+
+
+def test_a_zero_dimensional_parameter_stays_zero_dimensional(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2, dtype=np.float64), Scale())
+    p = model[1].s
     assert p.shape == () and p.grad.shape == ()
-    opt = optim.Adam([p, nn.Parameter(np.ones(2))], lr=0.1)
-    p.grad = np.array(2.0)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    model.backward(np.ones((3, 2)) - model(np.ones((3, 2))))
     opt.step()
-    assert p.shape == () and p.data < 1.5
-    assert opt.state_dict()["state"][0]["exp_avg"].shape == ()
+    assert p.shape == () and p.data != 1.5 and model.state_dict()["1.s"].shape == ()
+    assert opt.state_dict()["state"][2]["exp_avg"].shape == ()
+    train.save_checkpoint(tmp_path / "c.npz", model, opt)
+    twin = nn.Sequential(nn.Linear(2, 2, dtype=np.float64), Scale())
+    twin_opt = optim.Adam(twin.parameters(), lr=0.1)
+    train.load_checkpoint(tmp_path / "c.npz", twin, twin_opt)
+    assert twin[1].s.shape == () and twin[1].s.data == p.data
 
 
 @pytest.mark.parametrize("kind", ["numpy.ma.MaskedArray", "numpy.matrix"], ids=["masked", "matrix"])
@@ -244,6 +267,10 @@ def test_masked_arrays_and_matrices_are_refused(kind):
         F.relu(x)
     with pytest.raises(TypeError, match=f"clip_sumsq: argument 'x' is a {kind}"):
         F.sum_squares(x)
+    with pytest.raises(TypeError, match=f"DataLoader: X is a {kind}"):
+        DataLoader(x, np.zeros(2, np.int64))
+    with pytest.raises(TypeError, match=f"DataLoader: y is a {kind}"):
+        DataLoader(np.zeros((2, 3)), x)
 
 
 # ---- sums of squares of large float32 values ----

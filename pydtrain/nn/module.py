@@ -15,6 +15,8 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
+from .. import _checks
+
 __all__ = ["Module", "Parameter", "as_array_view", "check_input"]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -60,14 +62,14 @@ class Parameter:
     def _checked(value: Any, what: str) -> np.ndarray:
         if not isinstance(value, np.ndarray):
             raise TypeError(f"Parameter {what} must be a numpy.ndarray, got {type(value).__name__}")
-        refuse_masked_or_matrix(f"Parameter {what}", value)
+        _checks.refuse_masked_or_matrix(f"Parameter {what}", value)
         if value.dtype not in _FLOAT_DTYPES:
             raise TypeError(f"Parameter {what} must be float32 or float64, got {value.dtype}")
         return value if value.flags.c_contiguous else value.copy(order="C")  # a 0-d array stays 0-d
 
     def _assign(self, attr: str, value: Any) -> None:
         current = getattr(self, attr)
-        refuse_masked_or_matrix(f"Parameter {attr[1:]}", value)
+        _checks.refuse_masked_or_matrix(f"Parameter {attr[1:]}", value)
         if self.in_arena():
             value = np.asarray(value)
             if value.shape != current.shape:
@@ -466,26 +468,7 @@ def _state_value(key: str, state: Any, target: np.ndarray) -> np.ndarray:
         raw = state[key]  # an .npz member is read (and its CRC checked) here
     except Exception as e:  # zipfile.BadZipFile, a bad .npy header, a truncated file...
         raise ValueError(f"load_state_dict: '{key}' cannot be read ({type(e).__name__}: {e})") from e
-    try:
-        value = np.asarray(raw)
-    except (TypeError, RuntimeError) as e:  # e.g. a bfloat16 tensor, one that requires grad
-        raise TypeError(f"load_state_dict: '{key}' is a {type(raw).__name__} of dtype "
-                        f"{getattr(raw, 'dtype', '?')} that NumPy cannot read; convert it first "
-                        "(tensor.detach().float().numpy())") from e
-    if not np.can_cast(value.dtype, target.dtype, casting="same_kind") or value.dtype.kind not in "biuf":
-        raise TypeError(f"load_state_dict: '{key}' is {value.dtype}, which does not fit the model's "
-                        f"{target.dtype} array; give real numbers (value.astype(np.{target.dtype.name}))")
-    return value
-
-
-def refuse_masked_or_matrix(what: str, x: Any) -> None:
-    """TypeError for a masked array (its mask would be dropped: the kernels read every value) or an np.matrix
-    (whose operators are matrix products and whose rows stay 2-d)."""
-    if isinstance(x, np.ma.MaskedArray):
-        raise TypeError(f"{what} is a numpy.ma.MaskedArray: its mask would be ignored; pass plain values, e.g. "
-                        "x.filled(0) or x.compressed() for the unmasked ones")
-    if isinstance(x, np.matrix):
-        raise TypeError(f"{what} is a numpy.matrix; convert it with np.asarray(x)")
+    return _checks.loadable_array(f"load_state_dict: '{key}'", raw, target.dtype)
 
 
 def as_array_view(who: str, what: str, x: Any) -> np.ndarray:
@@ -493,7 +476,7 @@ def as_array_view(who: str, what: str, x: Any) -> np.ndarray:
 
     A layer's input follows this rule; ``DataLoader`` (hence ``fit``) also converts lists, once.
     """
-    refuse_masked_or_matrix(f"{who}: {what}", x)
+    _checks.refuse_masked_or_matrix(f"{who}: {what}", x)
     try:
         a = np.asarray(x)
     except (ValueError, TypeError, RuntimeError):  # e.g. a torch tensor that requires grad
@@ -517,7 +500,7 @@ def check_input(layer: object, x: Any, dtype: Optional[np.dtype] = None) -> np.n
     name = type(layer).__name__
     if not isinstance(x, np.ndarray):
         x = as_array_view(name, "input", x)
-    refuse_masked_or_matrix(f"{name}: input", x)
+    _checks.refuse_masked_or_matrix(f"{name}: input", x)
     if x.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype} (convert with x.astype(np.float32))")
     if dtype is not None and x.dtype != dtype:

@@ -469,14 +469,7 @@ def _step_count(who: str, i: Any, value: Any) -> int:
 
 def _buffer_value(who: str, i: Any, name: str, value: Any, p: Parameter) -> np.ndarray:
     """A saved state buffer of parameter i as an array of p's shape whose values fit p's dtype."""
-    try:
-        a = np.asarray(value)
-    except (TypeError, ValueError, RuntimeError) as e:  # a bfloat16 tensor, one that requires grad...
-        raise TypeError(f"{who}: state '{name}' of parameter {i} is a {type(value).__name__} NumPy cannot read "
-                        f"({e}); convert it (tensor.detach().float().numpy())") from None
-    if a.dtype.kind not in "iuf" or not np.can_cast(a.dtype, p.dtype, casting="same_kind"):
-        raise TypeError(f"{who}: state '{name}' of parameter {i} is {a.dtype}; it must hold real numbers that fit "
-                        f"the parameter's {p.dtype}")
+    a = _checks.loadable_array(f"{who}: state '{name}' of parameter {i}", value, p.dtype)
     if a.shape != p.shape:
         raise ValueError(f"{who}: state '{name}' of parameter {i} has shape {a.shape}, the parameter {p.shape}")
     return a
