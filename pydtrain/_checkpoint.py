@@ -209,6 +209,15 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, 
     return {"epoch": meta.get("epoch"), **extra}
 
 
+def _kind(value: Any) -> str:
+    """What a scheduler's state value is, as JSON keeps it (a tuple comes back a list, an int may be a float)."""
+    if value is None or isinstance(value, (bool, str, dict)):
+        return type(value).__name__
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a list" if isinstance(value, (list, tuple)) else "another value"
+
+
 def _check(who: str, arrays: dict, meta: dict, model: Any, optimizer: Any, scheduler: Any) -> tuple:
     """(model keys, optimizer state_dict, scheduler state, rng) from the file, all checked against the objects."""
     own = model.state_dict()
@@ -227,9 +236,14 @@ def _check(who: str, arrays: dict, meta: dict, model: Any, optimizer: Any, sched
             raise ValueError(f"{who}: the checkpoint holds a {saved['class']} state, the scheduler is a "
                              f"{type(scheduler).__name__}")
         scheduler_state = saved["state"]
-        unknown = set(scheduler_state) - set(scheduler.state_dict())
+        current = scheduler.state_dict()
+        unknown = set(scheduler_state) - set(current)
         if unknown:
             raise ValueError(f"{who}: the checkpoint's scheduler state has keys this one lacks: {sorted(unknown)}")
+        for key, value in scheduler_state.items():
+            if current[key] is not None and _kind(value) != _kind(current[key]):
+                raise ValueError(f"{who}: the checkpoint's scheduler state has {key}={value!r}, where this "
+                                 f"{type(scheduler).__name__} holds {_kind(current[key])}")
     rng = meta.get("rng")
     if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, int) and 0 <= v < 2**64 for v in rng)):
         raise ValueError(f"{who}: its generator state is missing or malformed")

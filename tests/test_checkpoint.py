@@ -136,6 +136,8 @@ CORRUPTIONS = {
     "maximize": (dict(meta=lambda m: m["optimizer"]["param_groups"][0].update(maximize=True)),
                  "the state sets maximize=True, which pydtrain's SGD does not implement"),
     "generator out of range": (dict(meta=lambda m: m.update(rng=[-1, 0])), "generator state is missing or malformed"),
+    "scheduler step a string": (dict(meta=lambda m: m["scheduler"]["state"].update(last_epoch="2")),
+                                "scheduler state has last_epoch='2', where this StepLR holds a number"),
 }
 
 
