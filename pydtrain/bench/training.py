@@ -1,7 +1,9 @@
-"""End-to-end training steps (forward, loss, backward, optimizer step) against the same network in PyTorch eager.
+"""End-to-end training steps (forward, loss, backward, optimizer step) against the same network in PyTorch eager
+and, for the MLP rows when jax and optax are installed, in JAX compiled with ``jax.jit`` (jax_peer.py, one child
+process per thread count, pinned to that many CPUs).
 
-Both start from the same weights and see the same batches; each row's note
-gives the largest relative difference between the two loss curves over the
+All start from the same weights and see the same batches; each row's note
+gives the largest relative difference between our loss curve and each peer's over the
 first steps (dropout draws differ between the libraries, so that network is
 compared with its dropout layers in eval mode for the curve only). The MLP rows
 step Adam; the ResNet rows (``models.resnet()`` on (64, 1, 28, 28) ``make_shapes``
@@ -63,9 +65,9 @@ def _torch_twin(model):
     return twin
 
 
-def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout_keep, threads, peak=None):
+def _problem(widths, batch, activation, layernorm, dropout_keep):
+    """A row's network and its 8 batches, the same at every call (seeded)."""
     import pydtrain as pdt
-    from pydtrain import nn, optim
 
     pdt.seed(0)
     rng = np.random.default_rng(0)
@@ -73,6 +75,15 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
     n_batches = 8
     X = rng.standard_normal((n_batches, batch, widths[0])).astype(np.float32)
     Y = rng.integers(0, widths[-1], (n_batches, batch))
+    return model, X, Y
+
+
+def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout_keep, threads, peak=None,
+         jax_result=None):
+    from pydtrain import nn, optim
+
+    model, X, Y = _problem(widths, batch, activation, layernorm, dropout_keep)
+    n_batches = len(X)
     loss_fn = nn.CrossEntropyLoss()
     twin = _torch_twin(model) if torch is not None else None
     opt = optim.Adam(model.parameters(), lr=1e-3)
@@ -88,6 +99,9 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
 
     curve_note = ""
     t_torch = None
+    model.eval() if dropout_keep is not None else model.train()  # loss curves with dropout off
+    ours_curve = [ours() for _ in range(CURVE_STEPS)]
+    model.train()
     if twin is not None:
         topt = torch.optim.Adam(twin.parameters(), lr=1e-3)
         TX, TY = torch.from_numpy(X), torch.from_numpy(Y)
@@ -101,16 +115,13 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
             topt.step()
             return loss
 
-        # loss curves from the same start (dropout off in both for the comparison)
-        model.eval() if dropout_keep is not None else model.train()
         twin.eval() if dropout_keep is not None else twin.train()
-        ours_curve = [ours() for _ in range(CURVE_STEPS)]
         theirs_curve = [theirs().item() for _ in range(CURVE_STEPS)]
-        model.train()
         twin.train()
-        diff = max(abs(a - b) / abs(b) for a, b in zip(ours_curve, theirs_curve))
-        curve_note = f"loss curves agree to {diff:.1e} rel over {CURVE_STEPS} steps"
+        curve_note = f"torch curve {_curve_gap(ours_curve, theirs_curve):.1e} rel"
         t_torch = median_time(theirs, repeats=5)
+    if jax_result is not None:
+        curve_note += f"{'; ' if curve_note else ''}jax curve {_curve_gap(ours_curve, jax_result['curve']):.1e} rel"
     t_ours = median_time(ours, repeats=5)
     note = curve_note
     if peak:
@@ -120,7 +131,12 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
         if t_torch is not None:
             note += (f" (torch {100 * flops / t_torch / peak:.0f}%,"
                      f" {100 * paired_efficiency(theirs, flops, np.float32, threads, 25):.0f}% paired)")
-    table.row(f"{label} {threads}T", t_ours, None, t_torch, note)
+    table.row(f"{label} {threads}T", t_ours, None if jax_result is None else jax_result["time"], t_torch, note)
+
+
+def _curve_gap(ours, theirs) -> float:
+    """Largest relative difference between two loss curves."""
+    return max(abs(a - b) / abs(b) for a, b in zip(ours, theirs))
 
 
 def _overhead(table: Table, threads: int, rounds: int = 9, epochs: int = 5) -> None:
@@ -298,19 +314,32 @@ def _resnet_profile(table: Table, threads: int, steps: int = 10) -> None:
         table.row(f"  {kind} {threads}T", t, None, other.get(kind), f"{100 * t / total:.0f}% of the step")
 
 
+# label, widths, batch, activation, layer norm, dropout keep probability; the last one is left out by --quick
+ROWS = [
+    ("MLP 64-64-64-10 ReLU, batch 32", [64, 64, 64, 10], 32, "relu", False, None),
+    ("MLP 784-512-512-10 ReLU, batch 128", [784, 512, 512, 10], 128, "relu", False, None),
+    ("MLP 784-512-512-10 ReLU+dropout, batch 128", [784, 512, 512, 10], 128, "relu", False, 0.9),
+    ("MLP 1024x4 GELU+LayerNorm, batch 256", [1024, 1024, 1024, 1024], 256, "gelu", True, None),
+]
+
+
 def run(args) -> None:
+    from . import jax_peer
     from .gemm import fma_peak
 
-    table = Table("training steps: forward + loss + backward + optimizer step (float32)")
+    with_jax = jax_peer.available()
+    table = Table("training steps: forward + loss + backward + optimizer step (float32)",
+                  peer="jax" if with_jax else "numpy")
+    if not with_jax:
+        print("(jax and optax are not installed: `pip install jax optax` adds the JAX jit column)")
+    rows = ROWS[:-1] if args.quick else ROWS
     for threads in args.threads:
+        jax_results = (jax_peer.jax_rows([dict(zip(("model", "X", "Y"), _problem(*row[1:]))) for row in rows],
+                                         threads, CURVE_STEPS) if with_jax else [None] * len(rows))
         set_threads(threads)
         _overhead(table, threads)
-        _row(table, "MLP 64-64-64-10 ReLU, batch 32", [64, 64, 64, 10], 32, "relu", False, None, threads)
-        _row(table, "MLP 784-512-512-10 ReLU+dropout, batch 128", [784, 512, 512, 10], 128, "relu", False, 0.9,
-             threads)
-        if not args.quick:
-            peak = fma_peak(np.float32, 1) if threads == 1 else None
-            _row(table, "MLP 1024x4 GELU+LayerNorm, batch 256", [1024, 1024, 1024, 1024], 256, "gelu", True, None,
-                 threads, peak=peak)
+        for row, jax_result in zip(rows, jax_results):
+            peak = fma_peak(np.float32, 1) if threads == 1 and row is ROWS[-1] else None
+            _row(table, *row, threads, peak=peak, jax_result=jax_result)
         _resnet_row(table, threads)
         _resnet_profile(table, threads)
