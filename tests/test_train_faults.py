@@ -73,27 +73,6 @@ def test_skip_nonfinite_leaves_no_trace_of_the_bad_step():
     assert_same(snapshot(model, opt), seen.state)
 
 
-@pytest.mark.parametrize("clip", [None, 1.0])
-def test_skip_nonfinite_skips_an_infinite_gradient(clip):
-    X, y, model, opt = problem()
-    first, calls = model[0], []
-    backward = first.backward
-
-    def poisoned(dy, *args, **kwargs):
-        calls.append(1)
-        dx = backward(dy, *args, **kwargs)
-        if len(calls) == 2:
-            first.weight.grad[0, 0] = np.inf
-        return dx
-
-    first.backward = poisoned
-    h = fit(model, nn.CrossEntropyLoss(), opt, (X, y), epochs=2, batch_size=16, progress=False, clip_grad_norm=clip,
-            skip_nonfinite=True)
-    assert h["skipped_steps"] == [1, 0] and h.skipped_steps == 1
-    assert opt.state_dict()["state"][0]["step"] == 7
-    assert all(np.isfinite(v).all() for v in model.state_dict().values())
-
-
 def test_an_epoch_of_skipped_steps_raises():
     X, y, model, opt = problem()
     with pytest.raises(FloatingPointError, match=r"^fit: every step of epoch 1 \(4\) had a NaN or Inf loss or gradient "
