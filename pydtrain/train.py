@@ -286,29 +286,39 @@ def _grad_norm_fn(optimizer: Any, params: list[Any]) -> Callable[[], float]:
 
 
 class _HeldInterrupts:
-    """``with held:`` delays Ctrl-C (SIGINT) to the end of the block, so that an optimizer step (its count,
-    every group's update) is never cut in half: after an interrupt the model and the optimizer are those of
-    a whole number of steps. Only where Python's own handler is in place, in the main thread (signals are
-    delivered there); elsewhere the block runs as it is."""
+    """Ctrl-C (SIGINT) during ``with held:`` waits for the end of the block, so that an optimizer step (its count,
+    every group's update) is never cut in half: after an interrupt the model and the optimizer are those of a
+    whole number of steps. Elsewhere it raises KeyboardInterrupt at once, as Python's own handler does.
+    ``install()`` puts the handler in place for a whole ``fit`` (two system calls, none per step), only over
+    Python's own handler and in the main thread, where signals are delivered; ``restore()`` puts it back."""
 
     def __init__(self) -> None:
-        self.active = threading.current_thread() is threading.main_thread()
-        self.pending = False
+        self.inside = self.pending = False
+        self.previous: Any = None
 
-    def _hold(self, signum: int, frame: Any) -> None:
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if not self.inside:
+            raise KeyboardInterrupt
         self.pending = True
 
     def __enter__(self) -> None:
-        self.previous = signal.getsignal(signal.SIGINT) if self.active else None
-        if self.previous is signal.default_int_handler:
-            signal.signal(signal.SIGINT, self._hold)
+        self.inside = True
 
     def __exit__(self, *exc: Any) -> None:
-        if self.previous is signal.default_int_handler:
-            signal.signal(signal.SIGINT, self.previous)
-            if self.pending:
-                self.pending = False
-                raise KeyboardInterrupt
+        self.inside = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 def _buffers(model: Module) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -325,11 +335,11 @@ def _train_epoch(
     metric_fns: dict[str, Callable[[np.ndarray, np.ndarray], float]],
     callbacks: Sequence[Callback],
     bar: tqdm | None,
+    held: _HeldInterrupts,
     skip_nonfinite: bool = False,
 ) -> dict[str, float]:
     """Runs one pass over ``loader``; returns the epoch means of loss and metrics (of the steps taken)."""
     model, loss_fn, optimizer = trainer.model, trainer.loss_fn, trainer.optimizer
-    held = _HeldInterrupts()
     trainer.skipped = 0
     model.train()
     keys, fns = ["loss", *metric_fns], list(metric_fns.values())
@@ -530,6 +540,8 @@ def fit(
     for callback in callbacks:
         callback.on_train_begin(trainer)
     width = len(str(epochs))
+    held = _HeldInterrupts()
+    held.install()
     try:
         for epoch in range(initial_epoch, epochs):
             trainer.epoch = epoch
@@ -543,7 +555,7 @@ def fit(
             try:
                 logs = _train_epoch(
                     trainer, train_loader, params, regularizers, clip_grad_norm,
-                    metric_fns, callbacks, bar, skip_nonfinite,
+                    metric_fns, callbacks, bar, held, skip_nonfinite,
                 )
             finally:
                 if bar is not None:
@@ -569,6 +581,8 @@ def fit(
     except KeyboardInterrupt:  # Ctrl-C: the epochs done so far are the result
         print(f"\nfit: interrupted in epoch {trainer.epoch + 1} after {trainer.step} steps; returning the history "
               f"of the {trainer.history.epochs} complete epochs", file=sys.stderr, flush=True)
+    finally:
+        held.restore()
     for callback in callbacks:
         callback.on_train_end()
     return trainer.history
