@@ -38,6 +38,7 @@ static pdt_status KN(relu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
 // x, y (rows, cols), bias (cols); y may be x
 // y = max(x + b, 0)   (one pass: the bias add and the ReLU fused)
 static pdt_status KN(bias_relu_forward)(pdt_int rows, pdt_int cols, const T *x, const T *bias, T *y) {
+    if (cols == 0) return PDT_OK;  // no element, however many rows (2^59 empty rows: a loop that never ends)
     const V zero = vzero();
     PDT_OMP_FOR(rows * cols > PDT_PAR_MIN && rows > 1)
     for (pdt_int i = 0; i < rows; ++i) {
