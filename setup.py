@@ -2,7 +2,8 @@
 
 Every target file (csrc/targets/<isa>.c) is a unity build of all kernels for
 one SIMD level; only those files get ISA flags, added per file by the compile
-hook below. OpenMP is used when the compiler accepts -fopenmp.
+hook below. OpenMP is used when the compiler accepts -fopenmp. PYDTRAIN_SANITIZE=1 builds it under
+AddressSanitizer and UBSan for .ci/sanitize (GCC/Clang; never for installation).
 """
 import os
 import platform
@@ -29,6 +30,8 @@ SOURCES = (
     + [f"csrc/targets/{t}" for t in TARGETS]
     + sorted(glob("csrc/py/*.c"))
 )
+SANITIZE = os.environ.get("PYDTRAIN_SANITIZE") == "1"
+SANITIZE_FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 DEPENDS = glob("csrc/**/*.h", recursive=True) + glob("csrc/kernels/*") + glob("csrc/targets/*.inc") + ["csrc/kernels.def"]
 
 
@@ -56,7 +59,7 @@ class BuildExt(build_ext):
 
     def run(self):
         super().run()
-        if not self.inplace:
+        if not self.inplace and not SANITIZE:  # a sanitized core must never land in the source tree
             try:
                 self.copy_extensions_to_source()
             except OSError as err:  # a read-only checkout: the installed package still works elsewhere
@@ -72,6 +75,9 @@ class BuildExt(build_ext):
                 if openmp:
                     ext.extra_compile_args.append("-fopenmp")
                     ext.extra_link_args.append("-fopenmp")
+                if SANITIZE:  # after -O3: the last -O wins
+                    ext.extra_compile_args.extend(SANITIZE_FLAGS)
+                    ext.extra_link_args.extend(SANITIZE_FLAGS)
             original = cc._compile
 
             def compile_one(obj, src, ext, cc_args, extra_postargs, pp_opts):

@@ -460,7 +460,7 @@ def augment_translate(x: Array, dy_range: tuple[int, int], dx_range: tuple[int, 
     seed, offset = _counters(seed, offset, 2 * x4.shape[0])
     shape = x.shape[:-2] + (oh, ow)
     y = _C.augment_translate(x4, seed, offset, oh, ow, *dy_range, *dx_range, edge,
-                             _view(out, x4.shape[:2] + (oh, ow), "out"))
+                             _view(out, x4.shape[:2] + (oh, ow), "out", shape))
     return out if out is not None else y.reshape(shape)
 
 
@@ -470,7 +470,7 @@ def augment_hflip(x: Array, p: float = 0.5, seed: Optional[int] = None, offset: 
     (counter ``offset + k``), else copied; x (N, H, W) or (N, C, H, W)."""
     x4 = _images(x)
     seed, offset = _counters(seed, offset, x4.shape[0])
-    y = _C.augment_hflip(x4, seed, offset, p, _view(out, x4.shape, "out"))
+    y = _C.augment_hflip(x4, seed, offset, p, _view(out, x4.shape, "out", x.shape))
     return out if out is not None else y.reshape(x.shape)
 
 
@@ -486,7 +486,7 @@ def augment_rotate(x: Array, degrees: float, seed: Optional[int] = None, offset:
     """
     x4 = _images(x)
     seed, offset = _counters(seed, offset, x4.shape[0])
-    y = _C.augment_rotate(x4, seed, offset, degrees, _view(out, x4.shape, "out"))
+    y = _C.augment_rotate(x4, seed, offset, degrees, _view(out, x4.shape, "out", x.shape))
     return out if out is not None else y.reshape(x.shape)
 
 
@@ -504,7 +504,7 @@ def augment_erase(x: Array, p: float = 0.5, scale: tuple[float, float] = (0.02, 
     x4 = _images(x)
     seed, offset = _counters(seed, offset, ERASE_DRAWS * x4.shape[0])
     y = _C.augment_erase(x4, seed, offset, p, scale[0], scale[1], float(np.log(ratio[0])), float(np.log(ratio[1])),
-                         value, _view(out, x4.shape, "out"))
+                         value, _view(out, x4.shape, "out", x.shape))
     return out if out is not None else y.reshape(x.shape)
 
 
@@ -512,15 +512,18 @@ def augment_erase(x: Array, p: float = 0.5, scale: tuple[float, float] = (0.02, 
 
 
 @overload
-def _view(a: Array, shape: tuple, name: str) -> Array: ...
+def _view(a: Array, shape: tuple, name: str, like: Optional[tuple] = None) -> Array: ...
 @overload
-def _view(a: None, shape: tuple, name: str) -> None: ...
-def _view(a: Optional[Array], shape: tuple, name: str) -> Optional[Array]:
-    """``a`` reshaped without copying (None stays None); non-arrays and non-contiguous arrays raise."""
+def _view(a: None, shape: tuple, name: str, like: Optional[tuple] = None) -> None: ...
+def _view(a: Optional[Array], shape: tuple, name: str, like: Optional[tuple] = None) -> Optional[Array]:
+    """``a`` reshaped without copying (None stays None); non-arrays and non-contiguous arrays raise, and so
+    does an ``a`` whose shape is not ``like`` when given (an output of another shape, however many elements)."""
     if a is None:
         return None
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if like is not None and a.shape != tuple(like):
+        raise ValueError(f"{name} must have shape {tuple(like)}, got {a.shape}")
     if not a.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray)")
     if int(np.prod(shape, dtype=np.int64)) != a.size and -1 not in shape:
@@ -546,7 +549,7 @@ def _channels_view(x: Optional[Array], name: str, who: str, like: Optional[Array
                          "example (N >= 1) with a value in every channel")
     if like is not None and x.shape != like.shape:
         raise ValueError(f"{name} must have the shape of x {like.shape}, got {x.shape}")
-    return _view(x, (ref.shape[0], ref.shape[1], -1), name)
+    return _view(x, (ref.shape[0], ref.shape[1], int(np.prod(ref.shape[2:], dtype=np.int64))), name)
 
 
 def batchnorm_stats(x: Array) -> tuple[Array, Array]:
@@ -587,8 +590,10 @@ def layernorm(x: Array, normalized_ndim: int = 1, gamma: Optional[Array] = None,
         raise ValueError(f"x must be an ndarray with at least normalized_ndim={normalized_ndim} dims")
     rows = int(np.prod(x.shape[:x.ndim - normalized_ndim], dtype=np.int64))
     d = int(np.prod(x.shape[x.ndim - normalized_ndim:], dtype=np.int64))
-    y, mean, rstd = _C.layernorm_forward(_view(x, (rows, d), "x"), _view(gamma, (d,), "gamma"),
-                                         _view(beta, (d,), "beta"), eps, _view(out, (rows, d), "out"))
+    normalized = x.shape[x.ndim - normalized_ndim:]
+    y, mean, rstd = _C.layernorm_forward(_view(x, (rows, d), "x"), _view(gamma, (d,), "gamma", normalized),
+                                         _view(beta, (d,), "beta", normalized), eps,
+                                         _view(out, (rows, d), "out", x.shape))
     return (out if out is not None else y.reshape(x.shape)), mean, rstd
 
 
@@ -601,9 +606,9 @@ def layernorm_backward(x: Array, dy: Array, mean: Array, rstd: Array, gamma: Opt
     if rows < 1 or np.size(x) % rows:
         raise ValueError(f"mean must be the (rows,) array layernorm returned, got shape {np.shape(mean)}")
     d = np.size(x) // rows
-    dx = _C.layernorm_backward(_view(x, (rows, d), "x"), _view(dy, (rows, d), "dy"), mean, rstd,
+    dx = _C.layernorm_backward(_view(x, (rows, d), "x"), _view(dy, (rows, d), "dy", np.shape(x)), mean, rstd,
                                _view(gamma, (d,), "gamma"), _view(dgamma, (d,), "dgamma"),
-                               _view(dbeta, (d,), "dbeta"), _view(out, (rows, d), "out"))
+                               _view(dbeta, (d,), "dbeta"), _view(out, (rows, d), "out", np.shape(x)))
     return out if out is not None else dx.reshape(x.shape)
 
 

@@ -23,7 +23,9 @@ step and layer; Ctrl-C ends it and returns the History so far. ``save_checkpoint
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -78,11 +80,18 @@ class History:
         history: One list per quantity, one entry per epoch: ``loss`` (mean training
             loss, regularization penalties included), each metric (e.g. ``accuracy``),
             ``val_loss`` and ``val_<metric>`` when validation data was given (data loss
-            only), and ``lr`` (the learning rate used during the epoch).
+            only), and ``lr`` (the learning rate used during the epoch); with
+            ``fit(skip_nonfinite=True)`` also ``skipped_steps``, the steps of each epoch
+            skipped for a NaN/Inf loss or gradient.
     """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
+
+    @property
+    def skipped_steps(self) -> int:
+        """Steps skipped for a NaN/Inf loss or gradient over the recorded epochs (``fit(skip_nonfinite=True)``)."""
+        return int(sum(self.history.get("skipped_steps", ())))
 
     @property
     def epochs(self) -> int:
@@ -114,6 +123,7 @@ class Trainer:
         history: The ``History`` filled so far.
         epoch: Index (0-based) of the current epoch.
         step: Number of optimizer steps taken so far in this run.
+        skipped: Steps skipped in the current epoch (``skip_nonfinite``).
         stop_training: Set it to True to end training after the current batch.
     """
 
@@ -125,6 +135,7 @@ class Trainer:
     history: History = field(default_factory=History)
     epoch: int = 0
     step: int = 0
+    skipped: int = 0
     stop_training: bool = False
 
 
@@ -245,6 +256,8 @@ def _format_logs(logs: dict[str, float]) -> str:
     for key, value in logs.items():
         if key == "lr":
             parts.append(f"lr {value:.3g}")
+        elif key == "skipped_steps":
+            parts.append(f"skipped {int(value)}")
         elif key in ("loss", "val_loss"):
             parts.append(f"{key} {value:.4f}")
         else:
@@ -272,6 +285,47 @@ def _grad_norm_fn(optimizer: Any, params: list[Any]) -> Callable[[], float]:
     return norm
 
 
+class _HeldInterrupts:
+    """Ctrl-C (SIGINT) during ``with held:`` waits for the end of the block, so that an optimizer step (its count,
+    every group's update) is never cut in half: after an interrupt the model and the optimizer are those of a
+    whole number of steps. Elsewhere it raises KeyboardInterrupt at once, as Python's own handler does.
+    ``install()`` puts the handler in place for a whole ``fit`` (two system calls, none per step), only over
+    Python's own handler and in the main thread, where signals are delivered; ``restore()`` puts it back."""
+
+    def __init__(self) -> None:
+        self.inside = self.pending = False
+        self.previous: Any = None
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if not self.inside:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def __enter__(self) -> None:
+        self.inside = True
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inside = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+def _buffers(model: Module) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(buffer, copy) for every buffer of the model (BatchNorm's running statistics), to undo a skipped step."""
+    return [(b, b.copy()) for m in model.modules() for b in m._buffers.values() if isinstance(b, np.ndarray)]
+
+
 def _train_epoch(
     trainer: Trainer,
     loader: DataLoader,
@@ -281,9 +335,12 @@ def _train_epoch(
     metric_fns: dict[str, Callable[[np.ndarray, np.ndarray], float]],
     callbacks: Sequence[Callback],
     bar: tqdm | None,
+    held: _HeldInterrupts,
+    skip_nonfinite: bool = False,
 ) -> dict[str, float]:
-    """Runs one pass over ``loader``; returns the epoch means of loss and metrics."""
+    """Runs one pass over ``loader``; returns the epoch means of loss and metrics (of the steps taken)."""
     model, loss_fn, optimizer = trainer.model, trainer.loss_fn, trainer.optimizer
+    trainer.skipped = 0
     model.train()
     keys, fns = ["loss", *metric_fns], list(metric_fns.values())
     totals = [0.0] * len(keys)  # Σ n·value over the batches, in the order of keys
@@ -302,6 +359,7 @@ def _train_epoch(
                              f"rows after the DataLoader's transform, the first at row {rows[0]} of the batch; "
                              f"check the transform {loader.transform!r}")
         optimizer.zero_grad()  # marks the gradients zero: the next backward writes them
+        saved = _buffers(model) if skip_nonfinite else ()
         for regularizer in hooked:
             regularizer.before_forward(params)
         try:
@@ -326,9 +384,17 @@ def _train_epoch(
         else:
             norm = grad_norm()
         if not (math.isfinite(values[0]) and math.isfinite(norm)):
-            raise _diverged(trainer, batch, len(loader), values[0], norm)
-        optimizer.step()
-        trainer.step += 1
+            if not skip_nonfinite:
+                raise _diverged(trainer, batch, len(loader), values[0], norm)
+            for buffer, before in saved:  # the step is undone: no update, running statistics as they were
+                buffer[...] = before
+            trainer.skipped += 1
+            if bar is not None:
+                bar.update()
+            continue
+        with held:  # Ctrl-C waits for the step to complete
+            optimizer.step()
+            trainer.step += 1
 
         n = len(xb)
         seen += n
@@ -344,7 +410,15 @@ def _train_epoch(
                 callback.on_batch_end(batch, logs)
             if trainer.stop_training:
                 break
-    return {k: t / seen for k, t in zip(keys, totals)}
+    if seen == 0 and trainer.skipped:
+        raise FloatingPointError(
+            f"fit: every step of epoch {trainer.epoch + 1} ({trainer.skipped}) had a NaN or Inf loss or gradient "
+            "and was skipped (skip_nonfinite=True); training is not progressing. Lower the learning rate, clip the "
+            "gradients (clip_grad_norm=1.0) or check the data")
+    logs = {k: t / seen if seen else math.nan for k, t in zip(keys, totals)}
+    if skip_nonfinite:
+        logs["skipped_steps"] = trainer.skipped
+    return logs
 
 
 def fit(
@@ -362,6 +436,7 @@ def fit(
     metrics: Metric | Sequence[Metric] = ("accuracy",),
     progress: bool | str = True,
     initial_epoch: int = 0,
+    skip_nonfinite: bool = False,
 ) -> History:
     """Trains a model with minibatch gradient descent for a number of epochs.
 
@@ -400,6 +475,12 @@ def fit(
         initial_epoch: The epoch to start from (0-based), when going on from a checkpoint
             written after that many epochs (``load_checkpoint``); ``epochs`` stays the
             total, so epochs ``initial_epoch`` … ``epochs − 1`` run.
+        skip_nonfinite: A step whose loss or gradient norm is NaN or infinite is skipped
+            instead of stopping training: no parameter, optimizer state or running
+            statistic changes, the step is left out of the epoch's mean loss and metrics,
+            and it is counted in ``history["skipped_steps"]`` (per epoch) and
+            ``history.skipped_steps`` (in all). An epoch whose every step is skipped
+            still raises ``FloatingPointError``.
 
     Returns:
         The ``History`` of per-epoch losses, metrics and learning rates.
@@ -409,7 +490,9 @@ def fit(
             or NaN (training diverged); the message names the epoch and step, the layer
             whose gradient backpropagation made non-finite first, and the usual causes.
             Ctrl-C (KeyboardInterrupt) does not raise: training ends, the callbacks'
-            ``on_train_end`` runs and the History of the complete epochs is returned.
+            ``on_train_end`` runs and the History of the complete epochs is returned. An
+            optimizer step under way completes first, so the model and the optimizer are
+            those after ``trainer.step`` whole steps.
         ValueError, TypeError: For invalid arguments, with what was expected.
 
     Example:
@@ -423,6 +506,8 @@ def fit(
         raise ValueError(f"fit: initial_epoch ({initial_epoch}) is past epochs ({epochs}); epochs is the total count")
     if clip_grad_norm is not None:
         clip_grad_norm = _checks.number("fit", "clip_grad_norm (or None)", clip_grad_norm, low=0.0, low_open=True)
+    if not isinstance(skip_nonfinite, bool):
+        raise TypeError(f"fit: skip_nonfinite must be True or False, got {skip_nonfinite!r}")
     if progress not in (True, False, "epoch"):
         raise ValueError(f'fit: progress must be True, False or "epoch", got {progress!r}')
     callbacks = list(callbacks)
@@ -454,6 +539,8 @@ def fit(
     for callback in callbacks:
         callback.on_train_begin(trainer)
     width = len(str(epochs))
+    held = _HeldInterrupts()
+    held.install()
     try:
         for epoch in range(initial_epoch, epochs):
             trainer.epoch = epoch
@@ -467,7 +554,7 @@ def fit(
             try:
                 logs = _train_epoch(
                     trainer, train_loader, params, regularizers, clip_grad_norm,
-                    metric_fns, callbacks, bar,
+                    metric_fns, callbacks, bar, held, skip_nonfinite,
                 )
             finally:
                 if bar is not None:
@@ -493,6 +580,8 @@ def fit(
     except KeyboardInterrupt:  # Ctrl-C: the epochs done so far are the result
         print(f"\nfit: interrupted in epoch {trainer.epoch + 1} after {trainer.step} steps; returning the history "
               f"of the {trainer.history.epochs} complete epochs", file=sys.stderr, flush=True)
+    finally:
+        held.restore()
     for callback in callbacks:
         callback.on_train_end()
     return trainer.history

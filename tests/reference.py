@@ -89,34 +89,42 @@ def normal_cdf(x):
     return 0.5 * _erfc(-np.asarray(x, np.float64) / math.sqrt(2.0))
 
 
+def _limits(x, high=np.inf):
+    """x with −inf (and +inf above `high`) as ∓the largest double: the x·σ(x)-type formulas then give their
+    limits there (0, 1) instead of inf·0 = NaN, and every finite x is unchanged."""
+    big = np.finfo(np.float64).max
+    return np.clip(np.asarray(x, np.float64), -big, high)
+
+
 def gelu_forward(x):
-    (x,) = _f64(x)
+    x = _limits(x)
     return x * normal_cdf(x)
 
 
 def gelu_backward(x, dy):
-    x, dy = _f64(x, dy)
+    x, dy = _limits(x, high=np.finfo(np.float64).max), np.asarray(dy, np.float64)
     return dy * (normal_cdf(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi))
 
 
 def gelu_tanh_forward(x):
-    (x,) = _f64(x)
+    x = _limits(x)
     return 0.5 * x * (1.0 + np.tanh(GELU_K0 * (x + GELU_K1 * x ** 3)))
 
 
 def gelu_tanh_backward(x, dy):
-    x, dy = _f64(x, dy)
+    """Beyond |x| = 30 the derivative is 0 or 1 to double precision (1 − tanh² < 1e-800): x is clamped there."""
+    x, dy = np.clip(np.asarray(x, np.float64), -30.0, 30.0), np.asarray(dy, np.float64)
     t = np.tanh(GELU_K0 * (x + GELU_K1 * x ** 3))
     return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_K0 * (1.0 + 3.0 * GELU_K1 * x * x))
 
 
 def silu_forward(x):
-    (x,) = _f64(x)
+    x = _limits(x)
     return x * sigmoid_forward(x)
 
 
 def silu_backward(x, dy):
-    x, dy = _f64(x, dy)
+    x, dy = _limits(x, high=np.finfo(np.float64).max), np.asarray(dy, np.float64)
     s = sigmoid_forward(x)
     return dy * (s + x * s * (1.0 - s))
 
@@ -169,12 +177,17 @@ def cross_entropy_forward(logits, labels, on_value=1.0, off_value=0.0):
     """(probs, per-row losses)."""
     lp = log_softmax(logits)
     q = smoothed_targets(labels, lp.shape[1], on_value, off_value)
-    return np.exp(lp), -(q * lp).sum(axis=1)
+    return np.exp(lp), -_weighted(q, lp).sum(axis=1)
+
+
+def _weighted(q, lp):
+    """q·log p, 0 where q = 0 (a class with target 0 adds nothing, even at p = 0: no 0·(−inf))."""
+    return np.where(q == 0, 0.0, q * lp)
 
 
 def cross_entropy_soft_forward(logits, targets):
     lp = log_softmax(logits)
-    return np.exp(lp), -(np.asarray(targets, np.float64) * lp).sum(axis=1)
+    return np.exp(lp), -_weighted(np.asarray(targets, np.float64), lp).sum(axis=1)
 
 
 def cross_entropy_backward(probs, labels, on_value, off_value, scale):
@@ -336,10 +349,15 @@ def sgd_step(param, grad, lr):
     return np.asarray(param, np.float64) - lr * np.asarray(grad, np.float64)
 
 
+def _decayed(g, weight_decay, p):
+    """g + λθ; λ = 0 adds nothing (not even 0·inf = NaN for an infinite θ)."""
+    return g + weight_decay * p if weight_decay else g
+
+
 def sgd_momentum_step(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, convention, first_step):
     """(param, buf) after one step, from docs/formulas.md §9 (classic) and torch.optim.SGD's documented algorithm (pytorch)."""
     p, g = np.asarray(param, np.float64), np.asarray(grad, np.float64)
-    g = g + weight_decay * p
+    g = _decayed(g, weight_decay, p)
     if momentum == 0:
         return p - lr * g, buf
     b = np.asarray(buf, np.float64)
@@ -356,7 +374,7 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, beta, eps,
                  eps_inside_sqrt):
     """(param, square_avg, grad_avg, momentum_buf) after one step."""
     p, g = np.asarray(param, np.float64), np.asarray(grad, np.float64)
-    g = g + weight_decay * p
+    g = _decayed(g, weight_decay, p)
     v = beta * np.asarray(square_avg, np.float64) + (1 - beta) * g * g
     var = v
     if centered:
@@ -376,7 +394,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     if decoupled:
         p = p * (1 - lr * weight_decay)
     else:
-        g = g + weight_decay * p
+        g = _decayed(g, weight_decay, p)
     m = beta1 * np.asarray(exp_avg, np.float64) + (1 - beta1) * g
     v = beta2 * np.asarray(exp_avg_sq, np.float64) + (1 - beta2) * g * g
     vv = v
@@ -422,9 +440,9 @@ def l2_penalty(w, grad, lam):
 
 
 def l1_penalty(w, grad, lam):
-    """(Ω, new grad): Ω = λ·Σ |w|, grad + λ·sign(w) with sign(0) = 0."""
+    """(Ω, new grad): Ω = λ·Σ |w|, grad + λ·sign(w) with sign(0) = 0 and sign(NaN) = 0 (Ω is NaN then)."""
     w, grad = _f64(w, grad)
-    return lam * float(np.abs(w).sum()), grad + lam * np.sign(w)
+    return lam * float(np.abs(w).sum()), grad + lam * np.where(np.isnan(w), 0.0, np.sign(w))
 
 
 # ---- average ----
@@ -490,7 +508,7 @@ def augment_rotate(x, seed, offset, degrees):
     x = np.asarray(x, np.float64)
     n, c, h, w = x.shape
     theta = np.deg2rad(degrees * (2.0 * uniform_at(seed, offset, n) - 1.0))
-    return np.stack([rotate_image(x[k], theta[k]) for k in range(n)])
+    return np.stack([rotate_image(x[k], theta[k]) for k in range(n)]) if n else np.zeros(x.shape)
 
 
 def rotate_image(img, theta):
@@ -599,7 +617,8 @@ def maxpool2d_forward(x, kernel, stride, padding):
 def maxpool2d_backward(dy, argmax, input_size):
     n, c = dy.shape[:2]
     dx = np.zeros((n * c, input_size[0] * input_size[1]))
-    for p, (d, k) in enumerate(zip(np.asarray(dy, np.float64).reshape(n * c, -1), argmax.reshape(n * c, -1))):
+    out = dy.shape[2] * dy.shape[3]
+    for p, (d, k) in enumerate(zip(np.asarray(dy, np.float64).reshape(n * c, out), argmax.reshape(n * c, out))):
         np.add.at(dx[p], k, d)
     return dx.reshape((n, c) + tuple(input_size))
 

@@ -199,21 +199,25 @@ def test_non_finite_loss_stops_with_a_clear_message():
         fit(model, NaNOnThirdCall(), opt, (X, y), epochs=3, batch_size=32, progress=False)
 
 
-@pytest.mark.parametrize("clip", [None, 1.0])
-def test_non_finite_gradient_names_the_layer(clip):
-    X, y = moons(64)
-    model, loss_fn, opt = setup()
-    first = model[0]  # its backward poisons its weight gradient on the second batch
-    backward, calls = first.backward, []
+def poison_second_backward(layer):
+    """From now on, the layer's second backward leaves an inf in its weight gradient."""
+    backward, calls = layer.backward, []
 
     def poisoned(dy, *args, **kwargs):
         calls.append(1)
         dx = backward(dy, *args, **kwargs)
         if len(calls) == 2:
-            first.weight.grad[0, 0] = np.inf
+            layer.weight.grad[0, 0] = np.inf
         return dx
 
-    first.backward = poisoned
+    layer.backward = poisoned
+
+
+@pytest.mark.parametrize("clip", [None, 1.0])
+def test_non_finite_gradient_names_the_layer(clip):
+    X, y = moons(64)
+    model, loss_fn, opt = setup()
+    poison_second_backward(model[0])
     weights = model.state_dict()
     with pytest.raises(FloatingPointError, match=r"epoch 1, step 2 of 2 .*: the gradient norm is (inf|nan)\. The first "
                        r"non-finite gradient backpropagation reached is that of '0\.weight' \(layer '0'; 1 parameters"
@@ -221,6 +225,17 @@ def test_non_finite_gradient_names_the_layer(clip):
         fit(model, loss_fn, opt, (X, y), epochs=2, batch_size=32, progress=False, clip_grad_norm=clip)
     assert np.isfinite(model[0].weight.data).all()  # the step was not taken
     assert not np.array_equal(model.state_dict()["0.weight"], weights["0.weight"])  # the first one was
+
+
+@pytest.mark.parametrize("clip", [None, 1.0])
+def test_skip_nonfinite_skips_an_infinite_gradient(clip):
+    X, y = moons(64)
+    model, loss_fn, opt = setup()
+    poison_second_backward(model[0])
+    h = fit(model, loss_fn, opt, (X, y), epochs=2, batch_size=16, progress=False, clip_grad_norm=clip,
+            skip_nonfinite=True)
+    assert h["skipped_steps"] == [1, 0] and h.skipped_steps == 1
+    assert all(np.isfinite(v).all() for v in model.state_dict().values())
 
 
 def test_keyboard_interrupt_returns_the_history(capsys):

@@ -38,6 +38,7 @@ static pdt_status KN(relu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
 // x, y (rows, cols), bias (cols); y may be x
 // y = max(x + b, 0)   (one pass: the bias add and the ReLU fused)
 static pdt_status KN(bias_relu_forward)(pdt_int rows, pdt_int cols, const T *x, const T *bias, T *y) {
+    if (cols == 0) return PDT_OK;  // no element, however many rows (2^59 empty rows: a loop that never ends)
     const V zero = vzero();
     PDT_OMP_FOR(rows * cols > PDT_PAR_MIN && rows > 1)
     for (pdt_int i = 0; i < rows; ++i) {
@@ -228,16 +229,18 @@ static pdt_status KN(gelu_forward)(pdt_int n, const T *x, T *y) {
 
 // x, dy, dx (n); dx may be dy
 // dx = dy ⊙ (Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π); with u = Φ(−|x|) − |x|·φ(x) from vmath.h,
-// Φ(x) + x·φ(x) = u for x < 0 and 1 − u for x ≥ 0. vmath.h clamps |x| to VM_TAIL_MAX, where
-// u ≈ −1e-36 float / −1e-297 double already: the gradient is 1 − u = 1 or u beyond
+// Φ(x) + x·φ(x) = u for x < 0 and 1 − u for x ≥ 0. Beyond |x| = VM_TAIL_MAX, |u| < 1e-36 float /
+// 1e-297 double and u is taken as 0 (vmath.h's clamped u would turn a huge or infinite dy into a
+// number where the exact gradient gives 0, or NaN for inf·0)
 static pdt_status KN(gelu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
-    const V zero = vzero(), one = vset1((T)1);
+    const V zero = vzero(), one = vset1((T)1), sat = vset1((T)VM_TAIL_MAX);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
         const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
         V tail, u;
         KN(vm_normal_tail)(xv, &tail, &u);
+        u = vselect(vgt(vabs(xv), sat), zero, u);
         vstore_part(dx + i, vmul(dyv, vselect(vlt(xv, zero), u, vsub(one, u))), r);
     }
     return PDT_OK;
@@ -248,14 +251,22 @@ static pdt_status KN(gelu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
 #define PDT_GELU_K1 0.044715
 #endif
 
+#ifndef PDT_ACT_BIG
+/* The largest finite T. x clamped to ±it is every finite x unchanged, and ±inf made a number whose
+ * product with an exact 0 of σ is 0, the function's limit there, instead of inf·0 = NaN. */
+#define PDT_ACT_BIG (VM_F32 ? FLT_MAX : DBL_MAX)
+#endif
+
 // x, y (n); y may be x
-// y = x/2·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³); computed as x·σ(2u), the same number
+// y = x/2·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³); computed as x·σ(2u), the same number;
+// x = −inf is taken as −PDT_ACT_BIG (y = 0, the limit)
 static pdt_status KN(gelu_tanh_forward)(pdt_int n, const T *x, T *y) {
     const V one = vset1((T)1), k0 = vset1((T)(2 * PDT_GELU_K0)), k1 = vset1((T)PDT_GELU_K1);
+    const V nbig = vset1((T)-PDT_ACT_BIG);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        const V xv = vload_part(x + i, r);
+        const V xv = vmax(nbig, vload_part(x + i, r));  // x second: a NaN x stays NaN on every target
         V u2 = vmul(vmul(k0, xv), vfma(k1, vmul(xv, xv), one));
         vstore_part(y + i, vmul(xv, KN(vsigmoid)(u2)), r);
     }
@@ -284,25 +295,27 @@ static pdt_status KN(gelu_tanh_backward)(pdt_int n, const T *x, const T *dy, T *
 }
 
 // x, y (n); y may be x
-// y = x·σ(x)   (SiLU / Swish, Elfwing et al. 2018; Ramachandran et al. 2017)
+// y = x·σ(x)   (SiLU / Swish, Elfwing et al. 2018; Ramachandran et al. 2017); x = −inf is taken
+// as −PDT_ACT_BIG (y = 0, the limit)
 static pdt_status KN(silu_forward)(pdt_int n, const T *x, T *y) {
+    const V nbig = vset1((T)-PDT_ACT_BIG);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        const V xv = vload_part(x + i, r);
+        const V xv = vmax(nbig, vload_part(x + i, r));  // x second: a NaN x stays NaN on every target
         vstore_part(y + i, vmul(xv, KN(vsigmoid)(xv)), r);
     }
     return PDT_OK;
 }
 
 // x, dy, dx (n); dx may be dy
-// dx = dy ⊙ σ(x)·(1 + x·σ(−x))
+// dx = dy ⊙ σ(x)·(1 + x·σ(−x)); x = ±inf is taken as ±PDT_ACT_BIG (the limits dy and 0)
 static pdt_status KN(silu_backward)(pdt_int n, const T *x, const T *dy, T *dx) {
-    const V one = vset1((T)1);
+    const V one = vset1((T)1), big = vset1((T)PDT_ACT_BIG), nbig = vset1((T)-PDT_ACT_BIG);
     PDT_OMP_FOR(n > PDT_PAR_MIN)
     for (pdt_int i = 0; i < n; i += VN) {
         const pdt_int r = n - i < VN ? n - i : VN;
-        const V xv = vload_part(x + i, r), dyv = vload_part(dy + i, r);
+        const V xv = vmin(big, vmax(nbig, vload_part(x + i, r))), dyv = vload_part(dy + i, r);
         V sp, sn;
         KN(vm_sigmoid_pair)(xv, &sp, &sn);
         vstore_part(dx + i, vmul(dyv, vmul(sp, vfma(xv, sn, one))), r);

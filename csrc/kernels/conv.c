@@ -223,6 +223,7 @@ static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *w
         KN(conv_depthwise_forward)(p, x, weight, bias, y);
         return PDT_OK;
     }
+    if (p->n == 0) return PDT_OK;  // no image: y is empty, and there is no block to share the work buffer
     const KN(conv_shape) cs = KN(conv_shape_of)(p);
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
     const pdt_int per = pdt_conv2d_work(p) / blocks;
@@ -254,6 +255,7 @@ static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *w
 // dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n) by GEMMs
 static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                          T *dweight, T *work) {
+    if (p->n == 0) return PDT_OK;  // no image: dx is empty, dW gains nothing, no block shares the work buffer
     const KN(conv_shape) cs = KN(conv_shape_of)(p);
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
     const pdt_int per = pdt_conv2d_work(p) / blocks, k = cs.k;

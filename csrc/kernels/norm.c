@@ -235,6 +235,10 @@ static void KN(bn_combine)(pdt_int c, pdt_int chunks, const double *part1, const
         }
 }
 
+// The shift of one-pass statistics: the first value, or 0 when it is ±inf or NaN (x − inf would make every
+// term NaN, and the mean of values holding +inf must stay +inf)
+static inline double KN(norm_shift)(T first) { return isfinite(first) ? (double)first : 0.0; }
+
 // x (n, c, s), mean/var (c)
 // μ_c = (1/m)Σx, σ²_c = (1/m)Σ(x − μ_c)², m = n·s; one pass, shifted by the channel's first value
 static pdt_status KN(batchnorm_stats)(pdt_int n, pdt_int c, pdt_int s, const T *x, T *mean, T *var) {
@@ -243,7 +247,7 @@ static pdt_status KN(batchnorm_stats)(pdt_int n, pdt_int c, pdt_int s, const T *
     double *buf = malloc(sizeof(double) * (size_t)(c * (2 * chunks + 3)));  /* every chunk zeroes its sums */
     if (!buf) return PDT_ENOMEM;
     double *shift = buf, *s1 = buf + c, *s2 = buf + 2 * c, *p1 = buf + 3 * c, *p2 = p1 + chunks * c;
-    for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = (double)x[ch * s];
+    for (pdt_int ch = 0; ch < c; ++ch) shift[ch] = KN(norm_shift)(x[ch * s]);
     if (KN(bn_partials)(n, c, s, x, NULL, shift, rows, chunks, p1, p2) != PDT_OK) {
         free(buf);
         return PDT_ENOMEM;
@@ -253,7 +257,7 @@ static pdt_status KN(batchnorm_stats)(pdt_int n, pdt_int c, pdt_int s, const T *
     for (pdt_int ch = 0; ch < c; ++ch) {
         double d = s1[ch] / m, v = s2[ch] / m - d * d;
         mean[ch] = (T)(shift[ch] + d);
-        var[ch] = (T)(v > 0.0 ? v : 0.0);
+        var[ch] = (T)(v < 0.0 ? 0.0 : v);  /* rounding below 0 clamped; a NaN (an inf in x) stays NaN */
     }
     free(buf);
     return PDT_OK;
@@ -311,7 +315,10 @@ static pdt_status KN(batchnorm_backward)(pdt_int n, pdt_int c, pdt_int s, const 
         b[ch] = batch_stats ? (T)(-ga * rstd * sdyxhat / m) : (T)0;
         e[ch] = batch_stats ? (T)(-ga * sdy / m) : (T)0;
     }
-    KN(bn_apply)(n, c, s, x, dy, mean, a, b, e, dx);
+    if (batch_stats)
+        KN(bn_apply)(n, c, s, x, dy, mean, a, b, e, dx);
+    else  // dx = (dy − 0)·a + 0 (b, e are 0): x stays out, where an inf would make 0·inf = NaN
+        KN(bn_apply)(n, c, s, dy, NULL, e, a, b, NULL, dx);
     free(buf);
     free(coef);
     return PDT_OK;
@@ -327,10 +334,11 @@ static pdt_status KN(layernorm_forward)(pdt_int m, pdt_int d, const T *x, const 
         T *yr = y + i * d;
         /* one pass of sums shifted by the row's first value: no cancellation for any mean */
         double s1, s2;
-        KN(norm_row_sums)(d, xr, (double)xr[0], &s1, &s2);
+        const double shift = KN(norm_shift)(xr[0]);
+        KN(norm_row_sums)(d, xr, shift, &s1, &s2);
         double mu_shift = s1 / (double)d, v = s2 / (double)d - mu_shift * mu_shift;
-        double mu = (double)xr[0] + mu_shift;
-        double r = 1.0 / sqrt((v > 0.0 ? v : 0.0) + eps);
+        double mu = shift + mu_shift;
+        double r = 1.0 / sqrt((v < 0.0 ? 0.0 : v) + eps);  /* as batchnorm_stats: a NaN stays NaN */
         mean[i] = (T)mu;
         rstd[i] = (T)r;
         const V vmu = vset1((T)mu), vr = vset1((T)r);

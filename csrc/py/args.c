@@ -77,11 +77,12 @@ static int check_shape(pdt_args *a, const char *name, PyArrayObject *arr, const 
     if (strcmp(pattern, "...") == 0) {
         if (a->ell_ndim < 0) {
             a->ell_ndim = ndim;
-            memcpy(a->ell_shape, shape, (size_t)ndim * sizeof *shape);
+            /* a 0-d array's dims pointer may be NULL, and memcpy/memcmp need valid pointers even for 0 bytes */
+            if (ndim > 0) memcpy(a->ell_shape, shape, (size_t)ndim * sizeof *shape);
             a->ell_from = name;
             return 0;
         }
-        if (ndim != a->ell_ndim || memcmp(shape, a->ell_shape, (size_t)ndim * sizeof *shape) != 0) {
+        if (ndim != a->ell_ndim || (ndim > 0 && memcmp(shape, a->ell_shape, (size_t)ndim * sizeof *shape) != 0)) {
             char want[160];
             shape_str(a->ell_ndim, a->ell_shape, want, sizeof want);
             shape_str(ndim, shape, got, sizeof got);

@@ -240,7 +240,7 @@ class Flatten(Module):
         if not isinstance(x, np.ndarray) or x.ndim < 1:
             raise ValueError(f"Flatten: input must be an ndarray of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))  # not -1: an empty batch has no -1
 
     def backward(self, dy):
         if self._shape is None:

@@ -88,7 +88,7 @@ class CrossEntropyLoss:
                         if y.ndim == 1 and len(y) == len(z) else "")
                 raise ValueError(f"CrossEntropyLoss: probability targets must have the logits' shape {z.shape}; got "
                                  f"{y.shape}{hint}")
-            targets = self._soft_targets(np.ascontiguousarray(y, dtype=z.dtype), k)
+            targets = self._soft_targets(np.require(y, z.dtype, ["C", "A"]), k)
             probs, losses = _C.cross_entropy_soft_forward(z, targets)
             self._cache = (probs, targets, None)
         else:
@@ -135,7 +135,7 @@ class _ElementwiseLoss:
             raise ValueError(f"{name}: target must have the input's shape {z.shape}; got {target.shape}")
         if not (np.issubdtype(target.dtype, np.floating) or np.issubdtype(target.dtype, np.integer)):
             raise TypeError(f"{name}: target must be numeric; got {target.dtype}")
-        t = np.ascontiguousarray(target, dtype=z.dtype)
+        t = np.require(target, z.dtype, ["C", "A"])  # a copy unless contiguous, aligned, of z's dtype
         losses = type(self)._forward(z, t, None)
         self._cache = (z, t)
         if self.reduction == "none":
@@ -205,6 +205,8 @@ class NLLLoss:
             raise ValueError(f"NLLLoss: expects log-probabilities (N, k) and labels (N,); got {logp.shape} and {y.shape}")
         if y.dtype.kind not in "iu":
             raise TypeError(f"NLLLoss: labels must be integers (y.astype(np.int64)), got {y.dtype}")
+        if len(y) == 0:
+            raise ValueError("NLLLoss: the batch is empty (N = 0)")
         if y.size and not (0 <= y.min() and y.max() < logp.shape[1]):
             raise ValueError(f"NLLLoss: labels must be in [0, {logp.shape[1]}), got values in [{y.min()}, {y.max()}]")
         rows = np.arange(len(y))
