@@ -92,15 +92,17 @@ static inline pdt_int pdt_conv2d_blocks(const pdt_conv2d *p) { return p->n < PDT
 /* Depthwise (groups = C = O) runs tap by tap on each plane (conv_depthwise_plane), not by im2col + GEMM:
  * its products would have one row per image and group, all call overhead and copying. */
 static inline int pdt_conv2d_depthwise(const pdt_conv2d *p) { return p->groups == p->c && p->o == p->c; }
-/* Images whose column matrices stand side by side in one GEMM, up to PDT_CONV_COLUMNS columns: only
- * for a shallow product (C/groups·kh·kw < PDT_CONV_BATCH_DEPTH, a first layer on 1–3 channels), where a
- * call per image costs more than its multiply-adds; deeper ones gain nothing from it. */
+/* Images whose column matrices stand side by side in one GEMM, up to PDT_CONV_COLUMNS columns: for a
+ * shallow product (C/groups·kh·kw < PDT_CONV_BATCH_DEPTH, a first layer on 1–3 channels), where a call per
+ * image costs more than its multiply-adds, and for a small output plane (< PDT_CONV_BATCH_PLANE, a strided
+ * layer), where one image's columns are too few for the GEMM's panels; others gain nothing from it. */
 #define PDT_CONV_COLUMNS 1024
 #define PDT_CONV_BATCH_DEPTH 32
+#define PDT_CONV_BATCH_PLANE 256
 static inline pdt_int pdt_conv2d_batch(const pdt_conv2d *p) {
     const pdt_int plane = p->oh * p->ow, blocks = pdt_conv2d_blocks(p);
     const pdt_int most = blocks ? (p->n + blocks - 1) / blocks : 1, batch = PDT_CONV_COLUMNS / plane;
-    if (p->c / p->groups * p->kh * p->kw >= PDT_CONV_BATCH_DEPTH) return 1;
+    if (p->c / p->groups * p->kh * p->kw >= PDT_CONV_BATCH_DEPTH && plane >= PDT_CONV_BATCH_PLANE) return 1;
     return batch < 1 ? 1 : batch < most ? batch : most;
 }
 /* Elements of the working buffer conv2d_forward/backward take (none for depthwise): per block the column matrix

@@ -166,23 +166,171 @@ static void KN(conv_depthwise_plane)(const pdt_conv2d *p, const T *restrict wc, 
         }
 }
 
-// x (N, C, H, W), weight (C, 1, kh, kw), bias (C) or NULL → y (N, C, oh, ow), one plane per (n, c)
-static void KN(conv_depthwise_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
-    PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
-    for (pdt_int nc = 0; nc < planes; ++nc) {
-        const pdt_int c = nc % p->c;
-        T *yc = y + nc * out;
-        const T b = bias ? bias[c] : (T)0;
-        for (pdt_int q = 0; q < out; ++q) yc[q] = b;
-        KN(conv_depthwise_plane)(p, weight + c * taps, x + nc * in, yc, 0);
+// Stride 1 (conv_depthwise_flat): a plane copied once into a zero-padded buffer makes every tap a plain
+// shifted row, so each output vector sums all its taps in a register, with no bounds and no tails but the
+// last store of a row. The buffer has VN + dw·(kw − 1) values of slack past its last row: a full vector
+// load at a row's end reads them (or the next row), and those lanes are never stored.
+static inline int KN(conv_depthwise_flat)(const pdt_conv2d *p) { return p->sh == 1 && p->sw == 1; }
+
+// Values of the padded buffer for rows × cols, with its slack.
+static inline pdt_int KN(conv_padded_size)(const pdt_conv2d *p, pdt_int rows, pdt_int cols) {
+    return rows * cols + VN + p->dw * (p->kw - 1);
+}
+
+// src (rows_in, cols_in) → dst (rows, cols) with dst[a, b] = src[a − top, b − left], 0 outside src
+// (top, left may be negative: a crop); then `slack` zeros. Vector copies, not memcpy: rows are a few dozen
+// values, shorter than a call's overhead.
+static void KN(conv_pad_plane)(const T *restrict src, pdt_int rows_in, pdt_int cols_in, pdt_int top, pdt_int left,
+                               T *restrict dst, pdt_int rows, pdt_int cols, pdt_int slack) {
+    const pdt_int b0 = left > 0 ? left : 0, b1 = cols_in + left < cols ? cols_in + left : cols;
+    for (pdt_int a = 0; a < rows; ++a) {
+        T *d = dst + a * cols;
+        const pdt_int r = a - top;
+        if (r < 0 || r >= rows_in || b1 <= b0) {
+            for (pdt_int b = 0; b < cols; b += VN) vstore_part(d + b, vzero(), cols - b < VN ? cols - b : VN);
+            continue;
+        }
+        const T *s = src + r * cols_in - left;  // s[b] goes to d[b]
+        for (pdt_int b = 0; b < b0; ++b) d[b] = 0;
+        for (pdt_int b = b0; b < b1; b += VN) vstore_part(d + b, vload_part(s + b, b1 - b < VN ? b1 - b : VN),
+                                                          b1 - b < VN ? b1 - b : VN);
+        for (pdt_int b = b1; b < cols; ++b) d[b] = 0;
     }
+    for (pdt_int b = 0; b < slack; b += VN) vstore_part(dst + rows * cols + b, vzero(), slack - b < VN ? slack - b : VN);
+}
+
+// xp (·, cols), zero-padded → y (oh, ow) = b + Σ_{i,j} w(i, j)·xp[r + i·dh, q + j·dw], with
+// w(i, j) = wc[step·(i·kw + j)] (step −1 from the last tap: the flipped kernel of dx). Two rows at a time:
+// two independent chains of multiply-adds (a lone last row is computed twice).
+static void KN(conv_correlate_plane)(const pdt_conv2d *p, const T *restrict xp, pdt_int cols, const T *wc,
+                                     pdt_int step, T b, pdt_int oh, pdt_int ow, T *restrict y) {
+    for (pdt_int r = 0; r < oh; r += 2) {
+        const pdt_int r1 = r + 1 < oh ? r + 1 : r;
+        for (pdt_int q = 0; q < ow; q += VN) {
+            V acc0 = vset1(b), acc1 = acc0;
+            for (pdt_int i = 0; i < p->kh; ++i) {
+                const T *row0 = xp + (r + i * p->dh) * cols + q, *row1 = xp + (r1 + i * p->dh) * cols + q;
+                for (pdt_int j = 0; j < p->kw; ++j) {
+                    const V wv = vset1(wc[step * (i * p->kw + j)]);
+                    acc0 = vfma(wv, vload(row0 + j * p->dw), acc0);
+                    acc1 = vfma(wv, vload(row1 + j * p->dw), acc1);
+                }
+            }
+            const pdt_int lanes = ow - q < VN ? ow - q : VN;
+            vstore_part(y + r * ow + q, acc0, lanes);
+            vstore_part(y + r1 * ow + q, acc1, lanes);
+        }
+    }
+}
+
+// a + Σ_q g[q]·x[q] over one row of n values
+static inline V KN(conv_row_dot)(pdt_int n, const T *restrict g, const T *restrict x, V a) {
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) a = vfma(vload(g + q), vload(x + q), a);
+    return q < n ? vfma(vload_tail(g + q, n - q), vload_tail(x + q, n - q), a) : a;
+}
+
+// acc[i·kw + j] += Σ_{r,q} g[r, q]·xp[r + i·dh, q + j·dw] over g (oh, ow), xp (·, cols) zero-padded; rows
+// r mod 4 in four chains of multiply-adds, combined in a fixed order
+static void KN(conv_depthwise_taps)(const pdt_conv2d *p, const T *restrict g, const T *restrict xp, pdt_int cols,
+                                    V *restrict acc) {
+    const pdt_int ow = p->ow;
+    for (pdt_int i = 0; i < p->kh; ++i)
+        for (pdt_int j = 0; j < p->kw; ++j) {
+            const T *x0 = xp + i * p->dh * cols + j * p->dw;
+            V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+            pdt_int r = 0;
+            for (; r + 4 <= p->oh; r += 4) {
+                a0 = KN(conv_row_dot)(ow, g + r * ow, x0 + r * cols, a0);
+                a1 = KN(conv_row_dot)(ow, g + (r + 1) * ow, x0 + (r + 1) * cols, a1);
+                a2 = KN(conv_row_dot)(ow, g + (r + 2) * ow, x0 + (r + 2) * cols, a2);
+                a3 = KN(conv_row_dot)(ow, g + (r + 3) * ow, x0 + (r + 3) * cols, a3);
+            }
+            for (; r < p->oh; ++r) a0 = KN(conv_row_dot)(ow, g + r * ow, x0 + r * cols, a0);
+            acc[i * p->kw + j] = vadd(acc[i * p->kw + j], vadd(vadd(a0, a1), vadd(a2, a3)));
+        }
+}
+
+// x (N, C, H, W), weight (C, 1, kh, kw), bias (C) or NULL → y (N, C, oh, ow), one plane per (n, c)
+static pdt_status KN(conv_depthwise_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    const pdt_int rows = p->oh + p->dh * (p->kh - 1), cols = p->ow + p->dw * (p->kw - 1);
+    const pdt_int blocks = planes < PDT_CONV_BLOCKS ? planes : PDT_CONV_BLOCKS;
+    int status[PDT_CONV_BLOCKS] = {0};
+    PDT_OMP_FOR(blocks > 1 && planes * out * taps > PDT_PAR_MIN)
+    for (pdt_int blk = 0; blk < blocks; ++blk) {
+        T *xp = KN(conv_depthwise_flat)(p) ? pdt_scratch((size_t)KN(conv_padded_size)(p, rows, cols) * sizeof(T))
+                                           : NULL;
+        if (KN(conv_depthwise_flat)(p) && !xp) {
+            status[blk] = 1;
+            continue;
+        }
+        for (pdt_int nc = blk * planes / blocks; nc < (blk + 1) * planes / blocks; ++nc) {
+            const pdt_int c = nc % p->c;
+            T *yc = y + nc * out;
+            const T b = bias ? bias[c] : (T)0;
+            if (xp) {
+                KN(conv_pad_plane)(x + nc * in, p->h, p->w, p->ph, p->pw, xp, rows, cols,
+                                   KN(conv_padded_size)(p, rows, cols) - rows * cols);
+                KN(conv_correlate_plane)(p, xp, cols, weight + c * taps, 1, b, p->oh, p->ow, yc);
+                continue;
+            }
+            for (pdt_int q = 0; q < out; ++q) yc[q] = b;
+            KN(conv_depthwise_plane)(p, weight + c * taps, x + nc * in, yc, 0);
+        }
+    }
+    for (pdt_int blk = 0; blk < blocks; ++blk)
+        if (status[blk]) return PDT_ENOMEM;
+    return PDT_OK;
+}
+
+// Stride 1: for each image in order, each channel of a block: dy padded by the kernel's reach less the padding
+// and correlated with the flipped kernel gives dx; x padded gives every tap's Σ dy·x. A block's channels are
+// adjacent planes of each image (a contiguous read). Each channel's taps sum in VN lanes over images in order,
+// reduced at the end, so dW does not depend on how the channels are split.
+static pdt_status KN(conv_depthwise_flat_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy,
+                                                   T *dx, T *dweight) {
+    const pdt_int in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    const pdt_int xrows = p->oh + p->dh * (p->kh - 1), xcols = p->ow + p->dw * (p->kw - 1);
+    const pdt_int grows = p->h + p->dh * (p->kh - 1), gcols = p->w + p->dw * (p->kw - 1);
+    const pdt_int xsize = KN(conv_padded_size)(p, xrows, xcols), gsize = KN(conv_padded_size)(p, grows, gcols);
+    const pdt_int blocks = p->c < PDT_CONV_BLOCKS ? p->c : PDT_CONV_BLOCKS;
+    int status[PDT_CONV_BLOCKS] = {0};
+    PDT_OMP_FOR(blocks > 1 && p->n * p->c * out * taps > PDT_PAR_MIN)
+    for (pdt_int blk = 0; blk < blocks; ++blk) {
+        const pdt_int c0 = blk * p->c / blocks, c1 = (blk + 1) * p->c / blocks;
+        // the block's taps' vector sums, then the padded x, then the padded dy
+        V *acc = pdt_scratch((size_t)((c1 - c0) * taps) * sizeof(V) + (size_t)(xsize + gsize) * sizeof(T));
+        if (!acc) {
+            status[blk] = 1;
+            continue;
+        }
+        T *xp = (T *)(acc + (c1 - c0) * taps), *gp = xp + xsize;
+        for (pdt_int t = 0; t < (c1 - c0) * taps; ++t) acc[t] = vzero();
+        for (pdt_int n = 0; n < p->n; ++n)
+            for (pdt_int c = c0; c < c1; ++c) {
+                const pdt_int nc = n * p->c + c;
+                if (dx) {
+                    KN(conv_pad_plane)(dy + nc * out, p->oh, p->ow, p->dh * (p->kh - 1) - p->ph,
+                                       p->dw * (p->kw - 1) - p->pw, gp, grows, gcols, gsize - grows * gcols);
+                    KN(conv_correlate_plane)(p, gp, gcols, weight + (c + 1) * taps - 1, -1, 0, p->h, p->w,
+                                             dx + nc * in);
+                }
+                KN(conv_pad_plane)(x + nc * in, p->h, p->w, p->ph, p->pw, xp, xrows, xcols, xsize - xrows * xcols);
+                KN(conv_depthwise_taps)(p, dy + nc * out, xp, xcols, acc + (c - c0) * taps);
+            }
+        for (pdt_int t = 0; t < (c1 - c0) * taps; ++t) dweight[c0 * taps + t] += vreduce_add(acc[t]);
+    }
+    for (pdt_int blk = 0; blk < blocks; ++blk)
+        if (status[blk]) return PDT_ENOMEM;
+    return PDT_OK;
 }
 
 // dy (N, C, oh, ow) → dx (N, C, H, W) (NULL: skipped); dweight (C, 1, kh, kw) += Σ_n Σ dy·x at each tap,
 // summed per channel over images in order
-static void KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
-                                        T *dweight) {
+static pdt_status KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                              T *dweight) {
+    if (KN(conv_depthwise_flat)(p)) return KN(conv_depthwise_flat_backward)(p, x, weight, dy, dx, dweight);
     const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
     if (dx) {
         PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
@@ -197,32 +345,23 @@ static void KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T
             for (pdt_int j = 0; j < p->kw; ++j) {
                 pdt_int lo, hi;
                 pdt_conv_span(p->w, p->ow, p->sw, p->pw, j * p->dw, &lo, &hi);
-                V acc = vzero();
-                T tail = 0;
+                T acc = 0;
                 for (pdt_int n = 0; n < p->n; ++n)
                     for (pdt_int r = 0; r < p->oh; ++r) {
                         const pdt_int ih = r * p->sh - p->ph + i * p->dh;
                         if (ih < 0 || ih >= p->h) continue;
                         const T *g = dy + (n * p->c + c) * out + r * p->ow;
                         const T *xs = x + (n * p->c + c) * in + ih * p->w - p->pw + j * p->dw;
-                        if (p->sw == 1) {
-                            pdt_int q = lo;
-                            for (; q + VN <= hi; q += VN) acc = vfma(vload(g + q), vload(xs + q), acc);
-                            if (q < hi) acc = vfma(vload_tail(g + q, hi - q), vload_tail(xs + q, hi - q), acc);
-                        } else {
-                            for (pdt_int q = lo; q < hi; ++q) tail += g[q] * xs[q * p->sw];
-                        }
+                        for (pdt_int q = lo; q < hi; ++q) acc += g[q] * xs[q * p->sw];
                     }
-                dweight[c * taps + i * p->kw + j] += vreduce_add(acc) + tail;
+                dweight[c * taps + i * p->kw + j] += acc;
             }
+    return PDT_OK;
 }
 
 // x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
 static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
-    if (pdt_conv2d_depthwise(p)) {
-        KN(conv_depthwise_forward)(p, x, weight, bias, y);
-        return PDT_OK;
-    }
+    if (pdt_conv2d_depthwise(p)) return KN(conv_depthwise_forward)(p, x, weight, bias, y);
     const KN(conv_shape) cs = KN(conv_shape_of)(p);
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
     const pdt_int per = pdt_conv2d_work(p) / blocks;
@@ -298,12 +437,9 @@ static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const 
 static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                       T *dweight, T *dbias, T *work) {
     const pdt_int plane = p->oh * p->ow;
-    if (pdt_conv2d_depthwise(p)) {
-        KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight);
-    } else {
-        const pdt_status st = KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
-        if (st != PDT_OK) return st;
-    }
+    const pdt_status st = pdt_conv2d_depthwise(p) ? KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight)
+                                                  : KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
+    if (st != PDT_OK) return st;
     // db per channel over images in order
     if (dbias)
         for (pdt_int o = 0; o < p->o; ++o) {
