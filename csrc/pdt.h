@@ -105,13 +105,18 @@ static inline pdt_int pdt_conv2d_batch(const pdt_conv2d *p) {
     if (p->c / p->groups * p->kh * p->kw >= PDT_CONV_BATCH_DEPTH && plane >= PDT_CONV_BATCH_PLANE) return 1;
     return batch < 1 ? 1 : batch < most ? batch : most;
 }
-/* Elements of the working buffer conv2d_forward/backward take (none for depthwise): per block the column matrix
+/* Elements of the working buffer conv2d_forward/backward take (none for depthwise): the tap tables of a
+ * strided im2col (kh·kw·oh·ow int32, rounded up to 16 elements), then per block the column matrix
  * (C/groups·kh·kw, batch·oh·ow), a batched output (O/groups, batch·oh·ow) when batch > 1, and a
  * partial dW (O, C/groups·kh·kw). */
+static inline pdt_int pdt_conv2d_tables(const pdt_conv2d *p) {
+    return pdt_conv2d_depthwise(p) ? 0 : (p->kh * p->kw * p->oh * p->ow + 15) / 16 * 16;
+}
 static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
     if (pdt_conv2d_depthwise(p)) return 0;
     const pdt_int k = p->c / p->groups * p->kh * p->kw, batch = pdt_conv2d_batch(p), cols = batch * p->oh * p->ow;
-    return pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
+    return pdt_conv2d_tables(p) +
+           pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
 }
 
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */

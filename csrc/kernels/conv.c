@@ -1,5 +1,5 @@
 /*
- * conv.c — 2-D convolution and pooling over (N, C, H, W) images.
+ * conv.c — 2-D convolution over (N, C, H, W) images.
  *
  * Convolution by im2col + GEMM (Chellapilla, Puri & Simard 2006): per image and group the
  * window values are copied into col (C/g·kh·kw, oh·ow), then
@@ -11,7 +11,6 @@
  * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own buffers and
  * partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
  * block order, so every result is the same bits for any thread count.
- * Pooling (max, average, global average) runs plane by plane.
  */
 
 #ifndef PDT_CONV_HELPERS
@@ -28,15 +27,6 @@ static inline void pdt_conv_span(pdt_int size, pdt_int out, pdt_int stride, pdt_
     *hi = b > a ? b : a;
 }
 
-/* The rows [*i0, *i1) and columns [*j0, *j1) of the input that pooling window (r, s) covers. */
-static inline void pdt_pool_window(const pdt_conv2d *p, pdt_int r, pdt_int s, pdt_int *i0, pdt_int *i1, pdt_int *j0,
-                                   pdt_int *j1) {
-    const pdt_int h0 = r * p->sh - p->ph, w0 = s * p->sw - p->pw;
-    *i0 = h0 < 0 ? 0 : h0;
-    *i1 = h0 + p->kh < p->h ? h0 + p->kh : p->h;
-    *j0 = w0 < 0 ? 0 : w0;
-    *j1 = w0 + p->kw < p->w ? w0 + p->kw : p->w;
-}
 #endif
 
 // d[0..n) += s[0..n)
@@ -46,8 +36,8 @@ static inline void KN(conv_add_row)(pdt_int n, const T *restrict s, T *restrict 
     if (q < n) vstore_tail(d + q, vadd(vload_tail(d + q, n - q), vload_tail(s + q, n - q)), n - q);
 }
 
-// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart:
-// col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s·sw − pw + j·dw], 0 outside
+// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart, for sw = 1 (contiguous rows):
+// col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s − pw + j·dw], 0 outside
 static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *restrict x, T *restrict col, pdt_int ld) {
     const pdt_int ow = p->ow;
     for (pdt_int c = 0; c < channels; ++c)
@@ -64,18 +54,16 @@ static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *rest
                         for (pdt_int s = 0; s < ow; ++s) row[s] = 0;
                         continue;
                     }
-                    const T *src = x + (c * p->h + ih) * p->w - p->pw + j * p->dw;  // src[s·sw] is column s
+                    const T *src = x + (c * p->h + ih) * p->w - p->pw + j * p->dw;  // src[s] is column s
                     for (pdt_int s = 0; s < lo; ++s) row[s] = 0;
-                    if (p->sw == 1)
-                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s];
-                    else
-                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s * p->sw];
+                    for (pdt_int s = lo; s < hi; ++s) row[s] = src[s];
                     for (pdt_int s = hi; s < ow; ++s) row[s] = 0;
                 }
             }
 }
 
-// col (channels·kh·kw, oh·ow), rows ld apart → dx (channels, h, w) += every entry at the pixel im2col took it from
+// col (channels·kh·kw, oh·ow), rows ld apart → dx (channels, h, w) += every entry at the pixel im2col took it
+// from, for sw = 1
 static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *restrict col, pdt_int ld, T *restrict dx) {
     const pdt_int ow = p->ow;
     for (pdt_int c = 0; c < channels; ++c)
@@ -89,10 +77,54 @@ static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *rest
                     if (ih < 0 || ih >= p->h) continue;
                     T *dst = dx + (c * p->h + ih) * p->w - p->pw + j * p->dw;
                     const T *row = src + r * ow;
-                    if (p->sw == 1) KN(conv_add_row)(hi - lo, row + lo, dst + lo);
-                    else for (pdt_int s = lo; s < hi; ++s) dst[s * p->sw] += row[s];
+                    KN(conv_add_row)(hi - lo, row + lo, dst + lo);
                 }
             }
+}
+
+// Strided (sw > 1): rows of a few values each, read every sw-th; a table per tap gives each output position's
+// input pixel, so a column row is one flat loop over the plane with no row bounds.
+// tab[(i·kw + j)·oh·ow + r·ow + s] = ih·w + iw of tap (i, j) at output (r, s), −1 in the padding
+static void KN(conv_tap_tables)(const pdt_conv2d *p, int32_t *tab) {
+    for (pdt_int i = 0; i < p->kh; ++i)
+        for (pdt_int j = 0; j < p->kw; ++j)
+            for (pdt_int r = 0; r < p->oh; ++r)
+                for (pdt_int s = 0; s < p->ow; ++s) {
+                    const pdt_int ih = r * p->sh - p->ph + i * p->dh, iw = s * p->sw - p->pw + j * p->dw;
+                    *tab++ = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w ? (int32_t)(ih * p->w + iw) : -1;
+                }
+}
+
+// conv_im2col by the tap tables
+static void KN(conv_im2col_tables)(const pdt_conv2d *p, const int32_t *restrict tab, pdt_int channels,
+                                   const T *restrict x, T *restrict col, pdt_int ld) {
+    const pdt_int taps = p->kh * p->kw, plane = p->oh * p->ow;
+    for (pdt_int c = 0; c < channels; ++c) {
+        const T *xc = x + c * p->h * p->w;
+        for (pdt_int t = 0; t < taps; ++t) {
+            const int32_t *tt = tab + t * plane;
+            T *dst = col + (c * taps + t) * ld;
+            for (pdt_int q = 0; q < plane; ++q) {  // an unconditional load and a select: the loop vectorizes
+                const T v = xc[tt[q] >= 0 ? tt[q] : 0];
+                dst[q] = tt[q] >= 0 ? v : (T)0;
+            }
+        }
+    }
+}
+
+// conv_col2im by the tap tables
+static void KN(conv_col2im_tables)(const pdt_conv2d *p, const int32_t *restrict tab, pdt_int channels,
+                                   const T *restrict col, pdt_int ld, T *restrict dx) {
+    const pdt_int taps = p->kh * p->kw, plane = p->oh * p->ow;
+    for (pdt_int c = 0; c < channels; ++c) {
+        T *dxc = dx + c * p->h * p->w;
+        for (pdt_int t = 0; t < taps; ++t) {
+            const int32_t *tt = tab + t * plane;
+            const T *src = col + (c * taps + t) * ld;
+            for (pdt_int q = 0; q < plane; ++q)
+                if (tt[q] >= 0) dxc[tt[q]] += src[q];
+        }
+    }
 }
 
 // dst[0..n) = src[0..n) + b (dst may be src)
@@ -107,13 +139,17 @@ static inline void KN(conv_bias_row)(pdt_int n, const T *src, T b, T *dst) {
 typedef struct {
     const pdt_conv2d *p;
     pdt_int cg, og, k, plane, image_in, image_out;
+    const int32_t *tab;  // the tap tables of a strided layer (conv_tap_tables), else NULL
     int direct;  // one image with a 1×1 kernel, stride 1, no padding: x itself is the column matrix, rows plane apart
 } KN(conv_shape);
 
-static KN(conv_shape) KN(conv_shape_of)(const pdt_conv2d *p) {
+// The shape of p; a strided layer's tap tables are filled in at the start of work.
+static KN(conv_shape) KN(conv_shape_of)(const pdt_conv2d *p, T *work) {
     const pdt_int cg = p->c / p->groups;
+    int32_t *tab = p->sw > 1 ? (int32_t *)work : NULL;
+    if (tab) KN(conv_tap_tables)(p, tab);
     return (KN(conv_shape)){
-        .p = p, .cg = cg, .og = p->o / p->groups, .k = cg * p->kh * p->kw, .plane = p->oh * p->ow,
+        .p = p, .tab = tab, .cg = cg, .og = p->o / p->groups, .k = cg * p->kh * p->kw, .plane = p->oh * p->ow,
         .image_in = p->c * p->h * p->w, .image_out = p->o * p->oh * p->ow,
         .direct = pdt_conv2d_batch(p) == 1 && p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 &&
                   p->pw == 0 && p->oh == p->h && p->ow == p->w};
@@ -125,7 +161,11 @@ static const T *KN(conv_columns)(const KN(conv_shape) *cs, const T *x, pdt_int n
     const T *xg = x + n * cs->image_in + grp * cs->cg * cs->p->h * cs->p->w;
     if (cs->direct) return xg;
     for (pdt_int i = 0; i < count; ++i)
-        KN(conv_im2col)(cs->p, cs->cg, xg + i * cs->image_in, col + i * cs->plane, count * cs->plane);
+        if (cs->tab)
+            KN(conv_im2col_tables)(cs->p, cs->tab, cs->cg, xg + i * cs->image_in, col + i * cs->plane,
+                                   count * cs->plane);
+        else
+            KN(conv_im2col)(cs->p, cs->cg, xg + i * cs->image_in, col + i * cs->plane, count * cs->plane);
     return col;
 }
 
@@ -362,9 +402,10 @@ static pdt_status KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, c
 // x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
 static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
     if (pdt_conv2d_depthwise(p)) return KN(conv_depthwise_forward)(p, x, weight, bias, y);
-    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    const KN(conv_shape) cs = KN(conv_shape_of)(p, work);
+    work += pdt_conv2d_tables(p);  // the blocks' buffers follow the tables
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
-    const pdt_int per = pdt_conv2d_work(p) / blocks;
+    const pdt_int per = (pdt_conv2d_work(p) - pdt_conv2d_tables(p)) / blocks;
     int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
     PDT_OMP_FOR(KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b) {
@@ -393,9 +434,10 @@ static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *w
 // dy (N, O, oh, ow) → dweight (O, C/g, kh, kw) += Σ_n dy_n·col(x_n)ᵀ, dx (N, C, H, W) = col⁻¹(Wᵀ·dy_n) by GEMMs
 static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                          T *dweight, T *work) {
-    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    const KN(conv_shape) cs = KN(conv_shape_of)(p, work);
+    work += pdt_conv2d_tables(p);  // the blocks' buffers follow the tables
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
-    const pdt_int per = pdt_conv2d_work(p) / blocks, k = cs.k;
+    const pdt_int per = (pdt_conv2d_work(p) - pdt_conv2d_tables(p)) / blocks, k = cs.k;
     int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
     PDT_OMP_FOR(KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b) {
@@ -419,9 +461,9 @@ static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const 
                 if (!dx) continue;
                 T *dxg = dx + n * cs.image_in + grp * cs.cg * p->h * p->w;
                 status[b] |= KN(gemm)(1, 0, k, ld, cs.og, 1.0, wg, k, g, ld, 0.0, cs.direct ? dxg : col, ld, NULL);
-                if (!cs.direct)
-                    for (pdt_int i = 0; i < count; ++i)
-                        KN(conv_col2im)(p, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
+                for (pdt_int i = 0; i < count && !cs.direct; ++i)
+                    if (cs.tab) KN(conv_col2im_tables)(p, cs.tab, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
+                    else KN(conv_col2im)(p, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
             }
         }
     }
@@ -453,131 +495,5 @@ static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *
             }
             dbias[o] += vreduce_add(acc) + tail;
         }
-    return PDT_OK;
-}
-
-// planes (n·c, h, w) → y, argmax (n·c, oh, ow); the first maximum of the window in row order
-static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, int64_t *argmax) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    const int halving = p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0;
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const T *xc = x + c * in;
-        if (halving) {  // MaxPool2d(2): the same taps in the same order, a window per column with no bounds
-            for (pdt_int r = 0; r < p->oh; ++r) {
-                const T *r0 = xc + 2 * r * p->w, *r1 = r0 + p->w;
-                for (pdt_int s = 0; s < p->ow; ++s) {
-                    const T v[4] = {r0[2 * s], r0[2 * s + 1], r1[2 * s], r1[2 * s + 1]};
-                    T m = v[0];
-                    int at = 0;
-                    for (int t = 1; t < 4; ++t) {
-                        const int take = (v[t] > m) | (v[t] != v[t]);
-                        m = take ? v[t] : m;
-                        at = take ? t : at;
-                    }
-                    y[c * out + r * p->ow + s] = m;
-                    argmax[c * out + r * p->ow + s] = (2 * r + (at >> 1)) * p->w + 2 * s + (at & 1);
-                }
-            }
-            continue;
-        }
-        for (pdt_int r = 0; r < p->oh; ++r)
-            for (pdt_int s = 0; s < p->ow; ++s) {
-                pdt_int i0, i1, j0, j1;
-                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
-                pdt_int best = i0 * p->w + j0;
-                T m = xc[best];
-                for (pdt_int i = i0; i < i1; ++i)
-                    for (pdt_int j = j0; j < j1; ++j) {  // selects, not branches: maxima of noise are unpredictable
-                        const T v = xc[i * p->w + j];
-                        const int take = (v > m) | (v != v);  // PyTorch's test: the last NaN wins
-                        m = take ? v : m;
-                        best = take ? i * p->w + j : best;
-                    }
-                y[c * out + r * p->ow + s] = m;
-                argmax[c * out + r * p->ow + s] = best;
-            }
-    }
-    return PDT_OK;
-}
-
-// dy, argmax (n·c, oh, ow) → dx (n·c, h, w): zero, then dx[argmax] += dy
-static pdt_status KN(maxpool2d_backward)(const pdt_conv2d *p, const T *dy, const int64_t *argmax, T *dx) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        T *dxc = dx + c * in;
-        memset(dxc, 0, (size_t)in * sizeof(T));
-        for (pdt_int q = 0; q < out; ++q) dxc[argmax[c * out + q]] += dy[c * out + q];
-    }
-    return PDT_OK;
-}
-
-// planes (n·c, h, w) → y (n·c, oh, ow) = window sum / (kh·kw)
-static pdt_status KN(avgpool2d_forward)(const pdt_conv2d *p, const T *x, T *y) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const T *xc = x + c * in;
-        for (pdt_int r = 0; r < p->oh; ++r)
-            for (pdt_int s = 0; s < p->ow; ++s) {
-                pdt_int i0, i1, j0, j1;
-                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
-                T sum = 0;
-                for (pdt_int i = i0; i < i1; ++i)
-                    for (pdt_int j = j0; j < j1; ++j) sum += xc[i * p->w + j];
-                y[c * out + r * p->ow + s] = sum * inv;
-            }
-    }
-    return PDT_OK;
-}
-
-// dy (n·c, oh, ow) → dx (n·c, h, w): zero, then each window's pixels += dy / (kh·kw)
-static pdt_status KN(avgpool2d_backward)(const pdt_conv2d *p, const T *dy, T *dx) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        T *dxc = dx + c * in;
-        memset(dxc, 0, (size_t)in * sizeof(T));
-        for (pdt_int r = 0; r < p->oh; ++r)
-            for (pdt_int s = 0; s < p->ow; ++s) {
-                pdt_int i0, i1, j0, j1;
-                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
-                const T g = dy[c * out + r * p->ow + s] * inv;
-                for (pdt_int i = i0; i < i1; ++i)
-                    for (pdt_int j = j0; j < j1; ++j) dxc[i * p->w + j] += g;
-            }
-    }
-    return PDT_OK;
-}
-
-// x (planes, s) → y (planes): y = Σ x / s, VN partial sums per plane combined in a fixed order
-static pdt_status KN(global_avgpool_forward)(pdt_int planes, pdt_int s, const T *x, T *y) {
-    const T inv = (T)(1.0 / (double)s);
-    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const T *xc = x + c * s;
-        V acc = vzero();
-        pdt_int q = 0;
-        for (; q + VN <= s; q += VN) acc = vadd(acc, vload(xc + q));
-        if (q < s) acc = vadd(acc, vload_tail(xc + q, s - q));
-        y[c] = vreduce_add(acc) * inv;
-    }
-    return PDT_OK;
-}
-
-// dy (planes) → dx (planes, s) = dy / s
-static pdt_status KN(global_avgpool_backward)(pdt_int planes, pdt_int s, const T *dy, T *dx) {
-    const T inv = (T)(1.0 / (double)s);
-    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const V g = vset1(dy[c] * inv);
-        T *dxc = dx + c * s;
-        pdt_int q = 0;
-        for (; q + VN <= s; q += VN) vstore(dxc + q, g);
-        if (q < s) vstore_tail(dxc + q, g, s - q);
-    }
     return PDT_OK;
 }
