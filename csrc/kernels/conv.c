@@ -36,8 +36,14 @@ static inline void KN(conv_add_row)(pdt_int n, const T *restrict s, T *restrict 
     if (q < n) vstore_tail(d + q, vadd(vload_tail(d + q, n - q), vload_tail(s + q, n - q)), n - q);
 }
 
-// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart, for sw = 1 (contiguous rows):
-// col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s − pw + j·dw], 0 outside
+// src[0], src[2], …, src[2·(lanes − 1)] in the first lanes (1 ≤ lanes ≤ VN), reading no further: a stride-2 load
+static inline V KN(load_even)(const T *src, pdt_int lanes) {
+    const pdt_int more = 2 * lanes - 1 - VN;  // values past the first vector
+    return veven(vload_part(src, more < 0 ? 2 * lanes - 1 : VN), more > 0 ? vload_part(src + VN, more) : vzero());
+}
+
+// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart, for sw = 1 or 2 (even lanes of loads):
+// col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s·sw − pw + j·dw], 0 outside
 static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *restrict x, T *restrict col, pdt_int ld) {
     const pdt_int ow = p->ow;
     for (pdt_int c = 0; c < channels; ++c)
@@ -54,9 +60,15 @@ static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *rest
                         for (pdt_int s = 0; s < ow; ++s) row[s] = 0;
                         continue;
                     }
-                    const T *src = x + (c * p->h + ih) * p->w - p->pw + j * p->dw;  // src[s] is column s
+                    const T *src = x + (c * p->h + ih) * p->w - p->pw + j * p->dw;  // src[s·sw] is column s
                     for (pdt_int s = 0; s < lo; ++s) row[s] = 0;
-                    for (pdt_int s = lo; s < hi; ++s) row[s] = src[s];
+                    if (p->sw == 1)
+                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s];
+                    else
+                        for (pdt_int s = lo; s < hi; s += VN) {
+                            const pdt_int lanes = hi - s < VN ? hi - s : VN;
+                            vstore_part(row + s, KN(load_even)(src + 2 * s, lanes), lanes);
+                        }
                     for (pdt_int s = hi; s < ow; ++s) row[s] = 0;
                 }
             }
@@ -83,7 +95,8 @@ static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *rest
 }
 
 // Strided (sw > 1): rows of a few values each, read every sw-th; a table per tap gives each output position's
-// input pixel, so a column row is one flat loop over the plane with no row bounds.
+// input pixel, so a column row is one flat loop over the plane with no row bounds (col2im; im2col from
+// sw = 3, stride 2 taking the even lanes of vector loads row by row).
 // tab[(i·kw + j)·oh·ow + r·ow + s] = ih·w + iw of tap (i, j) at output (r, s), −1 in the padding
 static void KN(conv_tap_tables)(const pdt_conv2d *p, int32_t *tab) {
     for (pdt_int i = 0; i < p->kh; ++i)
@@ -161,7 +174,7 @@ static const T *KN(conv_columns)(const KN(conv_shape) *cs, const T *x, pdt_int n
     const T *xg = x + n * cs->image_in + grp * cs->cg * cs->p->h * cs->p->w;
     if (cs->direct) return xg;
     for (pdt_int i = 0; i < count; ++i)
-        if (cs->tab)
+        if (cs->p->sw > 2)
             KN(conv_im2col_tables)(cs->p, cs->tab, cs->cg, xg + i * cs->image_in, col + i * cs->plane,
                                    count * cs->plane);
         else

@@ -36,41 +36,53 @@ static inline void KN(maxpool_window)(const pdt_conv2d *p, const T *restrict xc,
     *argmax = best;
 }
 
-// Outputs s0 .. s0+lanes−1 of row r, whose windows lie inside the row bounds of every column (no column
-// padding): VN windows at once, tap by tap in row order, a lane taking the tap when it is greater (the first
-// maximum wins), the tap's offset in the window selected along. Stride-2 taps are the even lanes of two
-// loads, other strides gathered. NaNs are only
-// summed into *nan: a plane with a NaN (or an inf − inf) is redone by maxpool_window.
-static inline void KN(maxpool_columns)(const pdt_conv2d *p, const T *restrict xc, pdt_int r, pdt_int s0,
-                                       pdt_int lanes, V pos, T *restrict y, int64_t *restrict argmax, V *nan) {
-    pdt_int i0, i1, j0, j1;
-    pdt_pool_window(p, r, s0, &i0, &i1, &j0, &j1);
-    const pdt_int h0 = r * p->sh - p->ph, w0 = s0 * p->sw - p->pw;  // j0 = w0 here
-    V m = vzero(), at = vzero(), sum = *nan;  // at: the maximum's offset (i − h0)·w + j from the window's corner
-    for (pdt_int i = i0; i < i1; ++i)
-        for (pdt_int j = 0; j < p->kw; ++j) {
-            const T *src = xc + i * p->w + w0 + j;
-            V v;
-            if (p->sw == 1) {
-                v = vload_part(src, lanes);
-            } else if (p->sw == 2) {  // the even lanes of 2·lanes − 1 values
-                const pdt_int more = 2 * lanes - 1 - VN;
-                v = veven(vload_part(src, more < 0 ? 2 * lanes - 1 : VN), more > 0 ? vload_part(src + VN, more) : vzero());
-            } else {
-                v = vgather(src, pos);
-            }
-            sum = vadd(sum, v);
+// The maximum *m of the taps of rows ia ≤ i < ib (ia < ib) and columns ja ≤ j < jb of `lanes` windows whose
+// corner is (h0, w0) in the plane xc (window k's at (h0, w0 + k·sw)), in row order, a lane taking a tap when it is
+// greater (the first maximum wins); *at its offset (i − h0)·w + j from the corner; *sum += every tap. Stride-2 taps are the even
+// lanes of two loads, other strides gathered. Selects, not branches: maxima of noise are unpredictable.
+static inline void KN(maxpool_taps)(const pdt_conv2d *p, const T *restrict xc, pdt_int h0, pdt_int w0, pdt_int ia,
+                                    pdt_int ib, pdt_int ja, pdt_int jb, pdt_int lanes, V pos, V *m, V *at, V *sum) {
+    V best = vzero(), where = vzero(), total = *sum;
+    for (pdt_int i = ia; i < ib; ++i)
+        for (pdt_int j = ja; j < jb; ++j) {
+            const T *tap = xc + (i * p->w + w0 + j);
+            const V v = p->sw == 1 ? vload_part(tap, lanes) : p->sw == 2 ? KN(load_even)(tap, lanes) : vgather(tap, pos);
             const V offset = vset1((T)((i - h0) * p->w + j));
-            if (i == i0 && j == 0) {
-                m = v;
-                at = offset;
+            total = vadd(total, v);
+            if (i == ia && j == ja) {
+                best = v;
+                where = offset;
                 continue;
             }
-            const VMASK take = vgt(v, m);
-            m = vselect(take, v, m);
-            at = vselect(take, offset, at);
+            const VMASK take = vgt(v, best);
+            best = vselect(take, v, best);
+            where = vselect(take, offset, where);
         }
-    *nan = sum;
+    *m = best;
+    *at = where;
+    *sum = total;
+}
+
+// Outputs s0 .. s0+lanes−1 of row r over the taps of columns ja ≤ j < jb, inside the row for every lane (all kw
+// taps for the windows clear of column padding, VN at a time; a window's own taps for one at the edge). The
+// window's first and second half of rows run as two independent chains (maxpool_taps), then the second half's
+// maximum wins where it is greater: the first maximum in row order all the same. NaNs are only summed into
+// *nan: a plane with a NaN (or an inf − inf) is redone by maxpool_window.
+static inline void KN(maxpool_columns)(const pdt_conv2d *p, const T *restrict xc, pdt_int r, pdt_int s0,
+                                       pdt_int lanes, pdt_int ja, pdt_int jb, V pos, T *restrict y,
+                                       int64_t *restrict argmax, V *nan) {
+    pdt_int i0, i1, j0, j1;
+    pdt_pool_window(p, r, s0, &i0, &i1, &j0, &j1);
+    const pdt_int h0 = r * p->sh - p->ph, w0 = s0 * p->sw - p->pw, mid = i0 + (i1 - i0) / 2;
+    V m, at, m2, at2, sum2 = vzero();
+    KN(maxpool_taps)(p, xc, h0, w0, i0, mid > i0 ? mid : i1, ja, jb, lanes, pos, &m, &at, nan);
+    if (mid > i0) {
+        KN(maxpool_taps)(p, xc, h0, w0, mid, i1, ja, jb, lanes, pos, &m2, &at2, &sum2);
+        const VMASK take = vgt(m2, m);
+        m = vselect(take, m2, m);
+        at = vselect(take, at2, at);
+        *nan = vadd(*nan, sum2);
+    }
     T offsets[VN];
     vstore_part(y, m, lanes);
     vstore(offsets, at);
@@ -78,7 +90,7 @@ static inline void KN(maxpool_columns)(const pdt_conv2d *p, const T *restrict xc
 }
 
 // planes (n·c, h, w) → y, argmax (n·c, oh, ow); the first maximum of the window in row order. Per row, the outputs
-// whose windows need no column padding run VN at a time (maxpool_columns), the others window by window.
+// whose windows need no column padding run VN at a time (maxpool_columns), the others one lane at a time.
 static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, int64_t *argmax) {
     const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
     pdt_int lo = 0, hi = p->ow;  // the columns whose whole window lies inside the row: every tap's span
@@ -90,7 +102,7 @@ static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, i
     }
     // a gather's lane offsets l·sw and the taps' offsets in the window stay below 2^24 (vgather, exact in T),
     // else every window runs alone
-    if ((double)VN * p->sw >= (1 << 24) || (double)p->kh * p->w >= (1 << 24)) lo = hi = p->ow;
+    const int vector = (double)VN * p->sw < (1 << 24) && (double)p->kh * p->w < (1 << 24);
     if (hi < lo) hi = lo;
     T offsets[VN];
     for (pdt_int l = 0; l < VN; ++l) offsets[l] = (T)(l * p->sw);
@@ -104,14 +116,23 @@ static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, i
         for (pdt_int r = 0; r < p->oh; ++r) {
             T *yr = yc + r * p->ow;
             int64_t *ar = ac + r * p->ow;
-            for (pdt_int s = 0; s < lo; ++s) KN(maxpool_window)(p, xc, r, s, yr + s, ar + s);
-            for (pdt_int s = lo; s < hi; s += VN) {
-                const pdt_int lanes = hi - s < VN ? hi - s : VN;
-                // the lanes past a part vector's last gather lane 0's tap
-                const V lane_pos = lanes == VN ? pos : vselect(vlt(pos, vset1((T)(lanes * p->sw))), pos, vzero());
-                KN(maxpool_columns)(p, xc, r, s, lanes, lane_pos, yr + s, ar + s, &nan);
+            for (pdt_int s = 0; s < p->ow;) {
+                if (!vector) {
+                    KN(maxpool_window)(p, xc, r, s, yr + s, ar + s);
+                    ++s;
+                } else if (s < lo || s >= hi) {  // a window cut by column padding: its own taps, one lane
+                    const pdt_int w0 = s * p->sw - p->pw;
+                    KN(maxpool_columns)(p, xc, r, s, 1, w0 < 0 ? -w0 : 0, w0 + p->kw < p->w ? p->kw : p->w - w0,
+                                        vzero(), yr + s, ar + s, &nan);
+                    ++s;
+                } else {
+                    const pdt_int lanes = hi - s < VN ? hi - s : VN;
+                    // the lanes past a part vector's last gather lane 0's tap
+                    const V lane_pos = lanes == VN ? pos : vselect(vlt(pos, vset1((T)(lanes * p->sw))), pos, vzero());
+                    KN(maxpool_columns)(p, xc, r, s, lanes, 0, p->kw, lane_pos, yr + s, ar + s, &nan);
+                    s += lanes;
+                }
             }
-            for (pdt_int s = hi; s < p->ow; ++s) KN(maxpool_window)(p, xc, r, s, yr + s, ar + s);
         }
         const T total = vreduce_add(nan);
         if (total != total)  // a NaN among the vector windows: the plane again, window by window
