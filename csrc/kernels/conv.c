@@ -117,7 +117,7 @@ static void KN(conv_im2col_tables)(const pdt_conv2d *p, const int32_t *restrict 
         for (pdt_int t = 0; t < taps; ++t) {
             const int32_t *tt = tab + t * plane;
             T *dst = col + (c * taps + t) * ld;
-            for (pdt_int q = 0; q < plane; ++q) {  // an unconditional load and a select: the loop vectorizes
+            for (pdt_int q = 0; q < plane; ++q) {  // an unconditional load and a select: no branch on the padding
                 const T v = xc[tt[q] >= 0 ? tt[q] : 0];
                 dst[q] = tt[q] >= 0 ? v : (T)0;
             }
