@@ -89,8 +89,9 @@ typedef struct {
  * summed in block order, so the blocks depend on N only and dW on no thread count. */
 #define PDT_CONV_BLOCKS 8
 static inline pdt_int pdt_conv2d_blocks(const pdt_conv2d *p) { return p->n < PDT_CONV_BLOCKS ? p->n : PDT_CONV_BLOCKS; }
-/* Depthwise (groups = C = O) runs tap by tap on each plane (conv_depthwise_plane), not by im2col + GEMM:
- * its products would have one row per image and group, all call overhead and copying. */
+/* Depthwise (groups = C = O) runs on each plane directly (a zero-padded copy at stride 1, conv_depthwise_flat;
+ * tap by tap otherwise), not by im2col + GEMM: its products would have one row per image and group, all call
+ * overhead and copying. */
 static inline int pdt_conv2d_depthwise(const pdt_conv2d *p) { return p->groups == p->c && p->o == p->c; }
 /* Images whose column matrices stand side by side in one GEMM, up to PDT_CONV_COLUMNS columns: for a
  * shallow product (C/groups·kh·kw < PDT_CONV_BATCH_DEPTH, a first layer on 1–3 channels), where a call per

@@ -7,7 +7,8 @@
  * (col⁻¹ adds each column entry back to the pixel it came from). Images with small output
  * planes are batched, their columns side by side in one GEMM (pdt_conv2d_batch), y and dy
  * copied between the batch's (O, batch·oh·ow) and (N, O, oh, ow). One image with a 1×1 kernel,
- * stride 1 and no padding needs no copy: col_n is x_n itself.
+ * stride 1 and no padding needs no copy: col_n is x_n itself. Depthwise layers run plane by plane
+ * (conv_depthwise_forward/backward).
  * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own buffers and
  * partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
  * block order, so every result is the same bits for any thread count.
