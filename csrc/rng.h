@@ -48,13 +48,18 @@ static inline double pdt_uniform_at(uint64_t seed, uint64_t offset, uint64_t i) 
     return pdt_u53(w[0], w[1]);
 }
 
-/* Standard normal draw for element `i` (Box–Muller on the block's two uniforms). */
+/* A standard normal from a block's four words: Box–Muller on its two uniforms. */
+static inline double pdt_box_muller(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3) {
+    double u1 = 1.0 - pdt_u53(w0, w1); /* (0, 1]: log stays finite */
+    double u2 = pdt_u53(w2, w3);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Standard normal draw for element `i`. */
 static inline double pdt_normal_at(uint64_t seed, uint64_t offset, uint64_t i) {
     uint32_t w[4];
     pdt_philox_block(seed, offset + i, w);
-    double u1 = 1.0 - pdt_u53(w[0], w[1]); /* (0, 1]: log stays finite */
-    double u2 = pdt_u53(w[2], w[3]);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    return pdt_box_muller(w[0], w[1], w[2], w[3]);
 }
 
 #endif

@@ -1,7 +1,7 @@
 """Command line: ``python -m pydtrain {train,eval,info,bench}``.
 
-``train`` fits a multilayer perceptron on a built-in data set and reports per-epoch
-progress and the final test accuracy (``--save``/``--resume`` a checkpoint); ``eval``
+``train`` fits a multilayer perceptron or a small ResNet on a built-in data set and reports
+per-epoch progress and the final test accuracy (``--save``/``--resume`` a checkpoint); ``eval``
 reports a saved model's test metrics; ``info`` shows the build configuration; ``bench``
 runs the benchmarks. Invalid options end with a one-line message and exit code 2.
 """
@@ -14,13 +14,13 @@ import inspect
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
 
 import pydtrain
-from pydtrain import _checkpoint, nn, optim, plot, regularizers
+from pydtrain import _checkpoint, models, nn, optim, plot, regularizers
 from pydtrain.data import DataLoader, StandardScaler, augment, datasets
 from pydtrain.init import WEIGHT_INITS
 from pydtrain.optim import lr_scheduler
@@ -48,10 +48,17 @@ OPTIMIZERS = {
     "adam": ("Adam", 1e-3),
     "adamw": ("AdamW", 1e-3),
 }
-DATASETS = ("digits", "moons", "spirals")
-SCHEDULES = ("step", "exponential", "cosine", "warm-restarts", "cyclic", "swa")
+DATASETS = ("digits", "moons", "spirals", "shapes")
+IMAGE_DATASETS = ("digits", "shapes")
+SHAPES_IMAGES = 6000  # make_shapes(6000) at 28x28: 4200 training images
+# defaults that depend on --model: (epochs, batch size, sgd momentum, schedule, hidden); a ResNet's cosine
+# schedule ends on small steps, which its BatchNorm running averages can follow
+MODEL_DEFAULTS = {"mlp": (20, 32, 0.0, "constant", [128]), "resnet": (20, 64, 0.9, "cosine", None)}
+SCHEDULES = ("constant", "step", "exponential", "cosine", "warm-restarts", "cyclic", "swa")
 # the options that decide the model and its data: saved in a checkpoint, used again by eval and --resume
-MODEL_OPTIONS = ("dataset", "hidden", "activation", "init", "batch_norm", "layer_norm", "dropout")
+MODEL_OPTIONS = ("model", "dataset", "hidden", "activation", "init", "batch_norm", "layer_norm", "dropout", "depths",
+                 "widths", "plain")
+RESNET_OPTIONS = {"depths": [1, 1, 1], "widths": [8, 16, 32], "plain": False}  # and their defaults
 DATA_SEED = 0  # the data and its split stay the same whatever --seed is
 
 
@@ -70,26 +77,41 @@ def _build_parser() -> tuple[_Parser, _Parser, _Parser]:
 
     train = commands.add_parser(
         "train",
-        help="train an MLP on a built-in data set and report its test accuracy",
-        description="Train a multilayer perceptron on a built-in data set (split 70/15/15 "
-        "into training, validation and test sets, features standardized with the "
-        "training statistics) and report the test accuracy.",
+        help="train an MLP or a small ResNet on a built-in data set and report its test accuracy",
+        description="Train a multilayer perceptron or a small ResNet on a built-in data set (split "
+        "70/15/15 into training, validation and test sets, standardized with the training "
+        "statistics: per feature for the MLP, one mean and deviation over all pixels for the "
+        "ResNet) and report the test accuracy. On 2 cores shared with other work the default ResNet "
+        "(20 epochs) takes about 30 s on digits and 3 min on shapes.",
     )
+    train.add_argument("--model", choices=tuple(MODEL_DEFAULTS), default="mlp",
+                       help="mlp: fully connected layers (--hidden); resnet: pydtrain.models.resnet, "
+                       "convolutions on the images (--depths, --widths; digits or shapes) (default: mlp)")
     train.add_argument("--dataset", choices=DATASETS, default="digits",
-                       help="data set (default: digits, 8x8 images of 10 digits)")
-    train.add_argument("--hidden", type=int, nargs="+", default=[128], metavar="UNITS",
-                       help="units of each hidden layer, e.g. --hidden 128 64 (default: 128)")
+                       help="data set: digits, 8x8 images of 10 digits; moons, spirals, points in the plane; "
+                       f"shapes, {SHAPES_IMAGES} 28x28 images of 6 drawn shapes (default: digits)")
+    train.add_argument("--hidden", type=int, nargs="+", default=None, metavar="UNITS",
+                       help="mlp: units of each hidden layer, e.g. --hidden 128 64 (default: 128)")
+    train.add_argument("--depths", type=int, nargs="+", default=None, metavar="BLOCKS",
+                       help="resnet: BasicBlocks per stage; stages after the first halve the resolution "
+                       f"(default: {' '.join(map(str, RESNET_OPTIONS['depths']))})")
+    train.add_argument("--widths", type=int, nargs="+", default=None, metavar="CHANNELS",
+                       help="resnet: channels per stage, one per depth "
+                       f"(default: {' '.join(map(str, RESNET_OPTIONS['widths']))})")
+    train.add_argument("--plain", action="store_true",
+                       help="resnet: no shortcuts, the plain network of the same depth")
     train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                        help="activation after each hidden layer (default: relu)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
                        help="optimizer (default: sgd)")
     train.add_argument("--lr", type=float, default=None,
                        help="learning rate (default: 0.1 for sgd, 0.001 otherwise)")
-    train.add_argument("--momentum", type=float, default=0.0,
-                       help="momentum for sgd or rmsprop (default: 0, none)")
-    train.add_argument("--epochs", type=int, default=20, help="passes over the data (default: 20)")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="examples per step (default: 32)")
+    train.add_argument("--momentum", type=float, default=None,
+                       help="momentum for sgd or rmsprop (default: 0, none; resnet with sgd 0.9)")
+    train.add_argument("--epochs", type=int, default=None,
+                       help="passes over the data (default: 20)")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="examples per step (default: mlp 32, resnet 64)")
     train.add_argument("--dropout", type=float, default=0.0,
                        help="drop probability after each hidden layer (default: 0, none)")
     train.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA",
@@ -99,9 +121,9 @@ def _build_parser() -> tuple[_Parser, _Parser, _Parser]:
     train.add_argument("--weight-noise", type=float, default=0.0, metavar="STD",
                        help="std of the Gaussian noise on the weights at each step (default: 0, none)")
     train.add_argument("--augment", action="store_true",
-                       help="augment the training images with random rotations of up to 10 degrees, drawn "
-                       "anew for each batch (digits only; on these centred 8x8 digits a 1-pixel shift "
-                       "already costs accuracy)")
+                       help="augment the training images, drawn anew for each batch: digits, random rotations "
+                       "of up to 10 degrees (on these centred 8x8 digits a 1-pixel shift already costs "
+                       "accuracy); shapes, random shifts of up to 2 pixels and horizontal flips")
     train.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without a lower validation loss and keep "
                        "the best weights (default: off)")
@@ -117,7 +139,7 @@ def _build_parser() -> tuple[_Parser, _Parser, _Parser]:
     train.add_argument("--clip-norm", type=float, default=None, metavar="MAX",
                        help="clip the gradients' global L2 norm to MAX (default: off)")
     train.add_argument("--schedule", choices=SCHEDULES, default=None,
-                       help="learning-rate schedule, stepped once per epoch (default: constant)")
+                       help="learning-rate schedule, stepped once per epoch (default: constant; resnet: cosine)")
     train.add_argument("--step-size", type=int, default=10, metavar="EPOCHS",
                        help="step: epochs between decays (default: 10)")
     train.add_argument("--gamma", type=float, default=0.1,
@@ -155,22 +177,58 @@ def _lookup(module: object, name: str, what: str, parser: _Parser) -> type:
     return cls
 
 
+def _model_options(args: argparse.Namespace, parser: _Parser) -> None:
+    """Fills the defaults that depend on --model; rejects the options of the other model."""
+    epochs, batch_size, momentum, schedule, hidden = MODEL_DEFAULTS[args.model]
+    momentum = momentum if args.optimizer == "sgd" else 0.0
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("momentum", momentum),
+                        ("schedule", schedule)):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.model == "mlp":
+        given = [f"--{name}" for name in RESNET_OPTIONS if getattr(args, name) not in (None, False)]
+        if given:
+            parser.error(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --model resnet")
+        args.hidden = hidden if args.hidden is None else args.hidden
+        return
+    mlp_only = {"--hidden": args.hidden is not None, "--activation": args.activation != "relu",
+                "--init": args.init is not None, "--batch-norm": args.batch_norm, "--layer-norm": args.layer_norm,
+                "--dropout": args.dropout != 0}
+    given = [option for option, is_given in mlp_only.items() if is_given]
+    if given:
+        parser.error(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --model mlp (a ResNet has "
+                     "ReLU, batch normalization and He-normal convolutions built in)")
+    if args.dataset not in IMAGE_DATASETS:
+        parser.error(f"--model resnet needs images (--dataset {' or '.join(IMAGE_DATASETS)}); {args.dataset} are "
+                     "points in the plane")
+    for name, value in RESNET_OPTIONS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if any(n < 1 for n in args.depths + args.widths):
+        parser.error(f"--depths and --widths must be positive integers, got {args.depths} and {args.widths}")
+    if len(args.depths) != len(args.widths):
+        parser.error(f"--depths and --widths need one number per stage each, got {len(args.depths)} and "
+                     f"{len(args.widths)}")
+
+
 def _check_train_args(args: argparse.Namespace, parser: _Parser) -> None:
     """Rejects invalid values with a usage error before any work is done."""
+    _model_options(args, parser)
     if args.lr is not None and not 0 < args.lr < math.inf:
         parser.error(f"--lr must be a positive finite number, got {args.lr}")
     if args.epochs < 1:
         parser.error(f"--epochs must be a positive integer, got {args.epochs}")
     if args.batch_size < 1:
         parser.error(f"--batch-size must be a positive integer, got {args.batch_size}")
-    if any(units < 1 for units in args.hidden):
+    if args.model == "mlp" and any(units < 1 for units in args.hidden):
         parser.error(f"--hidden sizes must be positive integers, got {args.hidden}")
     if not 0 <= args.dropout < 1:
         parser.error(f"--dropout is a drop probability in [0, 1), got {args.dropout}")
     if not 0 <= args.momentum < 1:
         parser.error(f"--momentum must be in [0, 1), got {args.momentum}")
-    if args.augment and args.dataset != "digits":
-        parser.error(f"--augment needs images (--dataset digits); {args.dataset} are points in the plane")
+    if args.augment and args.dataset not in IMAGE_DATASETS:
+        parser.error(f"--augment needs images (--dataset {' or '.join(IMAGE_DATASETS)}); {args.dataset} are points "
+                     "in the plane")
     for option, value in (("--l2", args.l2), ("--l1", args.l1), ("--weight-noise", args.weight_noise)):
         if not 0 <= value < math.inf:
             parser.error(f"{option} must be a finite number >= 0, got {value}")
@@ -204,9 +262,13 @@ def _check_train_args(args: argparse.Namespace, parser: _Parser) -> None:
                          "(pip install 'pydtrain[plot]')")
 
 
-def _load(name: str) -> tuple[np.ndarray, np.ndarray]:
+def _load(name: str, images: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A built-in data set; image sets as (N, 1, H, W) when ``images``, else one flat row per image."""
     if name == "digits":
-        return datasets.load_digits()
+        return datasets.load_digits(as_images=images)
+    if name == "shapes":
+        X, y = datasets.make_shapes(SHAPES_IMAGES, seed=DATA_SEED)
+        return (X if images else X.reshape(len(X), -1)), y
     if name == "moons":
         return datasets.make_moons(n_samples=1000, noise=0.2, seed=DATA_SEED)
     return datasets.make_spirals(n_samples=1500, n_classes=3, noise=0.05, seed=DATA_SEED)
@@ -215,6 +277,9 @@ def _load(name: str) -> tuple[np.ndarray, np.ndarray]:
 def _build_model(
     args: argparse.Namespace, parser: _Parser, n_in: int, n_out: int
 ) -> nn.Module:
+    """The --model: an MLP on n_in features, or a ResNet on images of n_in channels; n_out logits."""
+    if args.model == "resnet":
+        return models.resnet(args.depths, args.widths, in_channels=n_in, num_classes=n_out, shortcut=not args.plain)
     activation = _lookup(nn, ACTIVATIONS[args.activation],
                          f"activation '{args.activation}'", parser)
     dropout = _lookup(nn, "Dropout", "dropout", parser) if args.dropout > 0 else None
@@ -296,12 +361,40 @@ def _save_plot(history: History, path: str) -> None:
     fig.savefig(path)
 
 
-def _splits(dataset: str) -> tuple[Any, ...]:
-    """(train, val, test) of a built-in data set, features standardized with the training statistics, and the scaler."""
-    X, y = _load(dataset)
+def _splits(dataset: str, images: bool = False) -> tuple[Any, ...]:
+    """(train, val, test) of a built-in data set standardized with the training statistics, the raw training
+    inputs and the standardizing function.
+
+    Flat features are standardized each with its own mean and deviation; images with one mean and one
+    deviation over all training pixels, so that a shape looks the same to a convolution wherever it lies.
+    """
+    X, y = _load(dataset, images)
     train, val, test = datasets.train_val_test_split(X, y, val=0.15, test=0.15, seed=DATA_SEED, stratify=True)
-    scaler = StandardScaler().fit(train[0])
-    return (*((scaler.transform(X).astype(np.float32), y) for X, y in (train, val, test)), scaler)
+    scaler = StandardScaler().fit(train[0].reshape(-1, 1) if images else train[0])
+
+    def standardize(X: np.ndarray) -> np.ndarray:
+        flat = X.reshape(-1, 1) if images else X
+        return scaler.transform(flat).astype(np.float32).reshape(X.shape)
+
+    return (*((standardize(X), y) for X, y in (train, val, test)), train[0], standardize)
+
+
+def _augmentation(dataset: str, images: bool) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """The --augment transform of raw training inputs, and its description."""
+    if dataset == "digits":
+        return augment.RandomRotation(10, image_shape=None if images else (8, 8)), "rotations <= 10 degrees"
+    return (augment.Compose([augment.RandomShift(2), augment.RandomHorizontalFlip()],
+                            image_shape=None if images else (28, 28)), "shifts <= 2 pixels, horizontal flips")
+
+
+def _describe(options: argparse.Namespace, n_in: int, n_out: int, model: nn.Module) -> str:
+    """The model in a few words: the layer widths of an MLP, the stages of a ResNet."""
+    if options.model == "resnet":
+        params = sum(p.size for p in model.parameters())
+        return (f"{'plain network' if options.plain else 'ResNet'}, widths {'-'.join(map(str, options.widths))}, "
+                f"{'-'.join(map(str, options.depths))} BasicBlocks per stage ({2 * sum(options.depths) + 2} weight "
+                f"layers, {params:,} parameters)")
+    return " -> ".join(str(n) for n in (n_in, *options.hidden, n_out)) + f" ({options.activation})"
 
 
 def _gradient_table(monitor: GradientMonitor) -> str:
@@ -317,7 +410,8 @@ def _train(args: argparse.Namespace, parser: _Parser) -> int:
     _check_train_args(args, parser)
     if args.threads is not None:
         pydtrain.set_num_threads(args.threads)
-    (X_train, y_train), (X_val, y_val), (X_test, y_test), scaler = _splits(args.dataset)
+    images = args.model == "resnet"
+    (X_train, y_train), (X_val, y_val), (X_test, y_test), raw_train, standardize = _splits(args.dataset, images)
     n_features, n_classes = X_train.shape[1], int(y_train.max()) + 1
 
     pydtrain.seed(args.seed)
@@ -338,26 +432,23 @@ def _train(args: argparse.Namespace, parser: _Parser) -> int:
         if initial_epoch >= args.epochs:
             parser.error(f"--resume: {args.resume} has {initial_epoch} epochs done; --epochs is the total, "
                          f"pass more than {initial_epoch}")
-    shape = " -> ".join(str(n) for n in (n_features, *args.hidden, n_classes))
+    inputs = f"images {'x'.join(map(str, X_train.shape[1:]))}" if images else f"{n_features} features"
     print(f"{args.dataset}: {len(X_train)} training, {len(X_val)} validation, "
-          f"{len(X_test)} test examples; {n_features} features, {n_classes} classes")
-    print(f"model: {shape} ({args.activation}), {args.optimizer} lr "
-          f"{optimizer.param_groups[0]['lr']:g}, {args.epochs} epochs"
+          f"{len(X_test)} test examples; {inputs}, {n_classes} classes")
+    momentum = f" momentum {args.momentum:g}" if args.momentum else ""
+    print(f"model: {_describe(args, n_features, n_classes, model)}, {args.optimizer} lr "
+          f"{optimizer.param_groups[0]['lr']:g}{momentum}, batch {args.batch_size}, {args.epochs} epochs"
+          + (f", {args.schedule} schedule" if args.schedule != "constant" else "")
           + (f", resumed after epoch {initial_epoch} from {args.resume}" if args.resume else ""))
     strategies = _regularizers(args)
     callbacks = [] if args.early_stopping is None else [EarlyStopping(patience=args.early_stopping)]
     train_data: Any = (X_train, y_train)
-    if args.augment:  # rotate the raw images, then standardize them as the rest
-        move = augment.RandomRotation(10, image_shape=(8, 8))
-
-        def transform(xb: np.ndarray) -> np.ndarray:
-            return scaler.transform(move(xb)).astype(np.float32)
-
-        raw = np.ascontiguousarray(scaler.inverse_transform(X_train), np.float32)
-        train_data = DataLoader(raw, y_train, batch_size=args.batch_size, transform=transform)
     described = [repr(r) for r in strategies] + [f"early stopping (patience {args.early_stopping})" for _ in callbacks]
-    if args.augment:
-        described.append("augmentation (rotations <= 10 degrees)")
+    if args.augment:  # move the raw images, then standardize them as the rest
+        move, moves = _augmentation(args.dataset, images)
+        train_data = DataLoader(raw_train, y_train, batch_size=args.batch_size,
+                                transform=lambda xb: standardize(move(xb)))
+        described.append(f"augmentation ({moves})")
     if described:
         print("regularization: " + ", ".join(described))
     monitor = GradientMonitor() if args.monitor_gradients else None
@@ -407,17 +498,19 @@ def _eval(args: argparse.Namespace, parser: _Parser) -> int:
     try:
         _, meta = _checkpoint._read(path)
         config = meta.get("extra", {}).get("config")
-        if not isinstance(config, dict) or set(config) != set(MODEL_OPTIONS):
+        if not isinstance(config, dict) or not set(config) <= set(MODEL_OPTIONS) \
+                or set(MODEL_OPTIONS) - set(config) - {"model", *RESNET_OPTIONS}:
             parser.error(f"{path} was not written by {PROG} train --save (no model options in it)")
-        options = argparse.Namespace(**config)
-        (X_test, y_test) = _splits(options.dataset)[2]
-        model = _build_model(options, parser, X_test.shape[1], int(y_test.max()) + 1)
+        options = argparse.Namespace(**{"model": "mlp", **RESNET_OPTIONS, **config})  # older ones: MLPs
+        (X_test, y_test) = _splits(options.dataset, options.model == "resnet")[2]
+        n_in, n_out = X_test.shape[1], int(y_test.max()) + 1
+        model = _build_model(options, parser, n_in, n_out)
         info = load_checkpoint(path, model)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     result = evaluate(model, nn.CrossEntropyLoss(), (X_test, y_test))
-    shape = " -> ".join(str(n) for n in (X_test.shape[1], *options.hidden, int(y_test.max()) + 1))
-    print(f"{path}: {options.dataset}, model {shape} ({options.activation}), trained {info['epoch']} epochs")
+    print(f"{path}: {options.dataset}, model {_describe(options, n_in, n_out, model)}, trained {info['epoch']} "
+          "epochs")
     print(f"test loss: {result['loss']:.4f}")
     print(f"test accuracy: {result['accuracy']:.3f}")
     return 0

@@ -193,15 +193,29 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, 
     except (KeyError, TypeError, IndexError, AttributeError) as e:
         raise ValueError(f"{who}: its metadata is malformed ({type(e).__name__}: {e})") from None
     own, optimizer_state, scheduler_state, rng = checked
-    model.load_state_dict({k: arrays[f"model/{k}"] for k in own})
-    if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
+    try:  # what the objects' own loaders check, done before any of them changes
+        model_values = model._checked_state({k: arrays[f"model/{k}"] for k in own})
+        optimizer_plan = None if optimizer_state is None else optimizer._checked_load(optimizer_state)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{who}: {e}") from None
+    model._write_state(model_values)
+    if optimizer_plan is not None:
+        optimizer._apply_load(optimizer_plan)
     if scheduler_state is not None:
         scheduler.load_state_dict(scheduler_state)
     _random.set_state(tuple(rng))
     extra = dict(meta.get("extra", {}))
     extra.update({k[6:]: v for k, v in arrays.items() if k.startswith("extra/")})
     return {"epoch": meta.get("epoch"), **extra}
+
+
+def _kind(value: Any) -> str:
+    """What a scheduler's state value is, as JSON keeps it (a tuple comes back a list, an int may be a float)."""
+    if value is None or isinstance(value, (bool, str, dict)):
+        return type(value).__name__
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a list" if isinstance(value, (list, tuple)) else "another value"
 
 
 def _check(who: str, arrays: dict, meta: dict, model: Any, optimizer: Any, scheduler: Any) -> tuple:
@@ -222,10 +236,15 @@ def _check(who: str, arrays: dict, meta: dict, model: Any, optimizer: Any, sched
             raise ValueError(f"{who}: the checkpoint holds a {saved['class']} state, the scheduler is a "
                              f"{type(scheduler).__name__}")
         scheduler_state = saved["state"]
-        unknown = set(scheduler_state) - set(scheduler.state_dict())
+        current = scheduler.state_dict()
+        unknown = set(scheduler_state) - set(current)
         if unknown:
             raise ValueError(f"{who}: the checkpoint's scheduler state has keys this one lacks: {sorted(unknown)}")
+        for key, value in scheduler_state.items():
+            if current[key] is not None and _kind(value) != _kind(current[key]):
+                raise ValueError(f"{who}: the checkpoint's scheduler state has {key}={value!r}, where this "
+                                 f"{type(scheduler).__name__} holds {_kind(current[key])}")
     rng = meta.get("rng")
-    if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, int) for v in rng)):
+    if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, int) and 0 <= v < 2**64 for v in rng)):
         raise ValueError(f"{who}: its generator state is missing or malformed")
     return own, optimizer_state, scheduler_state, rng

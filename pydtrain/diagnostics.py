@@ -10,8 +10,6 @@ from .nn import Module, Sequential
 
 __all__ = ["gradcheck", "gradient_errors", "numerical_gradient", "summary"]
 
-__all__ = ["numerical_gradient", "gradient_errors", "gradcheck"]
-
 
 def numerical_gradient(evaluate: Callable[[], float], arr: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences ``(f(a + εeᵢ) − f(a − εeᵢ)) / 2ε`` of the scalar ``evaluate()`` w.r.t. each entry of ``arr``.

@@ -289,7 +289,9 @@ def adam_step(param: Array, grad: Array, exp_avg: Array, exp_avg_sq: Array, step
 
 
 def sum_squares(x: Array) -> float:
-    """``Σ x²`` accumulated in double, the same value for any thread count."""
+    """``Σ x²``, the same value for any thread count: blocks of 256 squares summed in x's dtype, the blocks in
+    double; a float32 stretch whose squares overflow float32 is summed again in double, so any finite float32
+    array gives a finite sum (float64 squares overflow past 1.3e154)."""
     return _C.clip_sumsq(x)
 
 
@@ -527,18 +529,21 @@ def _view(a: Optional[Array], shape: tuple, name: str) -> Optional[Array]:
 
 
 @overload
-def _channels_view(x: Array, name: str, like: Optional[Array] = None) -> Array: ...
+def _channels_view(x: Array, name: str, who: str, like: Optional[Array] = None) -> Array: ...
 @overload
-def _channels_view(x: None, name: str, like: Optional[Array] = None) -> None: ...
-def _channels_view(x: Optional[Array], name: str, like: Optional[Array] = None) -> Optional[Array]:
+def _channels_view(x: None, name: str, who: str, like: Optional[Array] = None) -> None: ...
+def _channels_view(x: Optional[Array], name: str, who: str, like: Optional[Array] = None) -> Optional[Array]:
     """(N, C, ...) as an (N, C, S) view (no copy); ``like`` gives the shape an output must have."""
     if x is None:
         return None
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+        raise TypeError(f"{who}: {name} must be a numpy.ndarray, got {type(x).__name__}")
     ref = x if like is None else like
     if ref.ndim < 2:
-        raise ValueError(f"{name} must have shape (N, C) or (N, C, ...), got {ref.shape}")
+        raise ValueError(f"{who}: {name} must have shape (N, C) or (N, C, ...), got {ref.shape}")
+    if ref.size == 0:
+        raise ValueError(f"{who}: {name} of shape {ref.shape} is empty; batch normalization needs at least one "
+                         "example (N >= 1) with a value in every channel")
     if like is not None and x.shape != like.shape:
         raise ValueError(f"{name} must have the shape of x {like.shape}, got {x.shape}")
     return _view(x, (ref.shape[0], ref.shape[1], -1), name)
@@ -546,13 +551,14 @@ def _channels_view(x: Optional[Array], name: str, like: Optional[Array] = None) 
 
 def batchnorm_stats(x: Array) -> tuple[Array, Array]:
     """Per-channel batch mean ``μ = (1/m)Σx`` and biased variance ``σ² = (1/m)Σ(x − μ)²`` of x (N, C, ...)."""
-    return _C.batchnorm_stats(_channels_view(x, "x"))
+    return _C.batchnorm_stats(_channels_view(x, "x", "batchnorm_stats"))
 
 
 def batchnorm(x: Array, mean: Array, var: Array, gamma: Optional[Array] = None, beta: Optional[Array] = None,
               eps: float = 1e-5, out: Optional[Array] = None) -> Array:
     """``y = γ(x − μ)/√(σ² + ε) + β`` per channel of x (N, C, ...) (Ioffe & Szegedy 2015)."""
-    y = _C.batchnorm_normalize(_channels_view(x, "x"), mean, var, gamma, beta, eps, _channels_view(out, "out", x))
+    y = _C.batchnorm_normalize(_channels_view(x, "x", "batchnorm"), mean, var, gamma, beta, eps,
+                               _channels_view(out, "out", "batchnorm", x))
     return out if out is not None else y.reshape(x.shape)
 
 
@@ -565,8 +571,9 @@ def batchnorm_backward(x: Array, dy: Array, mean: Array, var: Array, gamma: Opti
     the gradient through μ and σ² of the batch; otherwise (fixed statistics)
     ``dx = γ/√(σ²+ε)·dy``.
     """
-    dx = _C.batchnorm_backward(_channels_view(x, "x"), _channels_view(dy, "dy", x), mean, var, gamma, eps,
-                               batch_stats, dgamma, dbeta, _channels_view(out, "out", x))
+    who = "batchnorm_backward"
+    dx = _C.batchnorm_backward(_channels_view(x, "x", who), _channels_view(dy, "dy", who, x), mean, var, gamma, eps,
+                               batch_stats, dgamma, dbeta, _channels_view(out, "out", who, x))
     return out if out is not None else dx.reshape(x.shape)
 
 

@@ -5,8 +5,9 @@ the pydtrain one. State-dict keys and array layouts are the same in both librari
 (``Linear.weight`` is (out, in), BatchNorm keeps ``running_mean``, ``running_var`` and
 ``num_batches_tracked``), so the weights move as plain arrays. Supported: ``Sequential``
 of Linear, Flatten, the activations, Dropout and Dropout2d (inverted scaling, PyTorch's only
-scheme), BatchNorm (1d and 2d), LayerNorm, ``Residual``, Conv2d, MaxPool2d, AvgPool2d and
-AdaptiveAvgPool2d(1). PyTorch is optional: these functions import it when called.
+scheme), BatchNorm (1d and 2d), LayerNorm, ``Residual``, Conv2d, MaxPool2d, AvgPool2d,
+AdaptiveAvgPool2d(1) and ``BasicBlock`` (so every ``pydtrain.models.resnet``). PyTorch is
+optional: these functions import it when called.
 """
 
 from __future__ import annotations
@@ -45,6 +46,41 @@ def _torch_residual(torch):
     return Residual
 
 
+@functools.lru_cache(maxsize=None)
+def _torch_basic_block(torch):
+    """torch has no BasicBlock outside torchvision: this one has torchvision's attributes and state-dict keys
+    (conv1, bn1, conv2, bn2, downsample) and pydtrain's ``shortcut`` switch for the plain block."""
+
+    class BasicBlock(torch.nn.Module):
+        def __init__(self, in_channels, out_channels, stride=1, shortcut=True):
+            super().__init__()
+            tnn = torch.nn
+            self.conv1 = tnn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(out_channels)
+            self.relu = tnn.ReLU()
+            self.conv2 = tnn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(out_channels)
+            self.shortcut = shortcut
+            self.downsample = None
+            if shortcut and (stride != 1 or in_channels != out_channels):
+                self.downsample = tnn.Sequential(tnn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                                 tnn.BatchNorm2d(out_channels))
+
+        def forward(self, x):
+            f = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            if self.shortcut:
+                f = f + (x if self.downsample is None else self.downsample(x))
+            return self.relu(f)
+
+        def extra_repr(self):
+            return f"shortcut={self.shortcut}"
+
+    return BasicBlock
+
+
+_BLOCK_PARTS = ("conv1", "bn1", "conv2", "bn2", "downsample")
+
+
 # activations whose constructor arguments have the same names in both libraries
 _ACTIVATIONS = {
     nn.ReLU: ("ReLU", ()), nn.Sigmoid: ("Sigmoid", ()), nn.Tanh: ("Tanh", ()), nn.SELU: ("SELU", ()),
@@ -64,6 +100,12 @@ def _to_torch_layer(m: nn.Module, torch, path: str):
         return _torch_residual(torch)(_to_torch_layer(m.block, torch, f"{path}.block"),
                                       None if m.projection is None
                                       else _to_torch_layer(m.projection, torch, f"{path}.projection"))
+    if isinstance(m, nn.BasicBlock):
+        block = _torch_basic_block(torch)(m.conv1.in_channels, m.conv1.out_channels, m.conv1.stride, m.shortcut)
+        for part in _BLOCK_PARTS:  # the layers as they are (eps, momentum, bias), not as the constructor makes them
+            child = getattr(m, part)
+            setattr(block, part, None if child is None else _to_torch_layer(child, torch, f"{path}.{part}"))
+        return block
     if isinstance(m, nn.Linear):
         return tnn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
     if isinstance(m, nn.Flatten):
@@ -88,8 +130,8 @@ def _to_torch_layer(m: nn.Module, torch, path: str):
     if isinstance(m, nn.LayerNorm):
         return tnn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine)
     raise TypeError(f"to_torch: {path} is a {type(m).__name__}, which has no PyTorch counterpart here; supported: "
-                    "Sequential, Residual, Linear, Flatten, Dropout, Dropout2d, BatchNorm, LayerNorm, Conv2d, "
-                    "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and the activations")
+                    "Sequential, Residual, BasicBlock, Linear, Flatten, Dropout, Dropout2d, BatchNorm, LayerNorm, "
+                    "Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and the activations")
 
 
 def to_torch(model: nn.Module) -> Any:
@@ -124,6 +166,12 @@ def _from_torch_layer(m, torch, path: str, dtype) -> nn.Module:
         return nn.Residual(_from_torch_layer(m.block, torch, f"{path}.block", dtype),
                            None if m.projection is None
                            else _from_torch_layer(m.projection, torch, f"{path}.projection", dtype))
+    if isinstance(m, _torch_basic_block(torch)):
+        block = nn.BasicBlock(m.conv1.in_channels, m.conv1.out_channels, m.conv1.stride[0], m.shortcut, dtype=dtype)
+        for part in ("conv1", "bn1", "relu1", "conv2", "bn2", "relu", "downsample"):  # set anew in the block's order
+            child = getattr(m, "relu" if part == "relu1" else part)
+            setattr(block, part, None if child is None else _from_torch_layer(child, torch, f"{path}.{part}", dtype))
+        return block
     if isinstance(m, tnn.Linear):
         return nn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
     if isinstance(m, tnn.Flatten):
@@ -162,7 +210,8 @@ def _from_torch_layer(m, torch, path: str, dtype) -> nn.Module:
         return nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine, dtype=dtype)
     raise TypeError(f"from_torch: {path} is a torch {type(m).__name__}, which has no pydtrain counterpart here; "
                     "supported: Sequential, Linear, Flatten, Dropout, Dropout2d, BatchNorm1d/2d, LayerNorm, Conv2d, "
-                    "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), the activations and modules made by to_torch")
+                    "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), the activations and modules made by to_torch "
+                    "(Residual, BasicBlock)")
 
 
 def from_torch(module: Any) -> nn.Module:

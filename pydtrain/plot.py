@@ -61,23 +61,33 @@ def history(h: Any) -> Any:
     return fig
 
 
-def grad_flow(monitor: Any, kind: str = "grad") -> Any:
+def grad_flow(monitor: Any, kind: str = "grad", layers: Optional[Sequence[str]] = None) -> Any:
     """One line per layer over the recorded steps, log scale: how gradients flow back through the network.
 
     Args:
         monitor: A ``GradientMonitor`` after ``fit``.
         kind: ``"grad"`` (‖g‖₂ per layer), ``"weight"`` (‖θ‖₂) or ``"update"``
             (update-to-weight ratio).
+        layers: The layers to draw, by name (keys of ``monitor.layer_norms()``, e.g. ``["0", "3.conv1"]``),
+            for a deep network whose every layer would crowd the axes; None draws them all.
 
     Returns:
-        The Figure, one axes.
+        The Figure, one axes; the lines in the network's order, input to output.
     """
     if not callable(getattr(monitor, "layer_norms", None)):
         raise TypeError(f"grad_flow: expected a GradientMonitor, got {type(monitor).__name__}")
     label = {"grad": "gradient L2 norm", "weight": "weight L2 norm", "update": "update / weight ratio"}
-    layers = monitor.layer_norms(kind)
+    norms = monitor.layer_norms(kind)
+    if layers is None:
+        chosen = norms
+    else:
+        wanted = [layers] if isinstance(layers, str) else list(layers)
+        unknown = [name for name in wanted if name not in norms]
+        if unknown or not wanted:
+            raise ValueError(f"grad_flow: layers must name layers of the monitor ({', '.join(norms)}), got {layers!r}")
+        chosen = {name: values for name, values in norms.items() if name in wanted}
     fig, (ax,) = _figure("grad_flow", 1, size=4.5)
-    for name, values in layers.items():
+    for name, values in chosen.items():
         ax.plot(monitor.steps, values, label=f"layer {name}")
     ax.set_yscale("log")
     ax.set(title=f"{label[kind]} per layer", xlabel="step", ylabel=label[kind])

@@ -37,7 +37,7 @@ from .callbacks import (ActivationMonitor, Callback, EarlyStopping, GradientMoni
                         ModelCheckpoint)
 from .data import DataLoader
 from .nn import CrossEntropyLoss, Ensemble, Module, Sequential
-from .nn.containers import check_unshared, forward_counted
+from .nn.containers import check_unshared
 from .regularizers import Regularizer
 
 __all__ = ["ActivationMonitor", "EarlyStopping", "GradientMonitor", "History", "LearningRateMonitor", "ModelCheckpoint",
@@ -307,8 +307,7 @@ def _train_epoch(
         try:
             for regularizer in hooked:
                 yb = regularizer.transform_target(yb)
-            # the run's first forward also checks that no module ran twice in it
-            out = model(xb) if trainer.step else forward_counted("fit", model, xb)
+            out = model(xb)
             loss = float(loss_fn(out, yb))
             values = [loss]
             for fn in fns:

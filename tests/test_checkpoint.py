@@ -131,6 +131,13 @@ CORRUPTIONS = {
     "bad hyper-parameter": (dict(meta=lambda m: m["optimizer"]["param_groups"][0].update(lr=-1)), "settings are invalid"),
     "malformed meta": (dict(meta=lambda m: m["optimizer"].pop("steps")), "metadata is malformed"),
     "unexpected key": (dict(change={"model/9.weight": np.zeros(2, np.float32)}), r"keys this model lacks: \['9.weight'\]"),
+    "step beyond 2**53": (dict(meta=lambda m: m["optimizer"].update(steps=[2**70] * len(m["optimizer"]["steps"]))),
+                          r"step count of parameter 0 must be an integer in \[0, 2\*\*53\]"),
+    "maximize": (dict(meta=lambda m: m["optimizer"]["param_groups"][0].update(maximize=True)),
+                 "the state sets maximize=True, which pydtrain's SGD does not implement"),
+    "generator out of range": (dict(meta=lambda m: m.update(rng=[-1, 0])), "generator state is missing or malformed"),
+    "scheduler step a string": (dict(meta=lambda m: m["scheduler"]["state"].update(last_epoch="2")),
+                                "scheduler state has last_epoch='2', where this StepLR holds a number"),
 }
 
 

@@ -88,6 +88,14 @@ def test_default_train_reaches_95_percent_on_digits():
         ["train", "--threads", "0"],
         ["train", "--save", "/no/such/folder/c.npz"],
         ["train", "--resume", "/no/such/file.npz"],
+        ["train", "--model", "resnet", "--dataset", "moons"],
+        ["train", "--model", "resnet", "--hidden", "8"],
+        ["train", "--model", "resnet", "--batch-norm"],
+        ["train", "--model", "convnet"],
+        ["train", "--depths", "1"],
+        ["train", "--plain"],
+        ["train", "--model", "resnet", "--depths", "1", "1", "--widths", "8"],
+        ["train", "--model", "resnet", "--widths", "0", "8", "8"],
         ["eval"],
         ["eval", "/no/such/file.npz"],
         ["frobnicate"],
@@ -216,3 +224,34 @@ def test_piped_output_has_no_progress_bar_characters():
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stdout + result.stderr and "%|" not in result.stderr
     assert result.stderr == ""
+
+
+def test_resnet_on_shapes_with_augmentation():
+    result = run("train", "--model", "resnet", "--dataset", "shapes", "--epochs", "1", "--depths", "1",
+                 "--widths", "4", "--augment", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "shapes: 4200 training, 900 validation, 900 test examples; images 1x28x28, 6 classes" in result.stdout
+    assert ("model: ResNet, widths 4, 1 BasicBlocks per stage (4 weight layers, " in result.stdout
+            and "sgd lr 0.1 momentum 0.9, batch 64, 1 epochs, cosine schedule" in result.stdout), result.stdout
+    assert "regularization: augmentation (shifts <= 2 pixels, horizontal flips)" in result.stdout
+    assert re.search(r"^test accuracy: 0\.\d{3}$", result.stdout, re.MULTILINE)
+
+
+def test_plain_network_on_digits_saved_and_evaluated(tmp_path):
+    path = tmp_path / "plain.npz"
+    result = run("train", "--model", "resnet", "--plain", "--depths", "1", "1", "--widths", "4", "8",
+                 "--optimizer", "adam", "--schedule", "constant", "--epochs", "2", "--no-progress", "--save", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "model: plain network, widths 4-8, 1-1 BasicBlocks per stage (6 weight layers, " in result.stdout
+    assert "adam lr 0.001, batch 64, 2 epochs\n" in result.stdout  # no momentum for adam, no schedule
+    evaluated = run("eval", str(path))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "model plain network, widths 4-8" in evaluated.stdout and "trained 2 epochs" in evaluated.stdout
+    accuracy = [line for line in result.stdout.splitlines() if line.startswith("test accuracy")]
+    assert accuracy == [line for line in evaluated.stdout.splitlines() if line.startswith("test accuracy")]
+
+
+def test_mlp_on_shapes():
+    result = run("train", "--dataset", "shapes", "--epochs", "1", "--hidden", "16", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "784 features, 6 classes" in result.stdout and "model: 784 -> 16 -> 6 (relu)" in result.stdout

@@ -111,3 +111,52 @@ def test_convolutional_networks_both_ways(dtype, tol):
         interop.from_torch(torch.nn.AvgPool2d(2, count_include_pad=False))
     with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
         interop.from_torch(torch.nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"))
+
+
+def _parity(model, twin, x, tol):
+    """Training-mode forward, input gradient, every parameter gradient and the running statistics agree."""
+    xt = torch.tensor(x, requires_grad=True)
+    y, yt = model(x), twin(xt)
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=tol, atol=tol)
+    dy = np.random.default_rng(5).standard_normal(y.shape).astype(x.dtype)
+    model.zero_grad()
+    dx = model.backward(dy)
+    yt.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=tol, atol=tol)
+    grads = {name: p.grad for name, p in twin.named_parameters()}
+    state = twin.state_dict()
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, grads[name].numpy(), rtol=tol, atol=tol, err_msg=name)
+    for name, v in model.state_dict().items():
+        np.testing.assert_allclose(v, state[name].numpy(), rtol=tol, atol=tol, err_msg=name)
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float64, 1e-10)])
+def test_resnet_both_ways_forward_and_backward(dtype, tol, shortcut):
+    pdt.seed(2)
+    model = pdt.models.resnet(depths=(1, 2), widths=(4, 6), in_channels=2, num_classes=3, shortcut=shortcut,
+                              dtype=dtype)
+    model[4].bn2.eps = 1e-3  # a layer unlike the constructor's travels as it is
+    x = np.random.default_rng(6).standard_normal((4, 2, 9, 8)).astype(dtype)
+    twin = interop.to_torch(model)
+    assert [k for k in twin.state_dict()] == [k for k in model.state_dict()]
+    assert (twin[3].downsample is None) and ((twin[4].downsample is not None) == shortcut)
+    assert twin[4].bn2.eps == 1e-3 and next(twin.parameters()).dtype == torch.from_numpy(x).dtype
+    _parity(model, twin, x, tol)
+    back = interop.from_torch(twin)
+    assert repr(back) == repr(model)
+    assert list(back.state_dict()) == list(model.state_dict())
+    for key, value in twin.state_dict().items():  # the twin's own running statistics came back
+        np.testing.assert_array_equal(back.state_dict()[key], value.numpy(), err_msg=key)
+    _parity(back, interop.to_torch(back), x, tol)
+
+
+def test_basic_block_both_ways():
+    pdt.seed(3)
+    block = nn.BasicBlock(3, 5, stride=2, dtype=np.float64)
+    twin = interop.to_torch(block)
+    assert type(twin).__name__ == "BasicBlock" and list(twin.state_dict()) == list(block.state_dict())
+    _parity(block, twin, np.random.default_rng(7).standard_normal((2, 3, 7, 7)), 1e-10)
+    back = interop.from_torch(twin)
+    assert isinstance(back, nn.BasicBlock) and [type(m) for m in back.modules()] == [type(m) for m in block.modules()]

@@ -125,3 +125,40 @@ def test_load_digits_as_images():
     assert images.shape == (1797, 1, 8, 8) and images.dtype == np.float32 and images.flags.c_contiguous
     np.testing.assert_array_equal(images[:, 0], X.reshape(-1, 8, 8))
     np.testing.assert_array_equal(labels, y)
+
+
+def test_small_cnn_beats_mlp_on_shapes():
+    """The convolution's shared, local weights find a shape wherever it lies; the MLP must learn each position."""
+    from pydtrain.data.datasets import make_shapes
+    from pydtrain.train import evaluate, fit
+
+    X, y = make_shapes(1800, size=20, seed=1)
+    X = (X - X[:1200].mean()) / X[:1200].std()
+    train, test = (X[:1200], y[:1200]), (X[1200:], y[1200:])
+    loss_fn = nn.CrossEntropyLoss()
+    pdt.seed(0)
+    cnn = pdt.models.resnet(depths=(1, 1), widths=(8, 16), num_classes=6)
+    fit(cnn, loss_fn, optim.Adam(cnn.parameters(), lr=3e-3), train, epochs=6, progress=False)
+    mlp = pdt.models.mlp([400, 256, 256, 6], dropout=0.2)
+    flat = [(a.reshape(len(a), -1), b) for a, b in (train, test)]
+    fit(mlp, loss_fn, optim.Adam(mlp.parameters(), lr=1e-3), flat[0], epochs=20, progress=False)
+    cnn_accuracy = evaluate(cnn, loss_fn, test)["accuracy"]
+    mlp_accuracy = evaluate(mlp, loss_fn, flat[1])["accuracy"]
+    assert cnn_accuracy > 0.8 and cnn_accuracy > mlp_accuracy + 0.15, (cnn_accuracy, mlp_accuracy)
+
+
+def test_bench_layer_profile_times_every_layer_type_and_unwraps():
+    from pydtrain.bench.training import REST, TORCH_OPS, _layer_times
+
+    pdt.seed(0)
+    model = pdt.models.resnet(depths=(1,), widths=(4,), num_classes=3)
+    x = np.random.default_rng(0).standard_normal((4, 1, 6, 6)).astype(np.float32)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        loss_fn(model(x), np.arange(4) % 3)
+        model.backward(loss_fn.backward())
+
+    times = _layer_times(model, step, steps=2)
+    assert list(times) == [*TORCH_OPS, REST] and all(times[k] > 0 for k in TORCH_OPS)
+    assert not any("forward" in vars(m) or "backward" in vars(m) for m in model.modules())

@@ -50,6 +50,18 @@ def test_grad_flow(trained):
     assert len(plot.grad_flow(gm, kind="update").axes[0].get_lines()) == 3
 
 
+def test_grad_flow_draws_the_layers_asked_for_in_the_network_order(trained):
+    gm = trained[3]
+    (ax,) = plot.grad_flow(gm, layers=["4", "0"]).axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["layer 0", "layer 4"]
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), gm.layer_norms()["4"])
+    (ax,) = plot.grad_flow(gm, kind="weight", layers="2").axes
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), gm.layer_norms("weight")["2"])
+    for bad in (["0", "9"], [], ["0.weight"]):
+        with pytest.raises(ValueError, match=r"^grad_flow: layers must name layers of the monitor \(0, 2, 4\)"):
+            plot.grad_flow(gm, layers=bad)
+
+
 def test_activations(trained):
     am = trained[4]
     fig = plot.activations(am)

@@ -110,10 +110,26 @@ def test_a_child_called_twice_in_a_custom_forward_is_refused():
             return self.lin.backward(self.act.backward(self.act.backward(dy)))
 
     model = TwiceSigmoid()
-    with pytest.raises(ValueError, match=r"^fit: the Sigmoid module 'act' ran 2 times in one forward pass"):
-        train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1),
-                  (np.ones((4, 2), np.float32), np.ones((4, 2), np.float32)), metrics=(), progress=False)
-    assert nn.Module._calls is None
+    x = np.ones((4, 2), np.float32)
+    message = r"^TwiceSigmoid: the Sigmoid module 'act' ran twice in one forward pass"
+    with pytest.raises(ValueError, match=message):
+        train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), (x, x), metrics=(), progress=False)
+    with pytest.raises(ValueError, match=message):  # a hand-written loop too, every pass
+        model(x)
+    with pytest.raises(ValueError, match=message):
+        model(x)
+    model.eval()
+    np.testing.assert_array_equal(model(x), model.act(model.act(model.lin(x))))  # no backward follows: allowed
+    model.train()
+    model.act(x)  # one call per pass, pass after pass
+    model.act(x)
+
+
+def test_a_module_called_twice_inside_a_failing_pass_does_not_poison_the_next():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    with pytest.raises(ValueError):
+        model(np.ones((4, 3), np.float32))  # raises inside the pass
+    assert model(np.ones((4, 2), np.float32)).shape == (4, 2)
 
 
 def test_nan_made_by_a_transform_is_named_per_batch():

@@ -1,21 +1,32 @@
 /*
  * random.c — random fills from the counter-based generator (rng.h): element i
  * takes block offset + i, so the numbers are the same for float and double
- * (rounded), for every SIMD target and every thread count.
+ * (rounded), for every SIMD target and every thread count; blocks are computed
+ * PDT_PHILOX_LANES at a time (philox_lanes.c).
  */
 
 // out (n); out[i] = low + (high − low)·u_i, u_i ~ U[0, 1)
 static pdt_status KN(fill_uniform)(pdt_rng rng, pdt_int n, double low, double high, T *out) {
+    const pdt_int chunks = (n + PDT_PHILOX_LANES - 1) / PDT_PHILOX_LANES;
     PDT_OMP_FOR(n > PDT_PAR_MIN / 8)
-    for (pdt_int i = 0; i < n; ++i)
-        out[i] = (T)(low + (high - low) * pdt_uniform_at(rng.seed, rng.offset, (uint64_t)i));
+    for (pdt_int k = 0; k < chunks; ++k) {
+        double u[PDT_PHILOX_LANES];
+        const pdt_int base = k * PDT_PHILOX_LANES, len = n - base < PDT_PHILOX_LANES ? n - base : PDT_PHILOX_LANES;
+        KN(philox_uniform_lanes)(rng.seed, rng.offset + (uint64_t)base, u);
+        for (pdt_int j = 0; j < len; ++j) out[base + j] = (T)(low + (high - low) * u[j]);
+    }
     return PDT_OK;
 }
 
 // out (n); out[i] = mean + std·z_i, z_i ~ N(0, 1)
 static pdt_status KN(fill_normal)(pdt_rng rng, pdt_int n, double mean, double std, T *out) {
+    const pdt_int chunks = (n + PDT_PHILOX_LANES - 1) / PDT_PHILOX_LANES;
     PDT_OMP_FOR(n > PDT_PAR_MIN / 8)
-    for (pdt_int i = 0; i < n; ++i)
-        out[i] = (T)(mean + std * pdt_normal_at(rng.seed, rng.offset, (uint64_t)i));
+    for (pdt_int k = 0; k < chunks; ++k) {
+        double z[PDT_PHILOX_LANES];
+        const pdt_int base = k * PDT_PHILOX_LANES, len = n - base < PDT_PHILOX_LANES ? n - base : PDT_PHILOX_LANES;
+        KN(philox_normal_lanes)(rng.seed, rng.offset + (uint64_t)base, z);
+        for (pdt_int j = 0; j < len; ++j) out[base + j] = (T)(mean + std * z[j]);
+    }
     return PDT_OK;
 }

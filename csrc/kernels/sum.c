@@ -4,7 +4,11 @@
  * whichever thread runs it); a chunk is summed in blocks of PDT_SUM_BLOCK with four
  * vector accumulators in T, the blocks in double; the chunk sums are combined in index
  * order. The cuts and the order never depend on the thread count, so neither do the
- * bits. The pass over a chunk may also update a gradient lane by lane as it reads w:
+ * bits. A float chunk whose sum comes out NaN or Inf (its float accumulators overflowed,
+ * or it holds a NaN/Inf) is summed again element by element in double, so that finite
+ * float32 values give a finite sum (their squares stay below 1.2e77); not for
+ * PDT_PASS_DIFFSQ_KEEP, whose pass has overwritten g by then. The pass over a chunk may
+ * also update a gradient lane by lane as it reads w:
  *   PDT_PASS_SUMSQ: Σ w²;  PDT_PASS_L2: g ← g + λw, Σ w²;   PDT_PASS_L1: g ← g + λ·sign(w), Σ |w|;
  *   PDT_PASS_DIFFSQ: Σ (w − g)²;  PDT_PASS_DIFFSQ_KEEP: Σ (w − g)², g ← w (g keeps w for the next call).
  */
@@ -55,6 +59,17 @@ static inline V KN(pass_lanes)(int kind, V x, T *g, pdt_int i, pdt_int r, V lam,
     return kind == PDT_PASS_L1 ? vadd(acc, vabs(x)) : vfma(x, x, acc);
 }
 
+// w, g (n) -> the sum of `kind` (w², |w| for L1, (w − g)² for the differences) in double, element by element
+__attribute__((noinline, cold)) static double KN(sum_in_double)(int kind, pdt_int n, const T *w, const T *g) {
+    double total = 0.0;
+    for (pdt_int i = 0; i < n; ++i) {
+        double x = (double)w[i];
+        if (kind == PDT_PASS_DIFFSQ) x -= (double)g[i];
+        total += kind == PDT_PASS_L1 ? fabs(x) : x * x;
+    }
+    return total;
+}
+
 // w (n), g (n, or NULL for PDT_PASS_SUMSQ): one pass of `kind`; -> the sum, blocks in double
 static inline double KN(sum_pass)(int kind, pdt_int n, const T *w, T *g, double lam) {
     const V vlam = vset1((T)lam);
@@ -75,5 +90,7 @@ static inline double KN(sum_pass)(int kind, pdt_int n, const T *w, T *g, double 
         }
         total += (double)vreduce_add(vadd(vadd(a0, a1), vadd(a2, a3)));
     }
+    if (sizeof(T) < sizeof(double) && kind != PDT_PASS_DIFFSQ_KEEP && !isfinite(total))
+        total = KN(sum_in_double)(kind, n, w, g);
     return total;
 }

@@ -138,10 +138,27 @@ static const char *arr_dtype(PyArrayObject *arr) {
     return strncmp(name, "numpy.", 6) == 0 ? name + 6 : name;
 }
 
-/* ndarray, well-behaved memory: C-contiguous, aligned, native byte order. */
+/* Whether obj's class is, or derives from, the class named cls (a Python class's tp_name is its bare name). */
+static int derives_from(PyObject *obj, const char *cls) {
+    for (PyTypeObject *t = Py_TYPE(obj); t; t = t->tp_base)
+        if (strcmp(t->tp_name, cls) == 0) return 1;
+    return 0;
+}
+
+/* ndarray, well-behaved memory: C-contiguous, aligned, native byte order. Not a masked array (the kernels
+ * would read the masked values as data) nor an np.matrix (its rows stay 2-d). */
 static PyArrayObject *as_array(pdt_args *a, const char *name, PyObject *obj) {
     if (!PyArray_Check(obj)) {
         fail(a, PyExc_TypeError, "argument '%s' must be a numpy.ndarray; got %s", name, Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    if (!PyArray_CheckExact(obj) && derives_from(obj, "MaskedArray")) {
+        fail(a, PyExc_TypeError, "argument '%s' is a numpy.ma.MaskedArray: its mask would be ignored; pass plain "
+             "values (x.filled(0), or x.compressed() for the unmasked ones)", name);
+        return NULL;
+    }
+    if (!PyArray_CheckExact(obj) && derives_from(obj, "matrix")) {
+        fail(a, PyExc_TypeError, "argument '%s' is a numpy.matrix; convert it with np.asarray(x)", name);
         return NULL;
     }
     PyArrayObject *arr = (PyArrayObject *)obj;

@@ -118,6 +118,23 @@ static void test_target(pdt_simd level) {
         }
         free(w); free(g0); free(g1); free(g2);
     }
+    /* Σ x² of float32 values whose squares overflow float: finite, and the same bits on every target and
+     * thread count (such a chunk is summed again in double, element by element) */
+    const pdt_int big_sizes[] = {1, 300, 3 * 16384 + 5};
+    for (size_t s = 0; s < sizeof big_sizes / sizeof big_sizes[0]; ++s) {
+        const pdt_int n = big_sizes[s];
+        float *x = malloc((size_t)n * sizeof(float));
+        for (pdt_int i = 0; i < n; ++i) x[i] = i % 3 ? 1e20f : -3e19f;
+        double v0, v1, v2;
+        ref->clip_sumsq_f32(n, x, &v0);
+        k->clip_sumsq_f32(n, x, &v1);
+        pdt_set_num_threads(2);
+        k->clip_sumsq_f32(n, x, &v2);
+        pdt_set_num_threads(1);
+        CHECK(isfinite(v0) && v0 == v1 && v1 == v2, "%s clip_sumsq of float-overflowing squares n=%lld: %g %g %g",
+              pdt_simd_name(level), (long long)n, v0, v1, v2);
+        free(x);
+    }
     /* softmax cross-entropy, rows of k classes (integer labels with smoothing, and soft targets) */
     for (size_t s = 0; s < NSIZES; ++s) {
         const pdt_int rows = 3, kk = sizes[s], n = rows * kk;

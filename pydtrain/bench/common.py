@@ -132,11 +132,13 @@ def paired_efficiency(fn, flops: float, dtype, threads: int, pairs: int = 15) ->
 class Table:
     """Prints rows as they are measured and keeps them for a summary."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, peer: str = "numpy") -> None:
+        """``peer`` names the second column (NumPy unless a table compares with another library)."""
         self.title = title
+        self.peer = peer
         self.rows: list[dict] = []
         print(f"\n== {title} ==")
-        print(f"{'case':<48} {'pydtrain':>11} {'numpy':>11} {'torch':>11} {'np/pdt':>7} {'th/pdt':>7}  note")
+        print(f"{'case':<48} {'pydtrain':>11} {peer:>11} {'torch':>11} {peer[:2] + '/pdt':>7} {'th/pdt':>7}  note")
 
     def row(self, case: str, pdt: float, numpy: Optional[float] = None, torch_t: Optional[float] = None,
             note: str = "") -> dict:
@@ -147,7 +149,7 @@ class Table:
             return f"{t / pdt:7.2f}" if t is not None else f"{'-':>7}"
 
         print(f"{case:<48} {fmt(pdt)} {fmt(numpy)} {fmt(torch_t)} {ratio(numpy)} {ratio(torch_t)}  {note}", flush=True)
-        r = {"case": case, "pydtrain": pdt, "numpy": numpy, "torch": torch_t, "note": note}
+        r = {"case": case, "pydtrain": pdt, self.peer: numpy, "torch": torch_t, "note": note}
         self.rows.append(r)
         return r
 

@@ -1,9 +1,16 @@
-"""End-to-end training steps (forward, loss, backward, Adam) against the same network in PyTorch eager.
+"""End-to-end training steps (forward, loss, backward, optimizer step) against the same network in PyTorch eager
+and, for the MLP rows when jax and optax are installed, in JAX compiled with ``jax.jit`` (jax_peer.py, one child
+process per thread count, pinned to that many CPUs).
 
-Both start from the same weights and see the same batches; each row's note
-gives the largest relative difference between the two loss curves over the
+All start from the same weights and see the same batches; each row's note
+gives the largest relative difference between our loss curve and each peer's over the
 first steps (dropout draws differ between the libraries, so that network is
-compared with its dropout layers in eval mode for the curve only).
+compared with its dropout layers in eval mode for the curve only). The MLP rows
+step Adam; the ResNet rows (``models.resnet()`` on (64, 1, 28, 28) ``make_shapes``
+batches, its torch twin built by ``interop.to_torch``) step SGD with momentum, time
+the two libraries' steps in turn, and split one step by layer type: pydtrain's layers
+timed around their forward and backward, PyTorch's operators by ``torch.profiler``
+(whose own cost inflates its small operators).
 
 The overhead rows time ``train.fit`` against a bare loop over the same loader and
 kernels (digits, 64-128-10 MLP, batch 32, both computing the accuracy): fit adds
@@ -15,7 +22,7 @@ import time
 
 import numpy as np
 
-from .common import Table, median_time, paired_efficiency, set_threads, torch
+from .common import Table, interleaved_medians, median_time, paired_efficiency, set_threads, torch
 
 __all__ = ["run"]
 
@@ -58,9 +65,9 @@ def _torch_twin(model):
     return twin
 
 
-def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout_keep, threads, peak=None):
+def _problem(widths, batch, activation, layernorm, dropout_keep):
+    """A row's network and its 8 batches, the same at every call (seeded)."""
     import pydtrain as pdt
-    from pydtrain import nn, optim
 
     pdt.seed(0)
     rng = np.random.default_rng(0)
@@ -68,6 +75,15 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
     n_batches = 8
     X = rng.standard_normal((n_batches, batch, widths[0])).astype(np.float32)
     Y = rng.integers(0, widths[-1], (n_batches, batch))
+    return model, X, Y
+
+
+def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout_keep, threads, peak=None,
+         jax_result=None):
+    from pydtrain import nn, optim
+
+    model, X, Y = _problem(widths, batch, activation, layernorm, dropout_keep)
+    n_batches = len(X)
     loss_fn = nn.CrossEntropyLoss()
     twin = _torch_twin(model) if torch is not None else None
     opt = optim.Adam(model.parameters(), lr=1e-3)
@@ -83,6 +99,9 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
 
     curve_note = ""
     t_torch = None
+    model.eval() if dropout_keep is not None else model.train()  # loss curves with dropout off
+    ours_curve = [ours() for _ in range(CURVE_STEPS)]
+    model.train()
     if twin is not None:
         topt = torch.optim.Adam(twin.parameters(), lr=1e-3)
         TX, TY = torch.from_numpy(X), torch.from_numpy(Y)
@@ -96,16 +115,13 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
             topt.step()
             return loss
 
-        # loss curves from the same start (dropout off in both for the comparison)
-        model.eval() if dropout_keep is not None else model.train()
         twin.eval() if dropout_keep is not None else twin.train()
-        ours_curve = [ours() for _ in range(CURVE_STEPS)]
         theirs_curve = [theirs().item() for _ in range(CURVE_STEPS)]
-        model.train()
         twin.train()
-        diff = max(abs(a - b) / abs(b) for a, b in zip(ours_curve, theirs_curve))
-        curve_note = f"loss curves agree to {diff:.1e} rel over {CURVE_STEPS} steps"
+        curve_note = f"torch curve {_curve_gap(ours_curve, theirs_curve):.1e} rel"
         t_torch = median_time(theirs, repeats=5)
+    if jax_result is not None:
+        curve_note += f"{'; ' if curve_note else ''}jax curve {_curve_gap(ours_curve, jax_result['curve']):.1e} rel"
     t_ours = median_time(ours, repeats=5)
     note = curve_note
     if peak:
@@ -115,7 +131,12 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
         if t_torch is not None:
             note += (f" (torch {100 * flops / t_torch / peak:.0f}%,"
                      f" {100 * paired_efficiency(theirs, flops, np.float32, threads, 25):.0f}% paired)")
-    table.row(f"{label} {threads}T", t_ours, None, t_torch, note)
+    table.row(f"{label} {threads}T", t_ours, None if jax_result is None else jax_result["time"], t_torch, note)
+
+
+def _curve_gap(ours, theirs) -> float:
+    """Largest relative difference between two loss curves."""
+    return max(abs(a - b) / abs(b) for a, b in zip(ours, theirs))
 
 
 def _overhead(table: Table, threads: int, rounds: int = 9, epochs: int = 5) -> None:
@@ -164,17 +185,161 @@ def _overhead(table: Table, threads: int, rounds: int = 9, epochs: int = 5) -> N
               note=f"monitor {100 * monitor_over:+.1f}% over fit (limit 15%)")
 
 
+RESNET_BATCH = 64
+# torch.profiler events of each layer type: the forward operator and the backward node, each with what it calls
+_NODE = "autograd::engine::evaluate_function: "
+TORCH_OPS = {"conv forward": "aten::convolution", "conv backward": _NODE + "ConvolutionBackward0",
+             "BatchNorm forward": "aten::batch_norm", "BatchNorm backward": _NODE + "NativeBatchNormBackward0",
+             "ReLU forward": "aten::relu", "ReLU backward": _NODE + "ReluBackward0",
+             "global avg pool forward": "aten::adaptive_avg_pool2d", "global avg pool backward": _NODE + "MeanBackward1"}
+REST = "rest: head, loss, SGD, residual adds, Python"
+
+
+def _resnet_steps(n_batches: int = 8):
+    """pydtrain's models.resnet() and its torch twin, and one training step of each on the next shapes batch."""
+    import pydtrain as pdt
+    from pydtrain import interop, models, nn, optim
+    from pydtrain.data import datasets
+
+    pdt.seed(0)
+    X, Y = datasets.make_shapes(n_batches * RESNET_BATCH, seed=0)
+    model = models.resnet(num_classes=int(Y.max()) + 1)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    batches = [(X[i:i + RESNET_BATCH], Y[i:i + RESNET_BATCH]) for i in range(0, len(X), RESNET_BATCH)]
+    state = {"ours": 0, "theirs": 0}
+
+    def ours():
+        xb, yb = batches[state["ours"]]
+        state["ours"] = (state["ours"] + 1) % n_batches
+        loss = loss_fn(model(xb), yb)
+        opt.zero_grad()
+        model.backward(loss_fn.backward(), input_grad=False)
+        opt.step()
+        return loss
+
+    if torch is None:
+        return model, ours, None
+    twin = interop.to_torch(model)
+    topt = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+
+    def theirs():
+        xb, yb = tbatches[state["theirs"]]
+        state["theirs"] = (state["theirs"] + 1) % n_batches
+        topt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(twin(xb), yb)
+        loss.backward()
+        topt.step()
+        return loss.item()
+
+    return model, ours, theirs
+
+
+def _resnet_row(table: Table, threads: int) -> None:
+    model, ours, theirs = _resnet_steps()
+    label = f"ResNet 2-2-2 x 16-32-64 SGD+momentum, batch {RESNET_BATCH} 28x28"
+    if theirs is None:
+        table.row(f"{label} {threads}T", median_time(ours, repeats=5))
+        return
+    curves = [ours() for _ in range(CURVE_STEPS)], [theirs() for _ in range(CURVE_STEPS)]
+    diff = max(abs(a - b) / abs(b) for a, b in zip(*curves))
+    t_ours, t_torch = interleaved_medians([ours, theirs], repeats=7, min_time=0.0)
+    table.row(f"{label} {threads}T", t_ours, None, t_torch,
+              f"loss curves agree to {diff:.1e} rel over {CURVE_STEPS} steps ({curves[1][0]:.3f} -> "
+              f"{curves[1][-1]:.3f}); median of 7 steps each, taken in turn")
+
+
+def _layer_times(model, step, steps: int) -> dict[str, float]:
+    """Seconds per step in each layer type's forward and backward, and the rest of the step."""
+    from pydtrain import nn
+
+    kinds = {nn.Conv2d: "conv", nn.BatchNorm: "BatchNorm", nn.ReLU: "ReLU", nn.AdaptiveAvgPool2d: "global avg pool"}
+    spent: dict[str, float] = {}
+
+    def timed(fn, key):
+        def run(*args, **kwargs):
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - t0
+            return out
+        return run
+
+    wrapped = []
+    for m in model.modules():
+        kind = next((name for cls, name in kinds.items() if isinstance(m, cls)), None)
+        if kind is not None:
+            for method in ("forward", "backward"):  # an instance attribute, found before the class's method
+                vars(m)[method] = timed(getattr(m, method), f"{kind} {method}")
+            wrapped.append(m)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        total = time.perf_counter() - t0
+    finally:
+        for m in wrapped:
+            del vars(m)["forward"], vars(m)["backward"]
+    times = {key: spent.get(key, 0.0) / steps for key in TORCH_OPS}
+    times[REST] = total / steps - sum(times.values())
+    return times
+
+
+def _torch_layer_times(step, steps: int) -> dict[str, float]:
+    """Seconds per step in the operators of each layer type (TORCH_OPS) by torch.profiler, and the rest."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        total = time.perf_counter() - t0
+    ops = {e.key: e.cpu_time_total * 1e-6 / steps for e in prof.key_averages()}
+    times = {kind: ops.get(op, 0.0) for kind, op in TORCH_OPS.items()}
+    times[REST] = total / steps - sum(times.values())
+    return times
+
+
+def _resnet_profile(table: Table, threads: int, steps: int = 10) -> None:
+    model, ours, theirs = _resnet_steps()
+    for _ in range(3):
+        ours()
+    mine = _layer_times(model, ours, steps)
+    if theirs is not None:
+        for _ in range(3):
+            theirs()
+    other = _torch_layer_times(theirs, steps) if theirs is not None else {}
+    total = sum(mine.values())
+    for kind, t in mine.items():
+        table.row(f"  {kind} {threads}T", t, None, other.get(kind), f"{100 * t / total:.0f}% of the step")
+
+
+# label, widths, batch, activation, layer norm, dropout keep probability; the last one is left out by --quick
+ROWS = [
+    ("MLP 64-64-64-10 ReLU, batch 32", [64, 64, 64, 10], 32, "relu", False, None),
+    ("MLP 784-512-512-10 ReLU, batch 128", [784, 512, 512, 10], 128, "relu", False, None),
+    ("MLP 784-512-512-10 ReLU+dropout, batch 128", [784, 512, 512, 10], 128, "relu", False, 0.9),
+    ("MLP 1024x4 GELU+LayerNorm, batch 256", [1024, 1024, 1024, 1024], 256, "gelu", True, None),
+]
+
+
 def run(args) -> None:
+    from . import jax_peer
     from .gemm import fma_peak
 
-    table = Table("training steps: forward + loss + backward + Adam (float32)")
+    with_jax = jax_peer.available()
+    table = Table("training steps: forward + loss + backward + optimizer step (float32)",
+                  peer="jax" if with_jax else "numpy")
+    if not with_jax:
+        print("(jax and optax are not installed: `pip install jax optax` adds the JAX jit column)")
+    rows = ROWS[:-1] if args.quick else ROWS
     for threads in args.threads:
+        jax_results = (jax_peer.jax_rows([dict(zip(("model", "X", "Y"), _problem(*row[1:]))) for row in rows],
+                                         threads, CURVE_STEPS) if with_jax else [None] * len(rows))
         set_threads(threads)
         _overhead(table, threads)
-        _row(table, "MLP 64-64-64-10 ReLU, batch 32", [64, 64, 64, 10], 32, "relu", False, None, threads)
-        _row(table, "MLP 784-512-512-10 ReLU+dropout, batch 128", [784, 512, 512, 10], 128, "relu", False, 0.9,
-             threads)
-        if not args.quick:
-            peak = fma_peak(np.float32, 1) if threads == 1 else None
-            _row(table, "MLP 1024x4 GELU+LayerNorm, batch 256", [1024, 1024, 1024, 1024], 256, "gelu", True, None,
-                 threads, peak=peak)
+        for row, jax_result in zip(rows, jax_results):
+            peak = fma_peak(np.float32, 1) if threads == 1 and row is ROWS[-1] else None
+            _row(table, *row, threads, peak=peak, jax_result=jax_result)
+        _resnet_row(table, threads)
+        _resnet_profile(table, threads)

@@ -20,6 +20,7 @@ __all__ = ["DataLoader"]
 
 def _targets(y: ArrayLike, n: int, name: str) -> np.ndarray:
     """``y`` as a C-contiguous array of n rows."""
+    _checks.refuse_masked_or_matrix(f"DataLoader: {name}", y)
     y = np.asarray(y)
     if y.ndim == 0 or len(y) != n:
         raise ValueError(
@@ -78,6 +79,7 @@ class DataLoader:
         drop_last: bool = False,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
+        _checks.refuse_masked_or_matrix("DataLoader: X", X)
         X = np.asarray(X)
         if X.ndim == 0 or len(X) == 0:
             raise ValueError(f"X must hold at least one example, got shape {X.shape}")

@@ -8,7 +8,7 @@ import numpy as np
 from .linear import Linear
 from .module import Module
 
-__all__ = ["Ensemble", "Flatten", "ModuleList", "MultiTask", "Residual", "Sequential", "check_unshared", "forward_counted"]
+__all__ = ["Ensemble", "Flatten", "ModuleList", "MultiTask", "Residual", "Sequential", "check_unshared"]
 
 
 def check_unshared(who: str, model: Module) -> None:
@@ -23,25 +23,6 @@ def check_unshared(who: str, model: Module) -> None:
                 f"backward needs from its last forward, so the second use would make the first one's gradient wrong. "
                 f"Give each use its own instance (e.g. nn.{cls}() again)")
         seen[id(m)] = name
-
-
-def forward_counted(who: str, model: Module, x):
-    """``model(x)``, raising ValueError when a module ran more than once in it (a custom forward calling one
-    child twice): the second call overwrites what the first one's backward needs."""
-    calls: dict[int, int] = {}
-    Module._calls = calls
-    try:
-        out = model(x)
-    finally:
-        Module._calls = None
-    for name, m in model.named_modules():
-        if calls.get(id(m), 0) > 1:
-            cls = type(m).__name__
-            raise ValueError(
-                f"{who}: the {cls} module '{name}' ran {calls[id(m)]} times in one forward pass; a layer keeps what "
-                f"its backward needs from its last forward, so the gradient would be wrong. Give each use its own "
-                f"instance (e.g. nn.{cls}() again)")
-    return out
 
 
 class ModuleList(Module):

@@ -74,6 +74,10 @@ class CrossEntropyLoss:
             y = np.asarray(y)
         kind = y.dtype.kind
         if kind in "iu":
+            if kind == "u" and y.size and y.max() >= k:  # caught before the int64 cast wraps 2**64 - 1 to -1
+                at = int(np.argmax(y.reshape(-1) >= k))
+                raise ValueError(f"CrossEntropyLoss: labels hold class {y.reshape(-1)[at]} at position {at}; classes "
+                                 f"must be in [0, {k})")
             labels = y if y.dtype is _INT64 and y.flags.c_contiguous else np.ascontiguousarray(y, dtype=np.int64)
             on, off = (1.0, 0.0) if self.label_smoothing == 0.0 else self._on_off(k)
             probs, losses = _C.cross_entropy_forward(z, labels, on, off)

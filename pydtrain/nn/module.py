@@ -8,16 +8,32 @@ backpropagation.
 """
 from __future__ import annotations
 
+import itertools
 import sys
+import threading
 import weakref
 from collections import OrderedDict
 from typing import Any, Iterator, Optional
 
 import numpy as np
 
+from .. import _checks
+
 __all__ = ["Module", "Parameter", "as_array_view", "check_input"]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_pass = threading.local()  # per thread: the id and outermost module of the forward pass under way
+_pass_ids = itertools.count(1)  # process-wide, so a module run from two threads never sees one id twice
+
+
+def _raise_reused(root: "Module", module: "Module") -> None:
+    name = next((n for n, m in root.named_modules() if m is module), "")
+    cls = type(module).__name__
+    where = f"the {cls} module '{name}'" if name else f"a {cls} module (not a child of {type(root).__name__})"
+    raise ValueError(
+        f"{type(root).__name__}: {where} ran twice in one forward pass; a layer keeps what its backward needs "
+        f"from its last forward, so the first use's gradient would be wrong. Give each use its own instance "
+        f"(e.g. nn.{cls}() again), or call model.eval() when no backward follows")
 
 
 class Parameter:
@@ -60,12 +76,14 @@ class Parameter:
     def _checked(value: Any, what: str) -> np.ndarray:
         if not isinstance(value, np.ndarray):
             raise TypeError(f"Parameter {what} must be a numpy.ndarray, got {type(value).__name__}")
+        _checks.refuse_masked_or_matrix(f"Parameter {what}", value)
         if value.dtype not in _FLOAT_DTYPES:
             raise TypeError(f"Parameter {what} must be float32 or float64, got {value.dtype}")
-        return np.ascontiguousarray(value)
+        return value if value.flags.c_contiguous else value.copy(order="C")  # a 0-d array stays 0-d
 
     def _assign(self, attr: str, value: Any) -> None:
         current = getattr(self, attr)
+        _checks.refuse_masked_or_matrix(f"Parameter {attr[1:]}", value)
         if self.in_arena():
             value = np.asarray(value)
             if value.shape != current.shape:
@@ -246,12 +264,26 @@ class Module:
     def backward(self, dy):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    _calls: Optional[dict] = None  # id(module) -> forward calls, while containers.forward_counted counts
-
     def __call__(self, *args, **kwargs):
-        calls = Module._calls
-        if calls is not None:
-            calls[id(self)] = calls.get(id(self), 0) + 1
+        """``forward``, refusing a module that runs twice in one forward pass while training.
+
+        A pass is one outermost module call. A layer keeps what its backward needs from its
+        last forward, so a second run in the same pass would make the first use's gradient
+        wrong without a word; in eval mode (no backward follows) reuse is allowed.
+        """
+        local = _pass
+        current = getattr(local, "id", 0)
+        d = self.__dict__
+        if current == 0:  # the outermost call: a new pass
+            local.id = d["_forward_pass"] = next(_pass_ids)
+            local.root = self
+            try:
+                return self.forward(*args, **kwargs)
+            finally:
+                local.id, local.root = 0, None
+        if d.get("_forward_pass") == current and self.training:
+            _raise_reused(local.root, self)
+        d["_forward_pass"] = current
         return self.forward(*args, **kwargs)
 
     # ---- parameters ----
@@ -317,32 +349,52 @@ class Module:
         return out
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy values into the existing arrays (views stay valid).
+        """Copy values into the existing arrays (views stay valid); all of them or, on an error, none.
+
+        Every value is read and checked (shape, dtype) before the first one is copied, so
+        a bad state leaves the model as it was.
 
         Args:
             state: name -> array, as from ``state_dict()`` or a PyTorch model's
-                (converted with ``.numpy()``).
+                (converted with ``.numpy()``), or an ``np.load``-ed ``.npz`` file.
             strict: missing or unexpected keys raise ``KeyError``.
+
+        Raises:
+            KeyError: missing or unexpected keys (``strict``).
+            ValueError: a value of the wrong shape, or one that cannot be read (a damaged ``.npz`` member).
+            TypeError: a value whose dtype cannot go into the model's array (complex, object, bfloat16…).
         """
-        own = OrderedDict()
+        self._write_state(self._checked_state(state, strict))
+
+    @staticmethod
+    def _write_state(pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Copy what ``_checked_state`` returned: nothing here can fail."""
+        for target, value in pairs:
+            np.copyto(target, value, casting="same_kind")
+
+    def _checked_state(self, state: dict, strict: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(model array, value) for each key of ``state`` that the model has, every value read and checked."""
+        own: OrderedDict[str, np.ndarray] = OrderedDict()
         for name, module in self.named_modules():
             dot = f"{name}." if name else ""
             for pname, p in module._parameters.items():
-                own[dot + pname] = (module, pname, p.data)
+                own[dot + pname] = p.data
             for bname in module._buffers:
-                own[dot + bname] = (module, bname, getattr(module, bname))
+                own[dot + bname] = getattr(module, bname)
         if strict:
             missing = [k for k in own if k not in state]
             unexpected = [k for k in state if k not in own]
             if missing or unexpected:
                 raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        for key, (module, attr, target) in own.items():
+        pairs = []
+        for key, target in own.items():
             if key not in state:
                 continue
-            value = np.asarray(state[key])
+            value = _state_value(key, state, target)
             if value.shape != target.shape:
                 raise ValueError(f"load_state_dict: '{key}' has shape {value.shape}, the model expects {target.shape}")
-            np.copyto(target, value, casting="same_kind")
+            pairs.append((target, value))
+        return pairs
 
     # ---- printing ----
     def summary(self, input_shape: tuple[int, ...]) -> str:
@@ -438,11 +490,21 @@ def _reuse_works() -> bool:
 _Outputs.enabled = _reuse_works()
 
 
+def _state_value(key: str, state: Any, target: np.ndarray) -> np.ndarray:
+    """``state[key]`` read as an array that fits ``target``'s dtype; TypeError/ValueError naming the key."""
+    try:
+        raw = state[key]  # an .npz member is read (and its CRC checked) here
+    except Exception as e:  # zipfile.BadZipFile, a bad .npy header, a truncated file...
+        raise ValueError(f"load_state_dict: '{key}' cannot be read ({type(e).__name__}: {e})") from e
+    return _checks.loadable_array(f"load_state_dict: '{key}'", raw, target.dtype)
+
+
 def as_array_view(who: str, what: str, x: Any) -> np.ndarray:
     """``x`` as an ndarray when NumPy can view it without a copy (a CPU torch tensor, a buffer); else TypeError.
 
     A layer's input follows this rule; ``DataLoader`` (hence ``fit``) also converts lists, once.
     """
+    _checks.refuse_masked_or_matrix(f"{who}: {what}", x)
     try:
         a = np.asarray(x)
     except (ValueError, TypeError, RuntimeError):  # e.g. a torch tensor that requires grad
@@ -466,6 +528,7 @@ def check_input(layer: object, x: Any, dtype: Optional[np.dtype] = None) -> np.n
     name = type(layer).__name__
     if not isinstance(x, np.ndarray):
         x = as_array_view(name, "input", x)
+    _checks.refuse_masked_or_matrix(f"{name}: input", x)
     if x.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype} (convert with x.astype(np.float32))")
     if dtype is not None and x.dtype != dtype:

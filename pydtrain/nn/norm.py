@@ -76,6 +76,9 @@ class BatchNorm(Module):
         if x.ndim < 2:
             raise ValueError(f"{name}: input must have shape (N, C) or (N, C, ...) with C={self.num_features}; "
                              f"got {x.shape}")
+        if x.size == 0:
+            raise ValueError(f"{name}: the input of shape {x.shape} is empty; batch normalization needs at least one "
+                             "example (N >= 1, at least 2 when training) with a value in every channel")
         if x.shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} channels (input shape (N, {self.num_features}, ...)); "
                              f"got {x.shape[1]} channels in shape {x.shape}")

@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _checks
 from .optimizer import Optimizer, check_number
 
 __all__ = ["Adam", "AdamW"]
@@ -29,6 +29,8 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _torch_fixed = {"decoupled_weight_decay": False}
+    _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
@@ -45,6 +47,7 @@ class Adam(Optimizer):
         check_number(who, "betas[1]", betas[1], 0.0, 1.0, high_open=True)
         check_number(who, "eps", group["eps"])
         check_number(who, "weight_decay", group["weight_decay"])
+        _checks.flag(who, "amsgrad", group["amsgrad"])
 
     def _buffer_names(self, group: dict) -> list[str]:
         return ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
@@ -63,6 +66,7 @@ class AdamW(Adam):
     """
 
     _decoupled = True
+    _torch_fixed = {"decoupled_weight_decay": True}
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.01, amsgrad: bool = False) -> None:

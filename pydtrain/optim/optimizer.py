@@ -145,6 +145,23 @@ def flatten_parameters(params: Sequence[Parameter], who: str, owner: Any) -> tup
     return flat_data, flat_grad
 
 
+def _refuse_shared_memory(who: str, params: list[Parameter]) -> None:
+    """ValueError when two parameters' arrays overlap (one array, or overlapping views of one buffer): the arena
+    would give each its own copy, and the two would drift apart."""
+    spans = sorted((_address(p.data), _address(p.data) + p.data.nbytes, k) for k, p in enumerate(params) if p.size)
+    widest = None  # the span reaching furthest so far
+    for span in spans:
+        if widest is not None and span[0] < widest[1]:
+            a, b = (params[widest[2]], widest[2]), (params[span[2]], span[2])
+            names = " and ".join(f"{p.name!r}" if p.name else f"at position {k}" for p, k in sorted(
+                [a, b], key=lambda pk: pk[1]))
+            raise ValueError(f"{who}: the parameters {names} share memory (one array, or overlapping views of one "
+                             "buffer); an optimizer gives each parameter its own values, so give each its own array: "
+                             "nn.Parameter(a.copy())")
+        if widest is None or span[1] > widest[1]:
+            widest = span
+
+
 def check_number(who: str, name: str, value: Any, low: float = 0.0, high: Optional[float] = None,
                  high_open: bool = False) -> float:
     """``value`` as a float, checked to lie in [low, high] (or [low, high) with high_open)."""
@@ -174,22 +191,29 @@ class Optimizer:
         self.param_groups: list[dict] = []
         self._arenas: list[tuple[np.ndarray, np.ndarray]] = []
         self._state: list[dict] = []
-        seen: set[int] = set()
-        for g in groups:
+        seen: dict[int, int] = {}  # id(Parameter) -> its group
+        for index, g in enumerate(groups):
             if not isinstance(g, dict):
                 raise TypeError(f"{who}: mix of Parameters and group dicts in params")
             group = {**self.defaults, **g}
             group["params"] = list(g.get("params", []))
             if not group["params"]:
                 raise ValueError(f"{who}: a parameter group has no parameters")
-            for p in group["params"]:
+            for position, p in enumerate(group["params"]):
                 if not isinstance(p, Parameter):
                     raise TypeError(f"{who}: params must be Parameters, got {type(p).__name__}")
                 if id(p) in seen:
-                    raise ValueError(f"{who}: parameter {p.name!r} appears in more than one group")
-                seen.add(id(p))
+                    label = f"parameter {p.name!r}" if p.name else f"the parameter at position {position} ({p!r})"
+                    if seen[id(p)] == index:
+                        where = "the parameter list" if len(groups) == 1 else f"group {index}"
+                        raise ValueError(f"{who}: {label} is listed twice in {where}; list each Parameter once "
+                                         "(model.parameters() does)")
+                    raise ValueError(f"{who}: {label} appears in more than one group (groups {seen[id(p)]} and "
+                                     f"{index}); put each Parameter in one group")
+                seen[id(p)] = index
             self._validate(group)
             self.param_groups.append(group)
+        _refuse_shared_memory(who, [p for group in self.param_groups for p in group["params"]])
         self._fresh: list[set[str]] = []  # per group: buffers not yet written by a step (PyTorch's "None" state)
         for group in self.param_groups:
             data, grad = flatten_parameters(group["params"], who, self)
@@ -304,40 +328,148 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyper-parameters and state from ``state_dict()``; resuming is bit-identical."""
-        who = type(self).__name__
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups):
-            raise ValueError(f"{who}.load_state_dict: {len(groups)} groups in the state, {len(self.param_groups)} here")
-        for saved, group in zip(groups, self.param_groups):
-            if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"{who}.load_state_dict: a group has {len(saved['params'])} parameters in the state, "
-                                 f"{len(group['params'])} here")
-        for g, (saved, group, st) in enumerate(zip(groups, self.param_groups, self._state)):
-            for key, value in saved.items():
-                if key != "params":
-                    group[key] = value
-            self._validate(group)
+        """Restore hyper-parameters and state from ``state_dict()`` (or a ``torch.optim`` optimizer's of the same
+        algorithm); resuming is bit-identical.
+
+        The whole dict is checked (settings, which state buffers belong to this optimizer, their
+        shapes and dtypes, step counts) before anything changes: a bad state leaves the optimizer as
+        it was. PyTorch's ``foreach``/``fused``/``capturable`` are accepted (they change how, not what,
+        it computes); ``maximize=True`` and ``differentiable=True`` are refused (not implemented).
+
+        Raises:
+            TypeError: a setting or buffer of the wrong type (a string for lr, a complex buffer).
+            ValueError: another optimizer's state, a setting out of range, a buffer of the wrong
+                shape, a step count that is not an integer in [0, 2**53].
+        """
+        self._apply_load(self._checked_load(state_dict))
+
+    def _apply_load(self, plan: list[tuple[dict, dict[str, list], int]]) -> None:
+        """Write what ``_checked_load`` returned: nothing here can fail."""
+        for g, (group, values, step) in enumerate(plan):
+            self.param_groups[g].clear()
+            self.param_groups[g].update(group)
             self._ensure_buffers(g)
-            self._fresh[g] = {name for name in st if name != "step"}
-            offset = 0
+            state = self._state[g]
+            fresh = set()
+            for name, buf in state.items():
+                if name == "step":
+                    continue
+                got = values.get(name)
+                if got is None:
+                    fresh.add(name)  # no parameter brings it: written for the first time by the next step
+                offset = 0
+                for k, p in enumerate(group["params"]):
+                    if got is None or got[k] is None:
+                        buf[offset:offset + p.size] = 0
+                    else:
+                        buf[offset:offset + p.size] = got[k].reshape(-1)
+                    offset += p.size
+            self._fresh[g] = fresh
+            state["step"] = step
+
+    # PyTorch's group flags: how it computes (accepted, not kept), and options pydtrain does not implement
+    _TORCH_HOW = ("foreach", "fused", "capturable")
+    _TORCH_UNSUPPORTED = {"maximize": "to maximize f, minimize -f", "differentiable": "no autograd through a step"}
+    _torch_fixed: dict[str, Any] = {}  # a torch flag whose value names the algorithm (Adam's decoupled_weight_decay)
+    _torch_aliases: dict[str, str] = {}  # a torch setting's name -> ours (RMSprop's alpha -> beta)
+    _state_names: tuple[str, ...] = ()  # every buffer this optimizer can keep, whatever its settings
+
+    def _checked_load(self, state_dict: Any) -> list[tuple[dict, dict[str, list], int]]:
+        """Per group: (the new group dict, buffer name -> one value (or None) per parameter, step), all checked."""
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("param_groups"), (list, tuple)) \
+                or not isinstance(state_dict.get("state"), dict):
+            raise TypeError(f"{who}: expected a dict {{'state': {{...}}, 'param_groups': [...]}} as state_dict() "
+                            f"returns, got {type(state_dict).__name__}")
+        groups, entries = state_dict["param_groups"], state_dict["state"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{who}: {len(groups)} groups in the state, {len(self.param_groups)} here")
+        for saved, group in zip(groups, self.param_groups):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+                raise TypeError(f"{who}: each group of the state must be a dict with a 'params' list")
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{who}: a group has {len(saved['params'])} parameters in the state, "
+                                 f"{len(group['params'])} here")
+        plan = []
+        for g, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            new = self._checked_group(who, g, saved, group)
+            values: dict[str, list] = {}
             steps = set()
-            for i, p in zip(saved["params"], group["params"]):
-                entry = state_dict["state"].get(i, {})
-                steps.add(int(entry.get("step", 0)))
-                for name, buf in st.items():
+            for k, (i, p) in enumerate(zip(saved["params"], group["params"])):
+                entry = entries.get(i, {})
+                if not isinstance(entry, dict):
+                    raise TypeError(f"{who}: the state of parameter {i} must be a dict, got {type(entry).__name__}")
+                steps.add(_step_count(who, i, entry.get("step", 0)))
+                for name, value in entry.items():
                     if name == "step":
                         continue
-                    if name in entry:
-                        self._fresh[g].discard(name)
-                        value = np.asarray(entry[name])
-                        if value.shape != p.shape:
-                            raise ValueError(f"{who}.load_state_dict: state '{name}' of parameter {i} has shape "
-                                             f"{value.shape}, the parameter {p.shape}")
-                        buf[offset:offset + p.size] = value.reshape(-1)
-                    else:
-                        buf[offset:offset + p.size] = 0
-                offset += p.size
+                    if name not in self._state_names:
+                        raise ValueError(f"{who}: the state of parameter {i} holds '{name}', which "
+                                         f"{type(self).__name__} does not keep (its buffers: "
+                                         f"{', '.join(self._state_names)}); is it another optimizer's state?")
+                    values.setdefault(name, [None] * len(group["params"]))[k] = _buffer_value(who, i, name, value, p)
             if len(steps) > 1:
-                raise ValueError(f"{who}.load_state_dict: the parameters of a group have different step counts {steps}")
-            st["step"] = steps.pop() if steps else 0
+                raise ValueError(f"{who}: the parameters of a group have different step counts {sorted(steps)}")
+            plan.append((new, values, steps.pop()))
+        return plan
+
+    def _checked_group(self, who: str, g: int, saved: dict, group: dict) -> dict:
+        """The group dict ``group`` becomes with ``saved``'s settings, validated."""
+        new = dict(group)
+        name = type(self).__name__
+        for key, value in saved.items():
+            if key == "params" or key in self._TORCH_HOW:
+                continue
+            if key in self._TORCH_UNSUPPORTED:
+                if value:
+                    raise ValueError(f"{who}: the state sets {key}={value!r}, which pydtrain's {name} does not "
+                                     f"implement ({self._TORCH_UNSUPPORTED[key]}); only {key}=False loads")
+                continue
+            if key in self._torch_fixed:
+                if value != self._torch_fixed[key]:
+                    raise ValueError(f"{who}: the state has {key}={value!r}, another algorithm than this "
+                                     f"{name} ({key}={self._torch_fixed[key]!r}); load it into the optimizer it "
+                                     "was saved from")
+                continue
+            if key in self._torch_aliases and self._torch_aliases[key] not in saved:
+                key = self._torch_aliases[key]
+            elif key not in self.defaults and key not in group and key != "initial_lr":
+                raise ValueError(f"{who}: group {g} of the state has '{key}', which is not a {name} setting (its "
+                                 f"settings: {', '.join(self.defaults)}); is it another optimizer's state?")
+            new[key] = value
+        try:
+            self._validate(new)
+            if "initial_lr" in new:
+                check_number(name, "initial_lr", new["initial_lr"])
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{who}: group {g} of the state: {e}") from None
+        return new
+
+
+_MAX_STEP = 2**53  # step counts beyond this are not integers in a float (PyTorch keeps them in one)
+
+
+def _step_count(who: str, i: Any, value: Any) -> int:
+    """A saved step count (an int, or a float or 0-d tensor holding one) as an int in [0, 2**53]."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        n: Any = value  # any size: NumPy would hold one beyond 64 bits as an object
+    else:
+        try:
+            v = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):
+            v = np.asarray(None)
+        if v.shape != () or v.dtype.kind not in "iuf":
+            raise TypeError(f"{who}: the step count of parameter {i} must be an integer, got {type(value).__name__} "
+                            f"{value!r}")
+        n = v.item()
+    if not (0 <= n <= _MAX_STEP and float(n).is_integer()):
+        raise ValueError(f"{who}: the step count of parameter {i} must be an integer in [0, 2**53], got {n!r}")
+    return int(n)
+
+
+def _buffer_value(who: str, i: Any, name: str, value: Any, p: Parameter) -> np.ndarray:
+    """A saved state buffer of parameter i as an array of p's shape whose values fit p's dtype."""
+    a = _checks.loadable_array(f"{who}: state '{name}' of parameter {i}", value, p.dtype)
+    if a.shape != p.shape:
+        raise ValueError(f"{who}: state '{name}' of parameter {i} has shape {a.shape}, the parameter {p.shape}")
+    return a

@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _checks
 from .optimizer import Optimizer, check_number
 
 __all__ = ["RMSprop"]
@@ -29,6 +29,9 @@ class RMSprop(Optimizer):
         centered: normalise by the variance instead of the second moment.
     """
 
+    _torch_aliases = {"alpha": "beta"}  # PyTorch's name for β
+    _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
     def __init__(self, params: Iterable[Any], lr: float = 0.01, beta: float = 0.99, eps: float = 1e-8,
                  eps_inside_sqrt: bool = True, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False) -> None:
@@ -41,6 +44,8 @@ class RMSprop(Optimizer):
         check_number("RMSprop", "eps", group["eps"])
         check_number("RMSprop", "weight_decay", group["weight_decay"])
         check_number("RMSprop", "momentum", group["momentum"])
+        _checks.flag("RMSprop", "centered", group["centered"])
+        _checks.flag("RMSprop", "eps_inside_sqrt", group["eps_inside_sqrt"])
 
     def _buffer_names(self, group: dict) -> list[str]:
         names = ["square_avg"]

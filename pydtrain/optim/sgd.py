@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _checks
 from .optimizer import Optimizer, check_number
 
 __all__ = ["SGD"]
@@ -37,6 +37,8 @@ class SGD(Optimizer):
         convention: ``"classic"`` or ``"pytorch"``.
     """
 
+    _state_names = ("momentum_buffer",)
+
     def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0, nesterov: bool = False,
                  dampening: float = 0.0, weight_decay: float = 0.0, convention: str = "classic") -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov, "dampening": dampening,
@@ -47,6 +49,7 @@ class SGD(Optimizer):
         check_number("SGD", "momentum", group["momentum"])
         check_number("SGD", "dampening", group["dampening"], 0.0, 1.0)
         check_number("SGD", "weight_decay", group["weight_decay"])
+        _checks.flag("SGD", "nesterov", group["nesterov"])
         if group["convention"] not in _CONVENTIONS:
             raise ValueError(f"SGD: convention must be 'classic' or 'pytorch', got {group['convention']!r}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
