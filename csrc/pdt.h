@@ -89,27 +89,35 @@ typedef struct {
  * summed in block order, so the blocks depend on N only and dW on no thread count. */
 #define PDT_CONV_BLOCKS 8
 static inline pdt_int pdt_conv2d_blocks(const pdt_conv2d *p) { return p->n < PDT_CONV_BLOCKS ? p->n : PDT_CONV_BLOCKS; }
-/* Depthwise (groups = C = O) runs tap by tap on each plane (conv_depthwise_plane), not by im2col + GEMM:
- * its products would have one row per image and group, all call overhead and copying. */
+/* Depthwise (groups = C = O) runs on each plane directly (a zero-padded copy at stride 1, conv_depthwise_flat;
+ * tap by tap otherwise), not by im2col + GEMM: its products would have one row per image and group, all call
+ * overhead and copying. */
 static inline int pdt_conv2d_depthwise(const pdt_conv2d *p) { return p->groups == p->c && p->o == p->c; }
-/* Images whose column matrices stand side by side in one GEMM, up to PDT_CONV_COLUMNS columns: only
- * for a shallow product (C/groups·kh·kw < PDT_CONV_BATCH_DEPTH, a first layer on 1–3 channels), where a
- * call per image costs more than its multiply-adds; deeper ones gain nothing from it. */
+/* Images whose column matrices stand side by side in one GEMM, up to PDT_CONV_COLUMNS columns: for a
+ * shallow product (C/groups·kh·kw < PDT_CONV_BATCH_DEPTH, a first layer on 1–3 channels), where a call per
+ * image costs more than its multiply-adds, and for a small output plane (< PDT_CONV_BATCH_PLANE, a strided
+ * layer), where one image's columns are too few for the GEMM's panels; others gain nothing from it. */
 #define PDT_CONV_COLUMNS 1024
 #define PDT_CONV_BATCH_DEPTH 32
+#define PDT_CONV_BATCH_PLANE 256
 static inline pdt_int pdt_conv2d_batch(const pdt_conv2d *p) {
     const pdt_int plane = p->oh * p->ow, blocks = pdt_conv2d_blocks(p);
     const pdt_int most = blocks ? (p->n + blocks - 1) / blocks : 1, batch = PDT_CONV_COLUMNS / plane;
-    if (p->c / p->groups * p->kh * p->kw >= PDT_CONV_BATCH_DEPTH) return 1;
+    if (p->c / p->groups * p->kh * p->kw >= PDT_CONV_BATCH_DEPTH && plane >= PDT_CONV_BATCH_PLANE) return 1;
     return batch < 1 ? 1 : batch < most ? batch : most;
 }
-/* Elements of the working buffer conv2d_forward/backward take (none for depthwise): per block the column matrix
+/* Elements of the working buffer conv2d_forward/backward take (none for depthwise): the tap tables of a
+ * strided im2col (kh·kw·oh·ow int32, rounded up to 16 elements), then per block the column matrix
  * (C/groups·kh·kw, batch·oh·ow), a batched output (O/groups, batch·oh·ow) when batch > 1, and a
  * partial dW (O, C/groups·kh·kw). */
+static inline pdt_int pdt_conv2d_tables(const pdt_conv2d *p) {
+    return pdt_conv2d_depthwise(p) ? 0 : (p->kh * p->kw * p->oh * p->ow + 15) / 16 * 16;
+}
 static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
     if (pdt_conv2d_depthwise(p)) return 0;
     const pdt_int k = p->c / p->groups * p->kh * p->kw, batch = pdt_conv2d_batch(p), cols = batch * p->oh * p->ow;
-    return pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
+    return pdt_conv2d_tables(p) +
+           pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
 }
 
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */

@@ -11,7 +11,9 @@ from conftest import assert_gradients
 
 # (N, C, H, W, O, kernel, stride, padding, dilation, groups): stride, padding, dilation, groups, odd sizes,
 # 1×1 kernels, batch 1, a single channel, a kernel as large as the padded input, asymmetric padding, and N > 8
-# (several small images batched into one GEMM); depthwise (groups = C = O) with stride, dilation, padding
+# (several small images batched into one GEMM); depthwise (groups = C = O) with stride, dilation, padding;
+# a deep product on a small output plane (batched), a column stride alone (tap tables), depthwise with padding
+# past the kernel's reach, rows of whole vectors and a part one, a row stride alone
 CASES = [
     (2, 3, 7, 6, 4, 3, 1, 1, 1, 1),
     (3, 4, 9, 8, 6, 3, 2, 1, 2, 2),
@@ -28,6 +30,11 @@ CASES = [
     (3, 5, 9, 8, 5, 3, 2, 1, 2, 5),
     (2, 3, 7, 7, 3, (3, 5), 1, (1, 1, 2, 2), 1, 3),
     (9, 6, 4, 5, 6, 2, (1, 2), 0, 1, 6),
+    (20, 16, 6, 6, 8, 3, 2, 1, 1, 1),
+    (2, 3, 6, 11, 4, 3, (1, 2), (0, 1, 2, 0), 1, 1),
+    (2, 3, 5, 6, 3, 2, 1, 2, 1, 3),
+    (2, 2, 5, 37, 2, 3, 1, 1, 2, 2),
+    (2, 3, 7, 8, 3, 3, (2, 1), 1, 1, 3),
 ]
 IDS = [f"N{c[0]}C{c[1]}x{c[2]}x{c[3]}O{c[4]}k{c[5]}s{c[6]}p{c[7]}d{c[8]}g{c[9]}" for c in CASES]
 
@@ -168,22 +175,23 @@ def test_initialization_uses_pytorchs_fan_in():
 # ---- threads ----
 
 
-@pytest.mark.parametrize("n,c,groups", [(1, 16, 1), (3, 16, 1), (8, 16, 1), (13, 16, 1), (13, 2, 1), (64, 1, 1),
-                                        (13, 32, 32)])
-def test_conv2d_bits_do_not_depend_on_threads(n, c, groups, dtype):
+@pytest.mark.parametrize("n,c,groups,stride", [(1, 16, 1, 1), (3, 16, 1, 1), (8, 16, 1, 1), (13, 16, 1, 1),
+                                               (13, 2, 1, 1), (64, 1, 1, 1), (13, 32, 32, 1), (21, 16, 1, 2),
+                                               (13, 32, 32, 2)])
+def test_conv2d_bits_do_not_depend_on_threads(n, c, groups, stride, dtype):
     rng = np.random.default_rng(n)
     x = rng.standard_normal((n, c, 20, 18)).astype(dtype)
     w = rng.standard_normal((32, c // groups, 3, 3)).astype(dtype)
     b = rng.standard_normal(32).astype(dtype)
-    dy = rng.standard_normal((n, 32, 20, 18)).astype(dtype)
+    dy = rng.standard_normal((n, 32, 20 // stride, 18 // stride)).astype(dtype)
     results = []
     previous = pdt.get_num_threads()
     try:
         for threads in (1, 2, 3):
             pdt.set_num_threads(threads)
             dw, db = np.zeros_like(w), np.zeros_like(b)
-            y = F.conv2d(x, w, b, 1, 1, groups=groups)
-            dx = F.conv2d_backward(x, w, dy, dw, db, 1, 1, groups=groups)
+            y = F.conv2d(x, w, b, stride, 1, groups=groups)
+            dx = F.conv2d_backward(x, w, dy, dw, db, stride, 1, groups=groups)
             results.append((y, dx, dw, db))
     finally:
         pdt.set_num_threads(previous)

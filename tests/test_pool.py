@@ -9,7 +9,9 @@ from pydtrain import functional as F, nn
 import reference as R
 from conftest import assert_gradients, tol
 
-# (shape, kernel, stride, padding): default stride, overlapping windows, padding, odd sizes, batch 1, one channel
+# (shape, kernel, stride, padding): default stride, overlapping windows, padding, odd sizes, batch 1, one channel;
+# rows wide enough for whole vectors and a part one at stride 1, 2 (even lanes) and 3 (gathered), beside the
+# windows cut by column padding
 CASES = [
     ((2, 3, 8, 8), 2, None, 0),
     ((1, 2, 7, 9), 2, 2, 0),
@@ -18,6 +20,10 @@ CASES = [
     ((3, 2, 9, 4), (3, 2), (2, 1), (1, 1)),
     ((1, 4, 1, 7), (1, 3), 1, (0, 1)),
     ((2, 17, 33, 31), 3, 2, 1),
+    ((2, 3, 9, 70), 2, None, 0),
+    ((1, 2, 6, 75), 3, 3, 1),
+    ((2, 2, 5, 40), (2, 3), 1, (1, 1)),
+    ((1, 1, 4, 67), (1, 2), (1, 2), 0),
 ]
 IDS = [f"{c[0]}k{c[1]}s{c[2]}p{c[3]}" for c in CASES]
 
@@ -50,6 +56,33 @@ def test_max_pool_ties_and_nan(kernel, expected):
     y, argmax = F.max_pool2d(x, kernel)
     np.testing.assert_array_equal(argmax.ravel(), expected)
     assert y[0, 0, 0, 0] == 0 and np.isnan(y[0, 0, 0, 1:]).all()
+
+
+@pytest.mark.parametrize("case", [((2, 3, 8, 70), 2, None, 0), ((1, 2, 9, 75), 3, 2, 1), ((1, 2, 5, 40), 3, 1, 1)],
+                         ids=["2x2", "3x3s2", "3x3s1"])
+def test_max_pool_ties_at_every_level(simd, case):
+    # values from {0, 1, 2}: most windows hold equal maxima, and the first in row order must win in every lane
+    shape, k, s, p = geometry(case)
+    x = np.random.default_rng(2).integers(0, 3, shape).astype(np.float32)
+    y, argmax = F.max_pool2d(x, k, s, p)
+    yr, ar = R.maxpool2d_forward(x, k, s, p)
+    np.testing.assert_array_equal(y, yr)
+    np.testing.assert_array_equal(argmax, ar)
+
+
+@pytest.mark.parametrize("case", [((2, 3, 8, 70), 2, None, 0), ((1, 2, 9, 75), 3, 3, 1), ((1, 2, 5, 40), 3, 1, 1)],
+                         ids=["2x2", "3x3s3", "3x3s1"])
+def test_max_pool_nan_in_wide_rows_matches_torch(simd, case):
+    # NaNs among windows computed a vector at a time: the plane is redone window by window (PyTorch's rule)
+    torch = pytest.importorskip("torch")
+    shape, k, s, p = geometry(case)
+    x = np.random.default_rng(3).standard_normal(shape)
+    x[0, 1, 2, 20:23] = np.nan
+    x[-1, 0, 3, 31] = np.nan
+    y, argmax = F.max_pool2d(x, k, s, p)
+    yt, at = torch.nn.functional.max_pool2d(torch.tensor(x), k, s, p, return_indices=True)
+    np.testing.assert_array_equal(y, yt.numpy())
+    np.testing.assert_array_equal(argmax, at.numpy())
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

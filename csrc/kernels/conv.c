@@ -1,5 +1,5 @@
 /*
- * conv.c — 2-D convolution and pooling over (N, C, H, W) images.
+ * conv.c — 2-D convolution over (N, C, H, W) images.
  *
  * Convolution by im2col + GEMM (Chellapilla, Puri & Simard 2006): per image and group the
  * window values are copied into col (C/g·kh·kw, oh·ow), then
@@ -7,11 +7,11 @@
  * (col⁻¹ adds each column entry back to the pixel it came from). Images with small output
  * planes are batched, their columns side by side in one GEMM (pdt_conv2d_batch), y and dy
  * copied between the batch's (O, batch·oh·ow) and (N, O, oh, ow). One image with a 1×1 kernel,
- * stride 1 and no padding needs no copy: col_n is x_n itself.
+ * stride 1 and no padding needs no copy: col_n is x_n itself. Depthwise layers run plane by plane
+ * (conv_depthwise_forward/backward).
  * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own buffers and
  * partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
  * block order, so every result is the same bits for any thread count.
- * Pooling (max, average, global average) runs plane by plane.
  */
 
 #ifndef PDT_CONV_HELPERS
@@ -28,15 +28,6 @@ static inline void pdt_conv_span(pdt_int size, pdt_int out, pdt_int stride, pdt_
     *hi = b > a ? b : a;
 }
 
-/* The rows [*i0, *i1) and columns [*j0, *j1) of the input that pooling window (r, s) covers. */
-static inline void pdt_pool_window(const pdt_conv2d *p, pdt_int r, pdt_int s, pdt_int *i0, pdt_int *i1, pdt_int *j0,
-                                   pdt_int *j1) {
-    const pdt_int h0 = r * p->sh - p->ph, w0 = s * p->sw - p->pw;
-    *i0 = h0 < 0 ? 0 : h0;
-    *i1 = h0 + p->kh < p->h ? h0 + p->kh : p->h;
-    *j0 = w0 < 0 ? 0 : w0;
-    *j1 = w0 + p->kw < p->w ? w0 + p->kw : p->w;
-}
 #endif
 
 // d[0..n) += s[0..n)
@@ -46,7 +37,13 @@ static inline void KN(conv_add_row)(pdt_int n, const T *restrict s, T *restrict 
     if (q < n) vstore_tail(d + q, vadd(vload_tail(d + q, n - q), vload_tail(s + q, n - q)), n - q);
 }
 
-// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart:
+// src[0], src[2], …, src[2·(lanes − 1)] in the first lanes (1 ≤ lanes ≤ VN), reading no further: a stride-2 load
+static inline V KN(load_even)(const T *src, pdt_int lanes) {
+    const pdt_int more = 2 * lanes - 1 - VN;  // values past the first vector
+    return veven(vload_part(src, more < 0 ? 2 * lanes - 1 : VN), more > 0 ? vload_part(src + VN, more) : vzero());
+}
+
+// x (channels, h, w) → col (channels·kh·kw, oh·ow) with rows ld apart, for sw = 1 or 2 (even lanes of loads):
 // col[(c, i, j), (r, s)] = x[c, r·sh − ph + i·dh, s·sw − pw + j·dw], 0 outside
 static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *restrict x, T *restrict col, pdt_int ld) {
     const pdt_int ow = p->ow;
@@ -69,13 +66,17 @@ static void KN(conv_im2col)(const pdt_conv2d *p, pdt_int channels, const T *rest
                     if (p->sw == 1)
                         for (pdt_int s = lo; s < hi; ++s) row[s] = src[s];
                     else
-                        for (pdt_int s = lo; s < hi; ++s) row[s] = src[s * p->sw];
+                        for (pdt_int s = lo; s < hi; s += VN) {
+                            const pdt_int lanes = hi - s < VN ? hi - s : VN;
+                            vstore_part(row + s, KN(load_even)(src + 2 * s, lanes), lanes);
+                        }
                     for (pdt_int s = hi; s < ow; ++s) row[s] = 0;
                 }
             }
 }
 
-// col (channels·kh·kw, oh·ow), rows ld apart → dx (channels, h, w) += every entry at the pixel im2col took it from
+// col (channels·kh·kw, oh·ow), rows ld apart → dx (channels, h, w) += every entry at the pixel im2col took it
+// from, for sw = 1
 static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *restrict col, pdt_int ld, T *restrict dx) {
     const pdt_int ow = p->ow;
     for (pdt_int c = 0; c < channels; ++c)
@@ -89,10 +90,55 @@ static void KN(conv_col2im)(const pdt_conv2d *p, pdt_int channels, const T *rest
                     if (ih < 0 || ih >= p->h) continue;
                     T *dst = dx + (c * p->h + ih) * p->w - p->pw + j * p->dw;
                     const T *row = src + r * ow;
-                    if (p->sw == 1) KN(conv_add_row)(hi - lo, row + lo, dst + lo);
-                    else for (pdt_int s = lo; s < hi; ++s) dst[s * p->sw] += row[s];
+                    KN(conv_add_row)(hi - lo, row + lo, dst + lo);
                 }
             }
+}
+
+// Strided (sw > 1): rows of a few values each, read every sw-th; a table per tap gives each output position's
+// input pixel, so a column row is one flat loop over the plane with no row bounds (col2im; im2col from
+// sw = 3, stride 2 taking the even lanes of vector loads row by row).
+// tab[(i·kw + j)·oh·ow + r·ow + s] = ih·w + iw of tap (i, j) at output (r, s), −1 in the padding
+static void KN(conv_tap_tables)(const pdt_conv2d *p, int32_t *tab) {
+    for (pdt_int i = 0; i < p->kh; ++i)
+        for (pdt_int j = 0; j < p->kw; ++j)
+            for (pdt_int r = 0; r < p->oh; ++r)
+                for (pdt_int s = 0; s < p->ow; ++s) {
+                    const pdt_int ih = r * p->sh - p->ph + i * p->dh, iw = s * p->sw - p->pw + j * p->dw;
+                    *tab++ = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w ? (int32_t)(ih * p->w + iw) : -1;
+                }
+}
+
+// conv_im2col by the tap tables
+static void KN(conv_im2col_tables)(const pdt_conv2d *p, const int32_t *restrict tab, pdt_int channels,
+                                   const T *restrict x, T *restrict col, pdt_int ld) {
+    const pdt_int taps = p->kh * p->kw, plane = p->oh * p->ow;
+    for (pdt_int c = 0; c < channels; ++c) {
+        const T *xc = x + c * p->h * p->w;
+        for (pdt_int t = 0; t < taps; ++t) {
+            const int32_t *tt = tab + t * plane;
+            T *dst = col + (c * taps + t) * ld;
+            for (pdt_int q = 0; q < plane; ++q) {  // an unconditional load and a select: no branch on the padding
+                const T v = xc[tt[q] >= 0 ? tt[q] : 0];
+                dst[q] = tt[q] >= 0 ? v : (T)0;
+            }
+        }
+    }
+}
+
+// conv_col2im by the tap tables
+static void KN(conv_col2im_tables)(const pdt_conv2d *p, const int32_t *restrict tab, pdt_int channels,
+                                   const T *restrict col, pdt_int ld, T *restrict dx) {
+    const pdt_int taps = p->kh * p->kw, plane = p->oh * p->ow;
+    for (pdt_int c = 0; c < channels; ++c) {
+        T *dxc = dx + c * p->h * p->w;
+        for (pdt_int t = 0; t < taps; ++t) {
+            const int32_t *tt = tab + t * plane;
+            const T *src = col + (c * taps + t) * ld;
+            for (pdt_int q = 0; q < plane; ++q)
+                if (tt[q] >= 0) dxc[tt[q]] += src[q];
+        }
+    }
 }
 
 // dst[0..n) = src[0..n) + b (dst may be src)
@@ -107,13 +153,17 @@ static inline void KN(conv_bias_row)(pdt_int n, const T *src, T b, T *dst) {
 typedef struct {
     const pdt_conv2d *p;
     pdt_int cg, og, k, plane, image_in, image_out;
+    const int32_t *tab;  // the tap tables of a strided layer (conv_tap_tables), else NULL
     int direct;  // one image with a 1×1 kernel, stride 1, no padding: x itself is the column matrix, rows plane apart
 } KN(conv_shape);
 
-static KN(conv_shape) KN(conv_shape_of)(const pdt_conv2d *p) {
+// The shape of p; a strided layer's tap tables are filled in at the start of work.
+static KN(conv_shape) KN(conv_shape_of)(const pdt_conv2d *p, T *work) {
     const pdt_int cg = p->c / p->groups;
+    int32_t *tab = p->sw > 1 ? (int32_t *)work : NULL;
+    if (tab) KN(conv_tap_tables)(p, tab);
     return (KN(conv_shape)){
-        .p = p, .cg = cg, .og = p->o / p->groups, .k = cg * p->kh * p->kw, .plane = p->oh * p->ow,
+        .p = p, .tab = tab, .cg = cg, .og = p->o / p->groups, .k = cg * p->kh * p->kw, .plane = p->oh * p->ow,
         .image_in = p->c * p->h * p->w, .image_out = p->o * p->oh * p->ow,
         .direct = pdt_conv2d_batch(p) == 1 && p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 &&
                   p->pw == 0 && p->oh == p->h && p->ow == p->w};
@@ -125,7 +175,11 @@ static const T *KN(conv_columns)(const KN(conv_shape) *cs, const T *x, pdt_int n
     const T *xg = x + n * cs->image_in + grp * cs->cg * cs->p->h * cs->p->w;
     if (cs->direct) return xg;
     for (pdt_int i = 0; i < count; ++i)
-        KN(conv_im2col)(cs->p, cs->cg, xg + i * cs->image_in, col + i * cs->plane, count * cs->plane);
+        if (cs->p->sw > 2)
+            KN(conv_im2col_tables)(cs->p, cs->tab, cs->cg, xg + i * cs->image_in, col + i * cs->plane,
+                                   count * cs->plane);
+        else
+            KN(conv_im2col)(cs->p, cs->cg, xg + i * cs->image_in, col + i * cs->plane, count * cs->plane);
     return col;
 }
 
@@ -166,23 +220,171 @@ static void KN(conv_depthwise_plane)(const pdt_conv2d *p, const T *restrict wc, 
         }
 }
 
-// x (N, C, H, W), weight (C, 1, kh, kw), bias (C) or NULL → y (N, C, oh, ow), one plane per (n, c)
-static void KN(conv_depthwise_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
-    PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
-    for (pdt_int nc = 0; nc < planes; ++nc) {
-        const pdt_int c = nc % p->c;
-        T *yc = y + nc * out;
-        const T b = bias ? bias[c] : (T)0;
-        for (pdt_int q = 0; q < out; ++q) yc[q] = b;
-        KN(conv_depthwise_plane)(p, weight + c * taps, x + nc * in, yc, 0);
+// Stride 1 (conv_depthwise_flat): a plane copied once into a zero-padded buffer makes every tap a plain
+// shifted row, so each output vector sums all its taps in a register, with no bounds and no tails but the
+// last store of a row. The buffer has VN + dw·(kw − 1) values of slack past its last row: a full vector
+// load at a row's end reads them (or the next row), and those lanes are never stored.
+static inline int KN(conv_depthwise_flat)(const pdt_conv2d *p) { return p->sh == 1 && p->sw == 1; }
+
+// Values of the padded buffer for rows × cols, with its slack.
+static inline pdt_int KN(conv_padded_size)(const pdt_conv2d *p, pdt_int rows, pdt_int cols) {
+    return rows * cols + VN + p->dw * (p->kw - 1);
+}
+
+// src (rows_in, cols_in) → dst (rows, cols) with dst[a, b] = src[a − top, b − left], 0 outside src
+// (top, left may be negative: a crop); then `slack` zeros. Vector copies, not memcpy: rows are a few dozen
+// values, shorter than a call's overhead.
+static void KN(conv_pad_plane)(const T *restrict src, pdt_int rows_in, pdt_int cols_in, pdt_int top, pdt_int left,
+                               T *restrict dst, pdt_int rows, pdt_int cols, pdt_int slack) {
+    const pdt_int b0 = left > 0 ? left : 0, b1 = cols_in + left < cols ? cols_in + left : cols;
+    for (pdt_int a = 0; a < rows; ++a) {
+        T *d = dst + a * cols;
+        const pdt_int r = a - top;
+        if (r < 0 || r >= rows_in || b1 <= b0) {
+            for (pdt_int b = 0; b < cols; b += VN) vstore_part(d + b, vzero(), cols - b < VN ? cols - b : VN);
+            continue;
+        }
+        const T *s = src + r * cols_in - left;  // s[b] goes to d[b]
+        for (pdt_int b = 0; b < b0; ++b) d[b] = 0;
+        for (pdt_int b = b0; b < b1; b += VN) vstore_part(d + b, vload_part(s + b, b1 - b < VN ? b1 - b : VN),
+                                                          b1 - b < VN ? b1 - b : VN);
+        for (pdt_int b = b1; b < cols; ++b) d[b] = 0;
     }
+    for (pdt_int b = 0; b < slack; b += VN) vstore_part(dst + rows * cols + b, vzero(), slack - b < VN ? slack - b : VN);
+}
+
+// xp (·, cols), zero-padded → y (oh, ow) = b + Σ_{i,j} w(i, j)·xp[r + i·dh, q + j·dw], with
+// w(i, j) = wc[step·(i·kw + j)] (step −1 from the last tap: the flipped kernel of dx). Two rows at a time:
+// two independent chains of multiply-adds (a lone last row is computed twice).
+static void KN(conv_correlate_plane)(const pdt_conv2d *p, const T *restrict xp, pdt_int cols, const T *wc,
+                                     pdt_int step, T b, pdt_int oh, pdt_int ow, T *restrict y) {
+    for (pdt_int r = 0; r < oh; r += 2) {
+        const pdt_int r1 = r + 1 < oh ? r + 1 : r;
+        for (pdt_int q = 0; q < ow; q += VN) {
+            V acc0 = vset1(b), acc1 = acc0;
+            for (pdt_int i = 0; i < p->kh; ++i) {
+                const T *row0 = xp + (r + i * p->dh) * cols + q, *row1 = xp + (r1 + i * p->dh) * cols + q;
+                for (pdt_int j = 0; j < p->kw; ++j) {
+                    const V wv = vset1(wc[step * (i * p->kw + j)]);
+                    acc0 = vfma(wv, vload(row0 + j * p->dw), acc0);
+                    acc1 = vfma(wv, vload(row1 + j * p->dw), acc1);
+                }
+            }
+            const pdt_int lanes = ow - q < VN ? ow - q : VN;
+            vstore_part(y + r * ow + q, acc0, lanes);
+            vstore_part(y + r1 * ow + q, acc1, lanes);
+        }
+    }
+}
+
+// a + Σ_q g[q]·x[q] over one row of n values
+static inline V KN(conv_row_dot)(pdt_int n, const T *restrict g, const T *restrict x, V a) {
+    pdt_int q = 0;
+    for (; q + VN <= n; q += VN) a = vfma(vload(g + q), vload(x + q), a);
+    return q < n ? vfma(vload_tail(g + q, n - q), vload_tail(x + q, n - q), a) : a;
+}
+
+// acc[i·kw + j] += Σ_{r,q} g[r, q]·xp[r + i·dh, q + j·dw] over g (oh, ow), xp (·, cols) zero-padded; rows
+// r mod 4 in four chains of multiply-adds, combined in a fixed order
+static void KN(conv_depthwise_taps)(const pdt_conv2d *p, const T *restrict g, const T *restrict xp, pdt_int cols,
+                                    V *restrict acc) {
+    const pdt_int ow = p->ow;
+    for (pdt_int i = 0; i < p->kh; ++i)
+        for (pdt_int j = 0; j < p->kw; ++j) {
+            const T *x0 = xp + i * p->dh * cols + j * p->dw;
+            V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+            pdt_int r = 0;
+            for (; r + 4 <= p->oh; r += 4) {
+                a0 = KN(conv_row_dot)(ow, g + r * ow, x0 + r * cols, a0);
+                a1 = KN(conv_row_dot)(ow, g + (r + 1) * ow, x0 + (r + 1) * cols, a1);
+                a2 = KN(conv_row_dot)(ow, g + (r + 2) * ow, x0 + (r + 2) * cols, a2);
+                a3 = KN(conv_row_dot)(ow, g + (r + 3) * ow, x0 + (r + 3) * cols, a3);
+            }
+            for (; r < p->oh; ++r) a0 = KN(conv_row_dot)(ow, g + r * ow, x0 + r * cols, a0);
+            acc[i * p->kw + j] = vadd(acc[i * p->kw + j], vadd(vadd(a0, a1), vadd(a2, a3)));
+        }
+}
+
+// x (N, C, H, W), weight (C, 1, kh, kw), bias (C) or NULL → y (N, C, oh, ow), one plane per (n, c)
+static pdt_status KN(conv_depthwise_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y) {
+    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    const pdt_int rows = p->oh + p->dh * (p->kh - 1), cols = p->ow + p->dw * (p->kw - 1);
+    const pdt_int blocks = planes < PDT_CONV_BLOCKS ? planes : PDT_CONV_BLOCKS;
+    int status[PDT_CONV_BLOCKS] = {0};
+    PDT_OMP_FOR(blocks > 1 && planes * out * taps > PDT_PAR_MIN)
+    for (pdt_int blk = 0; blk < blocks; ++blk) {
+        T *xp = KN(conv_depthwise_flat)(p) ? pdt_scratch((size_t)KN(conv_padded_size)(p, rows, cols) * sizeof(T))
+                                           : NULL;
+        if (KN(conv_depthwise_flat)(p) && !xp) {
+            status[blk] = 1;
+            continue;
+        }
+        for (pdt_int nc = blk * planes / blocks; nc < (blk + 1) * planes / blocks; ++nc) {
+            const pdt_int c = nc % p->c;
+            T *yc = y + nc * out;
+            const T b = bias ? bias[c] : (T)0;
+            if (xp) {
+                KN(conv_pad_plane)(x + nc * in, p->h, p->w, p->ph, p->pw, xp, rows, cols,
+                                   KN(conv_padded_size)(p, rows, cols) - rows * cols);
+                KN(conv_correlate_plane)(p, xp, cols, weight + c * taps, 1, b, p->oh, p->ow, yc);
+                continue;
+            }
+            for (pdt_int q = 0; q < out; ++q) yc[q] = b;
+            KN(conv_depthwise_plane)(p, weight + c * taps, x + nc * in, yc, 0);
+        }
+    }
+    for (pdt_int blk = 0; blk < blocks; ++blk)
+        if (status[blk]) return PDT_ENOMEM;
+    return PDT_OK;
+}
+
+// Stride 1: for each image in order, each channel of a block: dy padded by the kernel's reach less the padding
+// and correlated with the flipped kernel gives dx; x padded gives every tap's Σ dy·x. A block's channels are
+// adjacent planes of each image (a contiguous read). Each channel's taps sum in VN lanes over images in order,
+// reduced at the end, so dW does not depend on how the channels are split.
+static pdt_status KN(conv_depthwise_flat_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy,
+                                                   T *dx, T *dweight) {
+    const pdt_int in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
+    const pdt_int xrows = p->oh + p->dh * (p->kh - 1), xcols = p->ow + p->dw * (p->kw - 1);
+    const pdt_int grows = p->h + p->dh * (p->kh - 1), gcols = p->w + p->dw * (p->kw - 1);
+    const pdt_int xsize = KN(conv_padded_size)(p, xrows, xcols), gsize = KN(conv_padded_size)(p, grows, gcols);
+    const pdt_int blocks = p->c < PDT_CONV_BLOCKS ? p->c : PDT_CONV_BLOCKS;
+    int status[PDT_CONV_BLOCKS] = {0};
+    PDT_OMP_FOR(blocks > 1 && p->n * p->c * out * taps > PDT_PAR_MIN)
+    for (pdt_int blk = 0; blk < blocks; ++blk) {
+        const pdt_int c0 = blk * p->c / blocks, c1 = (blk + 1) * p->c / blocks;
+        // the block's taps' vector sums, then the padded x, then the padded dy
+        V *acc = pdt_scratch((size_t)((c1 - c0) * taps) * sizeof(V) + (size_t)(xsize + gsize) * sizeof(T));
+        if (!acc) {
+            status[blk] = 1;
+            continue;
+        }
+        T *xp = (T *)(acc + (c1 - c0) * taps), *gp = xp + xsize;
+        for (pdt_int t = 0; t < (c1 - c0) * taps; ++t) acc[t] = vzero();
+        for (pdt_int n = 0; n < p->n; ++n)
+            for (pdt_int c = c0; c < c1; ++c) {
+                const pdt_int nc = n * p->c + c;
+                if (dx) {
+                    KN(conv_pad_plane)(dy + nc * out, p->oh, p->ow, p->dh * (p->kh - 1) - p->ph,
+                                       p->dw * (p->kw - 1) - p->pw, gp, grows, gcols, gsize - grows * gcols);
+                    KN(conv_correlate_plane)(p, gp, gcols, weight + (c + 1) * taps - 1, -1, 0, p->h, p->w,
+                                             dx + nc * in);
+                }
+                KN(conv_pad_plane)(x + nc * in, p->h, p->w, p->ph, p->pw, xp, xrows, xcols, xsize - xrows * xcols);
+                KN(conv_depthwise_taps)(p, dy + nc * out, xp, xcols, acc + (c - c0) * taps);
+            }
+        for (pdt_int t = 0; t < (c1 - c0) * taps; ++t) dweight[c0 * taps + t] += vreduce_add(acc[t]);
+    }
+    for (pdt_int blk = 0; blk < blocks; ++blk)
+        if (status[blk]) return PDT_ENOMEM;
+    return PDT_OK;
 }
 
 // dy (N, C, oh, ow) → dx (N, C, H, W) (NULL: skipped); dweight (C, 1, kh, kw) += Σ_n Σ dy·x at each tap,
 // summed per channel over images in order
-static void KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
-                                        T *dweight) {
+static pdt_status KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                              T *dweight) {
+    if (KN(conv_depthwise_flat)(p)) return KN(conv_depthwise_flat_backward)(p, x, weight, dy, dx, dweight);
     const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow, taps = p->kh * p->kw;
     if (dx) {
         PDT_OMP_FOR(planes > 1 && planes * out * taps > PDT_PAR_MIN)
@@ -197,36 +399,28 @@ static void KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, const T
             for (pdt_int j = 0; j < p->kw; ++j) {
                 pdt_int lo, hi;
                 pdt_conv_span(p->w, p->ow, p->sw, p->pw, j * p->dw, &lo, &hi);
-                V acc = vzero();
-                T tail = 0;
+                T acc = 0;
                 for (pdt_int n = 0; n < p->n; ++n)
                     for (pdt_int r = 0; r < p->oh; ++r) {
                         const pdt_int ih = r * p->sh - p->ph + i * p->dh;
                         if (ih < 0 || ih >= p->h) continue;
                         const T *g = dy + (n * p->c + c) * out + r * p->ow;
                         const T *xs = x + (n * p->c + c) * in + ih * p->w - p->pw + j * p->dw;
-                        if (p->sw == 1) {
-                            pdt_int q = lo;
-                            for (; q + VN <= hi; q += VN) acc = vfma(vload(g + q), vload(xs + q), acc);
-                            if (q < hi) acc = vfma(vload_tail(g + q, hi - q), vload_tail(xs + q, hi - q), acc);
-                        } else {
-                            for (pdt_int q = lo; q < hi; ++q) tail += g[q] * xs[q * p->sw];
-                        }
+                        for (pdt_int q = lo; q < hi; ++q) acc += g[q] * xs[q * p->sw];
                     }
-                dweight[c * taps + i * p->kw + j] += vreduce_add(acc) + tail;
+                dweight[c * taps + i * p->kw + j] += acc;
             }
+    return PDT_OK;
 }
 
 // x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
 static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
-    if (pdt_conv2d_depthwise(p)) {
-        KN(conv_depthwise_forward)(p, x, weight, bias, y);
-        return PDT_OK;
-    }
     if (p->n == 0) return PDT_OK;  // no image: y is empty, and there is no block to share the work buffer
-    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    if (pdt_conv2d_depthwise(p)) return KN(conv_depthwise_forward)(p, x, weight, bias, y);
+    const KN(conv_shape) cs = KN(conv_shape_of)(p, work);
+    work += pdt_conv2d_tables(p);  // the blocks' buffers follow the tables
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
-    const pdt_int per = pdt_conv2d_work(p) / blocks;
+    const pdt_int per = (pdt_conv2d_work(p) - pdt_conv2d_tables(p)) / blocks;
     int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
     PDT_OMP_FOR(KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b) {
@@ -256,9 +450,10 @@ static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *w
 static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                          T *dweight, T *work) {
     if (p->n == 0) return PDT_OK;  // no image: dx is empty, dW gains nothing, no block shares the work buffer
-    const KN(conv_shape) cs = KN(conv_shape_of)(p);
+    const KN(conv_shape) cs = KN(conv_shape_of)(p, work);
+    work += pdt_conv2d_tables(p);  // the blocks' buffers follow the tables
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
-    const pdt_int per = pdt_conv2d_work(p) / blocks, k = cs.k;
+    const pdt_int per = (pdt_conv2d_work(p) - pdt_conv2d_tables(p)) / blocks, k = cs.k;
     int status[PDT_CONV_BLOCKS] = {0};  // per block: the GEMM's only failure is PDT_ENOMEM
     PDT_OMP_FOR(KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b) {
@@ -282,9 +477,9 @@ static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const 
                 if (!dx) continue;
                 T *dxg = dx + n * cs.image_in + grp * cs.cg * p->h * p->w;
                 status[b] |= KN(gemm)(1, 0, k, ld, cs.og, 1.0, wg, k, g, ld, 0.0, cs.direct ? dxg : col, ld, NULL);
-                if (!cs.direct)
-                    for (pdt_int i = 0; i < count; ++i)
-                        KN(conv_col2im)(p, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
+                for (pdt_int i = 0; i < count && !cs.direct; ++i)
+                    if (cs.tab) KN(conv_col2im_tables)(p, cs.tab, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
+                    else KN(conv_col2im)(p, cs.cg, col + i * cs.plane, ld, dxg + i * cs.image_in);
             }
         }
     }
@@ -300,12 +495,9 @@ static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const 
 static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                       T *dweight, T *dbias, T *work) {
     const pdt_int plane = p->oh * p->ow;
-    if (pdt_conv2d_depthwise(p)) {
-        KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight);
-    } else {
-        const pdt_status st = KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
-        if (st != PDT_OK) return st;
-    }
+    const pdt_status st = pdt_conv2d_depthwise(p) ? KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight)
+                                                  : KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
+    if (st != PDT_OK) return st;
     // db per channel over images in order
     if (dbias)
         for (pdt_int o = 0; o < p->o; ++o) {
@@ -319,131 +511,5 @@ static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *
             }
             dbias[o] += vreduce_add(acc) + tail;
         }
-    return PDT_OK;
-}
-
-// planes (n·c, h, w) → y, argmax (n·c, oh, ow); the first maximum of the window in row order
-static pdt_status KN(maxpool2d_forward)(const pdt_conv2d *p, const T *x, T *y, int64_t *argmax) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    const int halving = p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0;
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const T *xc = x + c * in;
-        if (halving) {  // MaxPool2d(2): the same taps in the same order, a window per column with no bounds
-            for (pdt_int r = 0; r < p->oh; ++r) {
-                const T *r0 = xc + 2 * r * p->w, *r1 = r0 + p->w;
-                for (pdt_int s = 0; s < p->ow; ++s) {
-                    const T v[4] = {r0[2 * s], r0[2 * s + 1], r1[2 * s], r1[2 * s + 1]};
-                    T m = v[0];
-                    int at = 0;
-                    for (int t = 1; t < 4; ++t) {
-                        const int take = (v[t] > m) | (v[t] != v[t]);
-                        m = take ? v[t] : m;
-                        at = take ? t : at;
-                    }
-                    y[c * out + r * p->ow + s] = m;
-                    argmax[c * out + r * p->ow + s] = (2 * r + (at >> 1)) * p->w + 2 * s + (at & 1);
-                }
-            }
-            continue;
-        }
-        for (pdt_int r = 0; r < p->oh; ++r)
-            for (pdt_int s = 0; s < p->ow; ++s) {
-                pdt_int i0, i1, j0, j1;
-                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
-                pdt_int best = i0 * p->w + j0;
-                T m = xc[best];
-                for (pdt_int i = i0; i < i1; ++i)
-                    for (pdt_int j = j0; j < j1; ++j) {  // selects, not branches: maxima of noise are unpredictable
-                        const T v = xc[i * p->w + j];
-                        const int take = (v > m) | (v != v);  // PyTorch's test: the last NaN wins
-                        m = take ? v : m;
-                        best = take ? i * p->w + j : best;
-                    }
-                y[c * out + r * p->ow + s] = m;
-                argmax[c * out + r * p->ow + s] = best;
-            }
-    }
-    return PDT_OK;
-}
-
-// dy, argmax (n·c, oh, ow) → dx (n·c, h, w): zero, then dx[argmax] += dy
-static pdt_status KN(maxpool2d_backward)(const pdt_conv2d *p, const T *dy, const int64_t *argmax, T *dx) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        T *dxc = dx + c * in;
-        memset(dxc, 0, (size_t)in * sizeof(T));
-        for (pdt_int q = 0; q < out; ++q) dxc[argmax[c * out + q]] += dy[c * out + q];
-    }
-    return PDT_OK;
-}
-
-// planes (n·c, h, w) → y (n·c, oh, ow) = window sum / (kh·kw)
-static pdt_status KN(avgpool2d_forward)(const pdt_conv2d *p, const T *x, T *y) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const T *xc = x + c * in;
-        for (pdt_int r = 0; r < p->oh; ++r)
-            for (pdt_int s = 0; s < p->ow; ++s) {
-                pdt_int i0, i1, j0, j1;
-                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
-                T sum = 0;
-                for (pdt_int i = i0; i < i1; ++i)
-                    for (pdt_int j = j0; j < j1; ++j) sum += xc[i * p->w + j];
-                y[c * out + r * p->ow + s] = sum * inv;
-            }
-    }
-    return PDT_OK;
-}
-
-// dy (n·c, oh, ow) → dx (n·c, h, w): zero, then each window's pixels += dy / (kh·kw)
-static pdt_status KN(avgpool2d_backward)(const pdt_conv2d *p, const T *dy, T *dx) {
-    const pdt_int planes = p->n * p->c, in = p->h * p->w, out = p->oh * p->ow;
-    const T inv = (T)(1.0 / (double)(p->kh * p->kw));
-    PDT_OMP_FOR(planes > 1 && planes * in > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        T *dxc = dx + c * in;
-        memset(dxc, 0, (size_t)in * sizeof(T));
-        for (pdt_int r = 0; r < p->oh; ++r)
-            for (pdt_int s = 0; s < p->ow; ++s) {
-                pdt_int i0, i1, j0, j1;
-                pdt_pool_window(p, r, s, &i0, &i1, &j0, &j1);
-                const T g = dy[c * out + r * p->ow + s] * inv;
-                for (pdt_int i = i0; i < i1; ++i)
-                    for (pdt_int j = j0; j < j1; ++j) dxc[i * p->w + j] += g;
-            }
-    }
-    return PDT_OK;
-}
-
-// x (planes, s) → y (planes): y = Σ x / s, VN partial sums per plane combined in a fixed order
-static pdt_status KN(global_avgpool_forward)(pdt_int planes, pdt_int s, const T *x, T *y) {
-    const T inv = (T)(1.0 / (double)s);
-    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const T *xc = x + c * s;
-        V acc = vzero();
-        pdt_int q = 0;
-        for (; q + VN <= s; q += VN) acc = vadd(acc, vload(xc + q));
-        if (q < s) acc = vadd(acc, vload_tail(xc + q, s - q));
-        y[c] = vreduce_add(acc) * inv;
-    }
-    return PDT_OK;
-}
-
-// dy (planes) → dx (planes, s) = dy / s
-static pdt_status KN(global_avgpool_backward)(pdt_int planes, pdt_int s, const T *dy, T *dx) {
-    const T inv = (T)(1.0 / (double)s);
-    PDT_OMP_FOR(planes > 1 && planes * s > PDT_PAR_MIN)
-    for (pdt_int c = 0; c < planes; ++c) {
-        const V g = vset1(dy[c] * inv);
-        T *dxc = dx + c * s;
-        pdt_int q = 0;
-        for (; q + VN <= s; q += VN) vstore(dxc + q, g);
-        if (q < s) vstore_tail(dxc + q, g, s - q);
-    }
     return PDT_OK;
 }

@@ -172,11 +172,11 @@ static PyObject *py_maxpool2d_backward(PyObject *self, PyObject *args) {
     pdt_require(&a, h >= 1 && w >= 1, "input_size must be positive, got (%lld, %lld)", h, w);
     if (a.failed) return pdt_args_fail(&a);
     const pdt_int count = pdt_size(&a, 1);
-    for (pdt_int i = 0; i < count; ++i)
-        if (!pdt_require(&a, argmax[i] >= 0 && argmax[i] < h * w,
-                         "argmax holds %lld at position %lld; indices must be in [0, H·W = %lld)",
-                         (long long)argmax[i], (long long)i, h * w))
-            return pdt_args_fail(&a);
+    pdt_int bad = 0;  // a plain scan (no call per index), then the message for the first bad one
+    while (bad < count && argmax[bad] >= 0 && argmax[bad] < h * w) ++bad;
+    if (!pdt_require(&a, bad == count, "argmax holds %lld at position %lld; indices must be in [0, H·W = %lld)",
+                     bad < count ? (long long)argmax[bad] : 0LL, (long long)bad, h * w))
+        return pdt_args_fail(&a);
     pdt_bind_dim(&a, 'H', h, "input_size");
     pdt_bind_dim(&a, 'W', w, "input_size");
     void *dx = pdt_arg_out(&a, "out", out_o, "N,C,H,W", 0);

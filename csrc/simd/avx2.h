@@ -84,6 +84,10 @@ static inline __m256 vf32_trunc(__m256 a) { return _mm256_round_ps(a, _MM_FROUND
 static inline __m256 vf32_gather(const float *base, __m256 pos) {
     return _mm256_i32gather_ps(base, _mm256_cvttps_epi32(pos), 4);
 }
+/* lanes 0, 2, 4, … of the 2·VN values a then b */
+static inline __m256 vf32_even(__m256 a, __m256 b) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+}
 
 typedef __m256d vf64_t;
 typedef __m256d vf64_mask;
@@ -135,6 +139,9 @@ static inline __m256d vf64_rcp(__m256d a) { return _mm256_div_pd(_mm256_set1_pd(
 static inline __m256d vf64_trunc(__m256d a) { return _mm256_round_pd(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }
 static inline __m256d vf64_gather(const double *base, __m256d pos) {
     return _mm256_i32gather_pd(base, _mm256_cvttpd_epi32(pos), 8);
+}
+static inline __m256d vf64_even(__m256d a, __m256d b) {
+    return _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), 0xD8);
 }
 
 /* transpose of an 8 × 8 (float) or 4 × 4 (double) block: r[i] lane j ↔ r[j] lane i */

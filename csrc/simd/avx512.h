@@ -84,6 +84,10 @@ static inline __m512 vf32_trunc(__m512 a) { return _mm512_roundscale_ps(a, _MM_F
 static inline __m512 vf32_gather(const float *base, __m512 pos) {
     return _mm512_i32gather_ps(_mm512_cvttps_epi32(pos), base, 4);
 }
+/* lanes 0, 2, 4, … of the 2·VN values a then b */
+static inline __m512 vf32_even(__m512 a, __m512 b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+}
 
 typedef __m512d vf64_t;
 typedef __mmask8 vf64_mask;
@@ -140,6 +144,9 @@ static inline __m512d vf64_rcp(__m512d a) {
 static inline __m512d vf64_trunc(__m512d a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }
 static inline __m512d vf64_gather(const double *base, __m512d pos) {
     return _mm512_i32gather_pd(_mm512_cvttpd_epi32(pos), base, 8);
+}
+static inline __m512d vf64_even(__m512d a, __m512d b) {
+    return _mm512_permutex2var_pd(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
 }
 
 /* transpose of a 16 × 16 (float) or 8 × 8 (double) block: r[i] lane j ↔ r[j] lane i */

@@ -50,6 +50,7 @@
 #define vrcp PDT_CAT(VP, _rcp)              /* (V a) -> 1/a within 1 ulp, a finite, nonzero, normal */
 #define vtrunc PDT_CAT(VP, _trunc)            /* (V a) -> a rounded toward zero */
 #define vgather PDT_CAT(VP, _gather)          /* (const T *base, V pos) -> base[pos] per lane, pos whole in [0, 2^24) */
+#define veven PDT_CAT(VP, _even)              /* (V a, V b) -> lanes 0, 2, 4, … of a then b (a stride-2 load) */
 #define vtranspose PDT_CAT(VP, _transpose)  /* (V r[VN]) in place: lane j of r[i] ↔ lane i of r[j] */
 
 #endif

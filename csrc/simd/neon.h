@@ -89,6 +89,8 @@ static inline float32x4_t vf32_gather(const float *base, float32x4_t pos) {
     r = vsetq_lane_f32(base[vgetq_lane_s32(i, 2)], r, 2);
     return vsetq_lane_f32(base[vgetq_lane_s32(i, 3)], r, 3);
 }
+/* lanes 0, 2, 4, … of the 2·VN values a then b */
+static inline float32x4_t vf32_even(float32x4_t a, float32x4_t b) { return vuzp1q_f32(a, b); }
 
 typedef float64x2_t vf64_t;
 typedef uint64x2_t vf64_mask;
@@ -146,6 +148,7 @@ static inline float64x2_t vf64_gather(const double *base, float64x2_t pos) {
     int64x2_t i = vcvtq_s64_f64(pos);
     return vsetq_lane_f64(base[vgetq_lane_s64(i, 1)], vdupq_n_f64(base[vgetq_lane_s64(i, 0)]), 1);
 }
+static inline float64x2_t vf64_even(float64x2_t a, float64x2_t b) { return vuzp1q_f64(a, b); }
 
 /* transpose of a 4 × 4 (float) or 2 × 2 (double) block: r[i] lane j ↔ r[j] lane i */
 static inline void vf32_transpose(float32x4_t *r) {

@@ -80,6 +80,9 @@ static inline double vf64_trunc(double a) { return trunc(a); }
 /* base[pos] for a whole-valued pos in [0, 2^24) (the only lane: a plain load) */
 static inline float vf32_gather(const float *base, float pos) { return base[(pdt_int)pos]; }
 static inline double vf64_gather(const double *base, double pos) { return base[(pdt_int)pos]; }
+/* lanes 0, 2, 4, … of the 2·VN values a then b: a itself for one lane */
+static inline float vf32_even(float a, float b) { (void)b; return a; }
+static inline double vf64_even(double a, double b) { (void)b; return a; }
 /* transpose of a VN × VN block held as VN vectors (r[i] lane j ↔ r[j] lane i): one lane, nothing moves */
 static inline void vf32_transpose(float *r) { (void)r; }
 static inline void vf64_transpose(double *r) { (void)r; }

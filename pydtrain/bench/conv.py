@@ -4,9 +4,11 @@ Conv rows: the layers of a digits/shapes ResNet and of a CIFAR-sized network, an
 layer (groups = channels, its own direct kernel); the note gives
 pydtrain's GFLOP/s (forward, dW and dx: 3·2·N·O·C/g·kh·kw·oh·ow) and, for the largest layer at
 one thread, its share of the FMA peak measured next to each call (common.paired_efficiency).
-Pooling rows (MaxPool2d 2×2, global average pooling) give the effective bandwidth over the
-compulsory bytes (x and y in the forward, dy and dx in the backward; max pooling also writes
-and reads its int64 argmax) as a share of the STREAM triad at the same thread count.
+Pooling rows (MaxPool2d 2×2 and 3×3 stride 2, global average pooling) give the effective bandwidth
+over the compulsory bytes (x and y in the forward, dy and dx in the backward; max pooling also
+writes and reads its int64 argmax) as a share of the STREAM triad at the same thread count.
+pydtrain's and PyTorch's runs of a row are taken in turn (common.interleaved_medians), so a
+busy machine slows both alike.
 """
 from __future__ import annotations
 
@@ -36,6 +38,13 @@ def _torch_pair(make, x, dy):
     return common.torch_layer_step(make(), xt, torch.from_numpy(dy.copy()))
 
 
+def _times(step, torch_step) -> tuple:
+    """Median seconds of pydtrain's step and of PyTorch's (None without PyTorch), their runs taken in turn."""
+    if torch_step is None:
+        return common.median_time(step), None
+    return tuple(common.interleaved_medians([step, torch_step]))
+
+
 def _conv_rows(table, threads: int) -> None:
     from pydtrain import nn
 
@@ -47,9 +56,8 @@ def _conv_rows(table, threads: int) -> None:
         x = rng.standard_normal((n, c, h, w), dtype=np.float32)
         dy = rng.standard_normal(layer(x).shape, dtype=np.float32)
         step = common.layer_step(layer, x, dy)
-        t_pdt = common.median_time(step)
         make = (lambda: torch.nn.Conv2d(c, o, k, stride=s, padding=p, groups=g)) if torch else None
-        t_th = common.median_time(_torch_pair(make, x, dy)) if torch else None
+        t_pdt, t_th = _times(step, _torch_pair(make, x, dy) if torch else None)
         flops = 3 * 2 * n * o * c // g * k * k * dy.shape[2] * dy.shape[3]
         note = f"{flops / t_pdt / 1e9:.1f} GFLOP/s"
         if shape == LARGEST and threads == 1:
@@ -68,12 +76,13 @@ def _pool_rows(table, threads: int) -> None:
     cases = [  # name, layer, torch module, compulsory bytes per input element
         ("maxpool 2x2", nn.MaxPool2d(2), (lambda: torch.nn.MaxPool2d(2)) if torch else None,
          4 + 4 + (4 + 8 + 4 + 8) / 4),
+        ("maxpool 3x3 s2 p1", nn.MaxPool2d(3, 2, 1), (lambda: torch.nn.MaxPool2d(3, 2, 1)) if torch else None,
+         4 + 4 + (4 + 8 + 4 + 8) / 4),
         ("global avgpool", nn.AdaptiveAvgPool2d(1), (lambda: torch.nn.AdaptiveAvgPool2d(1)) if torch else None, 8),
     ]
     for name, layer, make, per_element in cases:
         dy = rng.standard_normal(layer(x).shape, dtype=np.float32)
-        t_pdt = common.median_time(common.layer_step(layer, x, dy))
-        t_th = common.median_time(_torch_pair(make, x, dy)) if torch else None
+        t_pdt, t_th = _times(common.layer_step(layer, x, dy), _torch_pair(make, x, dy) if torch else None)
         gbs = per_element * x.size / t_pdt
         table.row(f"{name} {x.shape} fwd+bwd, {threads} thr", t_pdt, None, t_th,
                   f"GB/s {gbs / 1e9:.1f} = {100 * gbs / triad:.0f}% of triad ({triad / 1e9:.1f})")
