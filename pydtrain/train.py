@@ -26,7 +26,7 @@ import math
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -99,8 +99,21 @@ class History:
         return len(self.history.get("loss", ()))
 
     def __getitem__(self, key: str) -> list[float]:
-        """``h["loss"]`` is ``h.history["loss"]``."""
-        return self.history[key]
+        """``h["loss"]`` is ``h.history["loss"]``; an unknown key's KeyError lists the keys there are."""
+        try:
+            return self.history[key]
+        except KeyError:
+            raise KeyError(f"History has no {key!r}; its keys are {list(self.history)}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.history
+
+    def __iter__(self) -> Iterator[str]:
+        """The recorded quantities' names, as iterating ``h.history`` gives them."""
+        return iter(self.history)
+
+    def keys(self) -> KeysView[str]:
+        return self.history.keys()
 
     def _append(self, logs: dict[str, float]) -> None:
         for key, value in logs.items():

@@ -388,3 +388,14 @@ def test_base_callback_hooks_do_nothing():
     X, y = moons(20)
     h = fit(*setup(), (X, y), epochs=2, callbacks=[Callback()], progress=False)
     assert h.epochs == 2
+
+
+def test_history_reads_like_its_dict():
+    h = History()
+    h._append({"loss": 0.5, "accuracy": 0.8})
+    h._append({"loss": 0.25, "accuracy": 0.9})
+    assert "loss" in h and "acc" not in h
+    assert list(h) == list(h.keys()) == ["loss", "accuracy"]
+    assert h["loss"] == [0.5, 0.25]
+    with pytest.raises(KeyError, match=r"History has no 'acc'; its keys are \['loss', 'accuracy'\]"):
+        h["acc"]

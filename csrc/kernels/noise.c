@@ -10,13 +10,14 @@
 // x, y (n); y may be x
 // y_i = x_i + std·z_i
 static pdt_status KN(gaussian_noise_forward)(pdt_rng rng, pdt_int n, double std, const T *x, T *y) {
-    const pdt_int chunks = (n + PDT_PHILOX_LANES - 1) / PDT_PHILOX_LANES;
+    const pdt_int chunks = PDT_PHILOX_CHUNKS(n);
     PDT_OMP_FOR(n > PDT_PAR_MIN / 8)
     for (pdt_int k = 0; k < chunks; ++k) {
         double z[PDT_PHILOX_LANES];
-        const pdt_int base = k * PDT_PHILOX_LANES, len = n - base < PDT_PHILOX_LANES ? n - base : PDT_PHILOX_LANES;
-        KN(philox_normal_lanes)(rng.seed, rng.offset + (uint64_t)base, z);
-        for (pdt_int j = 0; j < len; ++j) y[base + j] = (T)((double)x[base + j] + std * z[j]);
+        const pdt_int len = KN(philox_normal_chunk)(rng, n, k, z);
+        const T *xk = x + k * PDT_PHILOX_LANES;
+        T *yk = y + k * PDT_PHILOX_LANES;
+        for (pdt_int j = 0; j < len; ++j) yk[j] = (T)((double)xk[j] + std * z[j]);
     }
     return PDT_OK;
 }

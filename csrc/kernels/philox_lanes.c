@@ -8,6 +8,7 @@
 #ifndef PDT_PHILOX_LANES
 #define PDT_PHILOX_LANES 64  /* blocks per call: enough independent lanes to hide the multiply latency */
 #endif
+#define PDT_PHILOX_CHUNKS(n) (((n) + PDT_PHILOX_LANES - 1) / PDT_PHILOX_LANES)
 
 #ifndef PDT_PHILOX_NV
 #define PDT_PHILOX_NV (PDT_PHILOX_LANES / vu32_N)  /* vectors of 32-bit lanes per chunk */
@@ -50,16 +51,21 @@ static inline void KN(philox_lanes)(uint64_t seed, uint64_t first, uint32_t w[4]
     }
 }
 
-// z[b] = the standard normal of block first + b (rng.h's pdt_normal_at), b < PDT_PHILOX_LANES
-static inline void KN(philox_normal_lanes)(uint64_t seed, uint64_t first, double z[PDT_PHILOX_LANES]) {
+// Chunk k of an n-element draw (elements k·LANES ..): z[j] = the standard normal of element k·LANES + j,
+// i.e. of block offset + k·LANES + j (rng.h's pdt_normal_at); returns how many of z the chunk holds.
+static inline pdt_int KN(philox_normal_chunk)(pdt_rng rng, pdt_int n, pdt_int k, double z[PDT_PHILOX_LANES]) {
     uint32_t w[4][PDT_PHILOX_LANES];
-    KN(philox_lanes)(seed, first, w);
+    const pdt_int base = k * PDT_PHILOX_LANES;
+    KN(philox_lanes)(rng.seed, rng.offset + (uint64_t)base, w);
     for (int b = 0; b < PDT_PHILOX_LANES; ++b) z[b] = pdt_box_muller(w[0][b], w[1][b], w[2][b], w[3][b]);
+    return n - base < PDT_PHILOX_LANES ? n - base : PDT_PHILOX_LANES;
 }
 
-// u[b] = the uniform [0, 1) draw of block first + b (rng.h's pdt_uniform_at), b < PDT_PHILOX_LANES
-static inline void KN(philox_uniform_lanes)(uint64_t seed, uint64_t first, double u[PDT_PHILOX_LANES]) {
+// The same chunk as uniform [0, 1) draws (rng.h's pdt_uniform_at).
+static inline pdt_int KN(philox_uniform_chunk)(pdt_rng rng, pdt_int n, pdt_int k, double u[PDT_PHILOX_LANES]) {
     uint32_t w[4][PDT_PHILOX_LANES];
-    KN(philox_lanes)(seed, first, w);
+    const pdt_int base = k * PDT_PHILOX_LANES;
+    KN(philox_lanes)(rng.seed, rng.offset + (uint64_t)base, w);
     for (int b = 0; b < PDT_PHILOX_LANES; ++b) u[b] = pdt_u53(w[0][b], w[1][b]);
+    return n - base < PDT_PHILOX_LANES ? n - base : PDT_PHILOX_LANES;
 }
