@@ -22,6 +22,7 @@ step and layer; Ctrl-C ends it and returns the History so far. ``save_checkpoint
 
 from __future__ import annotations
 
+import functools
 import math
 import signal
 import sys
@@ -299,7 +300,7 @@ def _grad_norm_fn(optimizer: Any, params: list[Any]) -> Callable[[], float]:
 
 
 class _HeldInterrupts:
-    """Ctrl-C (SIGINT) during ``with held:`` waits for the end of the block, so that an optimizer step (its count,
+    """Ctrl-C (SIGINT) while ``inside`` is set waits for ``leave()``, so that an optimizer step (its count,
     every group's update) is never cut in half: after an interrupt the model and the optimizer are those of a
     whole number of steps. Elsewhere it raises KeyboardInterrupt at once, as Python's own handler does.
     ``install()`` puts the handler in place for a whole ``fit`` (two system calls, none per step), only over
@@ -324,10 +325,8 @@ class _HeldInterrupts:
             raise KeyboardInterrupt
         self.pending = True
 
-    def __enter__(self) -> None:
-        self.inside = True
-
-    def __exit__(self, *exc: Any) -> None:
+    def leave(self) -> None:
+        """Ends the held block (``inside = True`` began it): a Ctrl-C that came meanwhile raises now."""
         self.inside = False
         if self.pending:
             self.pending = False
@@ -362,7 +361,7 @@ def _train_epoch(
     unhooked = hooked[::-1]
     grad_norm = _grad_norm_fn(optimizer, params)
     # the input is data: a Sequential skips its gradient (a leading Linear's dx product)
-    backward, backward_kwargs = model.backward, {"input_grad": False} if isinstance(model, Sequential) else {}
+    backward = functools.partial(model.backward, input_grad=False) if isinstance(model, Sequential) else model.backward
     # a transform makes new inputs each batch: those are checked as they come
     transformed = loader.transform is not None and loader.X.dtype in (np.float32, np.float64)
     for batch, (xb, yb) in enumerate(loader):
@@ -383,7 +382,7 @@ def _train_epoch(
             values = [loss]
             for fn in fns:
                 values.append(fn(out, yb))
-            backward(loss_fn.backward(), **backward_kwargs)
+            backward(loss_fn.backward())
         finally:  # parameters perturbed by before_forward are clean again, whatever happened
             for regularizer in unhooked:
                 regularizer.after_backward(params)
@@ -405,9 +404,12 @@ def _train_epoch(
             if bar is not None:
                 bar.update()
             continue
-        with held:  # Ctrl-C waits for the step to complete
+        held.inside = True  # Ctrl-C waits for the step to complete
+        try:
             optimizer.step()
             trainer.step += 1
+        finally:
+            held.leave()
 
         n = len(xb)
         seen += n
