@@ -11,7 +11,7 @@ run by default, PYDTRAIN_FUZZ_EXAMPLES=10 runs ten times as many.
 """
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import pydtrain as pdt
@@ -82,28 +82,23 @@ def test_elementwise(data):
     rtol, atol = tolerances(dtype)
     if backward and valid:  # dx = dy·f'(x), f' a sum of O(1) terms: its rounding follows |dy|, not |dx|
         atol = 10 * atol * (1 + np.nan_to_num(np.abs(f64(inputs[1])), posinf=0))
-    tail = SLOPE_TAILS.get(name, {}).get(np.dtype(dtype).type)
-    expect = (lambda: (_backward_oracle(oracle, inputs, hp, dtype, tail), ())) if backward else \
-        (lambda: (oracle(*inputs, *hp), ()))
+    assume(not (backward and valid and _inf_times_tiny(oracle, inputs, hp, dtype)))
+    expect = lambda: (oracle(*inputs, *hp), ())  # noqa: E731
     check("elementwise", lambda: fn(*inputs, *hp, out=out), expect, dtype, valid, inputs, out, (rtol, atol))
 
 
-# Kernels whose f'(x) is exactly 0 or 1 beyond a |x| (vmath.h's VM_TAIL_MAX for each dtype): GELU's slope there is
-# below 1e-36 (float32) / 1e-297 (float64), taken as 0 for x < 0 and 1 for x > 0
-SLOPE_TAILS = {"gelu_backward": {np.float32: 13.0, np.float64: 37.0}}
+# |f'(x)| this small is 0 within the rounding of f'(x)'s O(1) terms in the dtype: where dy is infinite there, dx is
+# inf·(almost 0), and a kernel may give ±inf or NaN (sigmoid's e^x kept as a subnormal, SELU's underflowed to 0, GELU's
+# tail past |x| = 13 (float32) / 37 (float64) taken as 0): such cases are not drawn
+AMBIGUOUS_SLOPE = {np.float32: 1e-30, np.float64: 1e-290}
 
 
-def _backward_oracle(oracle, inputs, hp, dtype, tail=None):
-    """dy·f'(x) in float64, NaN where dy is infinite and f'(x) (nonzero in float64) is 0 in the kernel: where it
-    underflows to 0 in the call's dtype (the kernel computes f'(x) in that dtype) or lies past ``tail``."""
+def _inf_times_tiny(oracle, inputs, hp, dtype):
+    """Whether dy is infinite where 0 < |f'(x)| < AMBIGUOUS_SLOPE (f' from the float64 oracle)."""
     x, dy = inputs
-    want = oracle(x, dy, *hp)
-    dy64, x64 = f64(dy), f64(x)
-    slope = oracle(x, np.ones_like(dy64), *hp)
-    zero = slope.astype(dtype) == 0
-    if tail is not None:
-        zero |= x64 < -tail
-    return np.where((slope != 0) & zero & np.isinf(dy64), np.nan, want)
+    with np.errstate(invalid="ignore", over="ignore"):
+        slope = np.abs(oracle(x, np.ones(np.shape(dy)), *hp))
+    return bool((np.isinf(f64(dy)) & (slope > 0) & (slope < AMBIGUOUS_SLOPE[np.dtype(dtype).type])).any())
 
 
 def eps(dtype):
