@@ -60,7 +60,8 @@ static inline double pdt_shape_distance(int kind, double x, double y, double r) 
 }
 #endif
 
-// images (n, size, size), labels (n) in [0, classes); kinds (classes): the shape of each class; spots ≤ PDT_SHAPES_MAX_SPOTS
+// images (n, size, size), labels (n) in [0, classes); kinds (classes): the shape of each class;
+// spots ≤ PDT_SHAPES_MAX_SPOTS
 static pdt_status KN(draw_shapes)(pdt_rng rng, pdt_int n, pdt_int size, pdt_int classes, const int64_t *kinds,
                                   pdt_int spots, double noise, T *images, int64_t *labels) {
     const uint64_t per = 2 + (uint64_t)spots + (uint64_t)size * (uint64_t)size;
@@ -95,8 +96,10 @@ static pdt_status KN(draw_shapes)(pdt_rng rng, pdt_int n, pdt_int size, pdt_int 
                 const double dx = px + 0.5 - cx, dy = py + 0.5 - cy;
                 const double d = pdt_shape_distance(kind, c * dx + s * dy, -s * dx + c * dy, r);
                 double v = pdt_clamp(0.5 * stroke - d + 0.5, 0.0, 1.0);
-                for (pdt_int k = 0; k < spots; ++k)
-                    v = fmax(v, pdt_clamp(spot[k][2] - hypot(px + 0.5 - spot[k][0], py + 0.5 - spot[k][1]) + 0.5, 0.0, 1.0));
+                for (pdt_int k = 0; k < spots; ++k) {
+                    const double e = hypot(px + 0.5 - spot[k][0], py + 0.5 - spot[k][1]);
+                    v = fmax(v, pdt_clamp(spot[k][2] - e + 0.5, 0.0, 1.0));
+                }
                 const double z = pdt_normal_at(rng.seed, base + 2 + (uint64_t)spots, (uint64_t)(py * size + px));
                 img[py * size + px] = (T)(ink * v + noise * z);
             }

@@ -85,8 +85,8 @@ static PyObject *py_draw_shapes(PyObject *self, PyObject *args) {
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;
     pdt_rng rng = {seed, offset};
-    PDT_RUN(&a, st, draw_shapes, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'S'), pdt_dim(&a, 'K'), kinds, (pdt_int)spots, noise,
-            images, labels);
+    PDT_RUN(&a, st, draw_shapes, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'S'), pdt_dim(&a, 'K'), kinds, (pdt_int)spots,
+            noise, images, labels);
     if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
     return pdt_args_outputs(&a);
 }
