@@ -39,6 +39,9 @@ typedef struct {
     uint64_t offset;
 } pdt_rng;
 
+/* draw_shapes keeps the spots of an image on the stack: at most this many. */
+#define PDT_SHAPES_MAX_SPOTS 16
+
 /* ---- optim, clip, average: hyper-parameters of the optimizer steps (kernels/optim.c) ---- */
 enum { PDT_SGD_CLASSIC = 0, PDT_SGD_PYTORCH = 1 };
 

@@ -89,7 +89,7 @@ def _build_parser() -> tuple[_Parser, _Parser, _Parser]:
                        "convolutions on the images (--depths, --widths; digits or shapes) (default: mlp)")
     train.add_argument("--dataset", choices=DATASETS, default="digits",
                        help="data set: digits, 8x8 images of 10 digits; moons, spirals, points in the plane; "
-                       f"shapes, {SHAPES_IMAGES} 28x28 images of 6 drawn shapes (default: digits)")
+                       f"shapes, {SHAPES_IMAGES} 28x28 images of 6 drawn shapes among ink spots (default: digits)")
     train.add_argument("--hidden", type=int, nargs="+", default=None, metavar="UNITS",
                        help="mlp: units of each hidden layer, e.g. --hidden 128 64 (default: 128)")
     train.add_argument("--depths", type=int, nargs="+", default=None, metavar="BLOCKS",

@@ -128,23 +128,26 @@ def test_load_digits_as_images():
 
 
 def test_small_cnn_beats_mlp_on_shapes():
-    """The convolution's shared, local weights find a shape wherever it lies; the MLP must learn each position."""
+    """The convolution's shared, local weights find a shape wherever it lies and whatever spots lie beside it;
+    the MLP must learn each position."""
     from pydtrain.data.datasets import make_shapes
+    from pydtrain.optim.lr_scheduler import CosineAnnealingLR
     from pydtrain.train import evaluate, fit
 
-    X, y = make_shapes(1800, size=20, seed=1)
-    X = (X - X[:1200].mean()) / X[:1200].std()
-    train, test = (X[:1200], y[:1200]), (X[1200:], y[1200:])
+    X, y = make_shapes(3000, size=20, seed=1)
+    X = (X - X[:2400].mean()) / X[:2400].std()
+    train, test = (X[:2400], y[:2400]), (X[2400:], y[2400:])
     loss_fn = nn.CrossEntropyLoss()
     pdt.seed(0)
-    cnn = pdt.models.resnet(depths=(1, 1), widths=(8, 16), num_classes=6)
-    fit(cnn, loss_fn, optim.Adam(cnn.parameters(), lr=3e-3), train, epochs=6, progress=False)
+    cnn = pdt.models.resnet(depths=(1, 1, 1), widths=(8, 16, 32), num_classes=6)
+    sgd = optim.SGD(cnn.parameters(), lr=0.1, momentum=0.9)
+    fit(cnn, loss_fn, sgd, train, epochs=8, batch_size=64, scheduler=CosineAnnealingLR(sgd, T_max=8), progress=False)
     mlp = pdt.models.mlp([400, 256, 256, 6], dropout=0.2)
     flat = [(a.reshape(len(a), -1), b) for a, b in (train, test)]
     fit(mlp, loss_fn, optim.Adam(mlp.parameters(), lr=1e-3), flat[0], epochs=20, progress=False)
     cnn_accuracy = evaluate(cnn, loss_fn, test)["accuracy"]
     mlp_accuracy = evaluate(mlp, loss_fn, flat[1])["accuracy"]
-    assert cnn_accuracy > 0.8 and cnn_accuracy > mlp_accuracy + 0.15, (cnn_accuracy, mlp_accuracy)
+    assert cnn_accuracy > 0.7 and cnn_accuracy > mlp_accuracy + 0.2, (cnn_accuracy, mlp_accuracy)
 
 
 def test_bench_layer_profile_times_every_layer_type_and_unwraps():

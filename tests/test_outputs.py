@@ -293,7 +293,7 @@ def _pool(entry):
 
 def _draw_shapes(shape, dtype, rng):
     images = np.empty((shape[0], 8 + shape[1] % 9, 8 + shape[1] % 9), dtype)
-    return lambda outs: _C.draw_shapes(images, np.array([0, 5, 3], np.int64), 7, 11, 0.1, *outs), 1
+    return lambda outs: _C.draw_shapes(images, np.array([0, 5, 3], np.int64), 7, 11, 2, 0.1, *outs), 1
 
 
 # entry name -> one or more (case label, maker); every _C function with an output argument is listed

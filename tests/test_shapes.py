@@ -1,5 +1,6 @@
 """make_shapes: the drawn-shapes data set (C kernel draw_shapes): layout, labels, seeding, bits for any
-thread count and SIMD level, the drawing against a float64 rendering of the same outline, bad arguments."""
+thread count and SIMD level, the drawing against a NumPy rendering from the same random words, where the
+shapes lie, the spots, bad arguments."""
 import numpy as np
 import pytest
 
@@ -54,21 +55,48 @@ def test_seeding_threads_and_simd_levels():
         _C._set_simd(level)
 
 
-def test_a_circle_matches_a_float64_rendering():
-    # with one class and no noise, each image is one circle outline; its ink centroid is the circle's centre
-    # and the ink lies on a ring: the radius spread is about the stroke width
-    X, _ = make_shapes(20, size=64, classes=["circle"], seed=7, noise=0.0, dtype=np.float64)
-    yy, xx = np.mgrid[0:64, 0:64] + 0.5
-    for img in X[:, 0]:
-        if img[0].any() or img[-1].any() or img[:, 0].any() or img[:, -1].any():
-            continue  # clipped by the border
-        w = img / img.sum()
-        cy, cx = (w * yy).sum(), (w * xx).sum()
-        assert 0.3 * 64 - 1 < cx < 0.7 * 64 + 1 and 0.3 * 64 - 1 < cy < 0.7 * 64 + 1
-        radius = np.hypot(yy - cy, xx - cx)
-        r = (w * radius).sum()
-        assert 0.16 * 64 - 1 < r < 0.30 * 64 + 1
-        assert np.sqrt((w * (radius - r) ** 2).sum()) < 2.5
+def _words(seed, counter):
+    return np.array(_C.philox(seed, counter), np.float64) / 2.0**32  # the four words of a block as [0, 1) draws
+
+
+@pytest.mark.parametrize("size,spots", [(28, 4), (20, 0), (64, 16)])
+def test_circles_and_spots_match_a_float64_rendering(size, spots):
+    # without noise, each image redrawn in NumPy from the rule in make_shapes' docstring and the same Philox
+    # blocks: two for the shape (label, radius, stroke, centre, angle, intensity), one per spot
+    seed, offset, n = 7, 11, 12
+    X = np.empty((n, size, size))
+    labels = _C.draw_shapes(X, np.array([0], np.int64), seed, offset, spots, 0.0)
+    np.testing.assert_array_equal(labels, 0)
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    scale = size / 28
+    for i in range(n):
+        base = offset + i * (2 + spots + size * size)
+        u = np.concatenate([_words(seed, base), _words(seed, base + 1)])
+        r = size * (0.12 + 0.18 * u[1])
+        stroke = 1 + 1.5 * u[2] * scale
+        reach = r + stroke / 2  # the whole outline inside the image
+        cx, cy = reach + (size - 2 * reach) * u[3], reach + (size - 2 * reach) * u[4]
+        ink = np.clip(stroke / 2 - np.abs(np.hypot(xx - cx, yy - cy) - r) + 0.5, 0, 1)
+        for k in range(spots):
+            w = _words(seed, base + 2 + k)
+            radius = (1 + 1.5 * w[2]) * scale
+            ink = np.maximum(ink, np.clip(radius - np.hypot(xx - size * w[0], yy - size * w[1]) + 0.5, 0, 1))
+        np.testing.assert_allclose(X[i], (0.6 + 0.4 * u[6]) * ink, atol=1e-12)
+    X32 = np.empty((n, size, size), np.float32)
+    _C.draw_shapes(X32, np.array([0], np.int64), seed, offset, spots, 0.0)
+    np.testing.assert_array_equal(X32, X.astype(np.float32))  # float32: the float64 value rounded once
+
+
+def test_outlines_lie_anywhere_inside_the_image():
+    X, y = make_shapes(600, seed=8, noise=0.0, spots=0, dtype=np.float64)
+    ink = X[:, 0]
+    yy, xx = np.mgrid[0:28, 0:28] + 0.5
+    w = ink / ink.sum(axis=(1, 2), keepdims=True)
+    cx, cy = (w * xx).sum(axis=(1, 2)), (w * yy).sum(axis=(1, 2))
+    assert cx.min() < 8 and cx.max() > 20 and cy.min() < 8 and cy.max() > 20  # not just the middle
+    spotted, _ = make_shapes(600, seed=8, noise=0.0)  # four spots of 1-2.5 px: about 50 more inked pixels
+    extra = (spotted > 0).sum(axis=(1, 2, 3)).mean() - (ink > 0).sum(axis=(1, 2)).mean()
+    assert 30 < extra < 80, extra
 
 
 @pytest.mark.parametrize("kwargs,kind,words", [
@@ -77,6 +105,9 @@ def test_a_circle_matches_a_float64_rendering():
     (dict(n=5, classes=7), ValueError, "classes must be at most 6"),
     (dict(n=5, classes=["circle", "star"]), ValueError, "classes must be distinct names"),
     (dict(n=5, noise=-1.0), ValueError, "noise"),
+    (dict(n=5, spots=-1), ValueError, "spots must be an integer >= 0"),
+    (dict(n=5, spots=17), ValueError, "spots must be at most 16"),
+    (dict(n=5, spots=2.0), TypeError, "spots must be an integer"),
     (dict(n=5, dtype=np.int32), TypeError, "dtype must be float32 or float64"),
 ])
 def test_bad_arguments(kwargs, kind, words):

@@ -1,11 +1,13 @@
 /*
- * shapes.c — the make_shapes data set: anti-aliased outlines of simple shapes at random
- * position, size, rotation, stroke and intensity, plus Gaussian pixel noise.
- * Each shape is a distance d(p) from pixel centre p to its stroke's centre line (a signed
- * distance function, Quílez's 2-D formulas, taken in absolute value for outlines); the ink
- * is a one-pixel ramp, a·clamp(w/2 − d + 1/2, 0, 1), the pixel's covered share of a stroke
- * of width w. Image i reads Philox blocks offset + i·(2 + size²): two for its parameters and
- * label, one per pixel for the noise, so it is the same for any thread count.
+ * shapes.c — the make_shapes data set: the anti-aliased outline of one simple shape at a random place
+ * anywhere in the image, size, rotation, stroke and intensity, among a few ink spots (filled discs) at
+ * random places, plus Gaussian pixel noise.
+ * Each shape is a distance d(p) from pixel centre p to its stroke's centre line (a signed distance function,
+ * Quílez's 2-D formulas, taken in absolute value for outlines); the ink is a one-pixel ramp,
+ * a·clamp(w/2 − d + 1/2, 0, 1), the pixel's covered share of a stroke of width w; a spot of radius ρ at
+ * distance d inks a·clamp(ρ − d + 1/2, 0, 1); where they overlap the larger ink wins. Image i reads Philox
+ * blocks offset + i·(2 + spots + size²): two for its shape and label, one per spot, one per pixel for the
+ * noise, so it is the same for any thread count.
  */
 
 #ifndef PDT_SHAPES_HELPERS
@@ -13,6 +15,18 @@
 enum { PDT_SHAPE_CIRCLE, PDT_SHAPE_SQUARE, PDT_SHAPE_TRIANGLE, PDT_SHAPE_CROSS, PDT_SHAPE_LINE, PDT_SHAPE_RING };
 
 static inline double pdt_clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* A double in [0, 1) from one random word. */
+static inline double pdt_shape_u(uint32_t w) { return (double)w * 0x1.0p-32; }
+
+/* Largest distance from the centre to the outline of shape `kind` of size r: where it may sit in the image. */
+static inline double pdt_shape_reach(int kind, double r) {
+    switch (kind) {
+    case PDT_SHAPE_SQUARE: return 1.4142135623730951 * r;    // the corners
+    case PDT_SHAPE_TRIANGLE: return 1.1547005383792515 * r;  // the vertices, 2r/√3
+    default: return r;
+    }
+}
 
 /* Distance from (x, y) to the segment from (−r, 0) to (r, 0). */
 static inline double pdt_shape_bar(double x, double y, double r) {
@@ -46,10 +60,12 @@ static inline double pdt_shape_distance(int kind, double x, double y, double r) 
 }
 #endif
 
-// images (n, size, size), labels (n) in [0, classes); kinds (classes): the shape of each class
+// images (n, size, size), labels (n) in [0, classes); kinds (classes): the shape of each class;
+// spots ≤ PDT_SHAPES_MAX_SPOTS
 static pdt_status KN(draw_shapes)(pdt_rng rng, pdt_int n, pdt_int size, pdt_int classes, const int64_t *kinds,
-                                  double noise, T *images, int64_t *labels) {
-    const uint64_t per = 2 + (uint64_t)size * (uint64_t)size;
+                                  pdt_int spots, double noise, T *images, int64_t *labels) {
+    const uint64_t per = 2 + (uint64_t)spots + (uint64_t)size * (uint64_t)size;
+    const double scale = size / 28.0;  // strokes and spots are set in pixels of a 28×28 image
     PDT_OMP_FOR(n * size * size > PDT_PAR_MIN / 8)
     for (pdt_int i = 0; i < n; ++i) {
         const uint64_t base = rng.offset + (uint64_t)i * per;
@@ -57,20 +73,35 @@ static pdt_status KN(draw_shapes)(pdt_rng rng, pdt_int n, pdt_int size, pdt_int 
         pdt_philox_block(rng.seed, base, u);
         pdt_philox_block(rng.seed, base + 1, u + 4);
         const pdt_int label = (pdt_int)(((uint64_t)u[0] * (uint64_t)classes) >> 32);
-        const double cx = size * (0.3 + 0.4 * pdt_u53(u[1], u[2])), cy = size * (0.3 + 0.4 * pdt_u53(u[2], u[3]));
-        const double r = size * (0.16 + 0.14 * pdt_u53(u[3], u[4]));
-        const double angle = 6.283185307179586 * pdt_u53(u[4], u[5]);
-        const double stroke = 1.0 + 1.5 * pdt_u53(u[5], u[6]) * size / 28.0;
-        const double ink = 0.6 + 0.4 * pdt_u53(u[6], u[7]);
+        const int kind = (int)kinds[label];
+        const double r = size * (0.12 + 0.18 * pdt_shape_u(u[1]));
+        const double stroke = 1.0 + 1.5 * pdt_shape_u(u[2]) * scale;
+        const double reach = pdt_shape_reach(kind, r) + 0.5 * stroke, room = fmax(size - 2.0 * reach, 0.0);
+        const double cx = reach + room * pdt_shape_u(u[3]), cy = reach + room * pdt_shape_u(u[4]);
+        const double angle = 6.283185307179586 * pdt_shape_u(u[5]);
+        const double ink = 0.6 + 0.4 * pdt_shape_u(u[6]);
         const double c = cos(angle), s = sin(angle);
+        double spot[PDT_SHAPES_MAX_SPOTS][3];  // centre x, y and radius (1–2.5 px at 28×28), anywhere in the image
+        for (pdt_int k = 0; k < spots; ++k) {
+            uint32_t w[4];
+            pdt_philox_block(rng.seed, base + 2 + (uint64_t)k, w);
+            spot[k][0] = size * pdt_shape_u(w[0]);
+            spot[k][1] = size * pdt_shape_u(w[1]);
+            spot[k][2] = (1.0 + 1.5 * pdt_shape_u(w[2])) * scale;
+        }
         labels[i] = label;
         T *img = images + i * size * size;
         for (pdt_int py = 0; py < size; ++py)
             for (pdt_int px = 0; px < size; ++px) {
                 const double dx = px + 0.5 - cx, dy = py + 0.5 - cy;
-                const double d = pdt_shape_distance((int)kinds[label], c * dx + s * dy, -s * dx + c * dy, r);
-                const double v = ink * pdt_clamp(0.5 * stroke - d + 0.5, 0.0, 1.0);
-                img[py * size + px] = (T)(v + noise * pdt_normal_at(rng.seed, base + 2, (uint64_t)(py * size + px)));
+                const double d = pdt_shape_distance(kind, c * dx + s * dy, -s * dx + c * dy, r);
+                double v = pdt_clamp(0.5 * stroke - d + 0.5, 0.0, 1.0);
+                for (pdt_int k = 0; k < spots; ++k) {
+                    const double e = hypot(px + 0.5 - spot[k][0], py + 0.5 - spot[k][1]);
+                    v = fmax(v, pdt_clamp(spot[k][2] - e + 0.5, 0.0, 1.0));
+                }
+                const double z = pdt_normal_at(rng.seed, base + 2 + (uint64_t)spots, (uint64_t)(py * size + px));
+                img[py * size + px] = (T)(ink * v + noise * z);
             }
     }
     return PDT_OK;

@@ -64,15 +64,19 @@ static PyObject *py_philox(PyObject *self, PyObject *args) {
     return Py_BuildValue("(kkkk)", (unsigned long)w[0], (unsigned long)w[1], (unsigned long)w[2], (unsigned long)w[3]);
 }
 
-/* draw_shapes(images (N, S, S), kinds int64 (K) in [0, 6), seed, offset, noise, labels=None) -> labels int64 (N) */
+/* draw_shapes(images (N, S, S), kinds int64 (K) in [0, 6), seed, offset, spots, noise, labels=None)
+ * -> labels int64 (N) */
 static PyObject *py_draw_shapes(PyObject *self, PyObject *args) {
     PyObject *img_o, *kinds_o, *labels_o = Py_None;
     unsigned long long seed, offset;
+    long long spots;
     double noise;
-    if (!PyArg_ParseTuple(args, "OOKKd|O:draw_shapes", &img_o, &kinds_o, &seed, &offset, &noise, &labels_o))
+    if (!PyArg_ParseTuple(args, "OOKKLd|O:draw_shapes", &img_o, &kinds_o, &seed, &offset, &spots, &noise, &labels_o))
         return NULL;
     pdt_args a;
     pdt_args_init(&a, "draw_shapes");
+    pdt_require(&a, spots >= 0 && spots <= PDT_SHAPES_MAX_SPOTS, "spots must be in [0, %d], got %lld",
+                PDT_SHAPES_MAX_SPOTS, spots);
     pdt_require(&a, noise >= 0.0, "noise must be >= 0, got %g", noise);
     void *images = pdt_arg_inout(&a, "images", img_o, "N,S,S");
     const int64_t *kinds = pdt_arg_labels(&a, "kinds", kinds_o, "K", 6);
@@ -81,8 +85,8 @@ static PyObject *py_draw_shapes(PyObject *self, PyObject *args) {
     if (a.failed) return pdt_args_fail(&a);
     pdt_status st;
     pdt_rng rng = {seed, offset};
-    PDT_RUN(&a, st, draw_shapes, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'S'), pdt_dim(&a, 'K'), kinds, noise, images,
-            labels);
+    PDT_RUN(&a, st, draw_shapes, rng, pdt_dim(&a, 'N'), pdt_dim(&a, 'S'), pdt_dim(&a, 'K'), kinds, (pdt_int)spots,
+            noise, images, labels);
     if (pdt_check_status(&a, st)) return pdt_args_fail(&a);
     return pdt_args_outputs(&a);
 }

@@ -73,17 +73,23 @@ def load_digits(as_images: bool = False) -> tuple[np.ndarray, np.ndarray]:
 
 SHAPES = ("circle", "square", "triangle", "cross", "line", "ring")
 """The shapes make_shapes draws, in the order of its default classes (the C kernel's numbering)."""
+_MAX_SPOTS = 16  # the C kernel keeps an image's spots on the stack (PDT_SHAPES_MAX_SPOTS)
 
 
 def make_shapes(n: int, size: int = 28, classes: int | tuple | list | None = None, seed: int | None = None,
-                noise: float = 0.05, dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """Images of drawn shapes, a data set where a small CNN clearly beats an MLP on the pixels.
+                noise: float = 0.05, dtype: DTypeLike = np.float32, spots: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Images of drawn shapes among ink spots, a data set where a small CNN clearly beats an MLP on the pixels.
 
     Each image is the anti-aliased outline of one shape (``SHAPES``: circle, square,
-    triangle, cross, line, ring) at a random position (centre in the middle 40% of the
-    image), size (radius 16–30% of the image), rotation, stroke width (1–2.5 px at 28×28)
-    and intensity (0.6–1), plus Gaussian pixel noise. Drawn in C, shipped as code: nothing
-    is downloaded. The same seed gives the same images for any thread count.
+    triangle, cross, line, ring) of random size (radius 12–30% of the image), rotation,
+    stroke width (1–2.5 px at 28×28) and intensity (0.6–1), anywhere in the image (its
+    centre uniform over the places where the whole outline fits), among ``spots`` filled
+    discs (radius 1–2.5 px at 28×28, the shape's intensity) anywhere, which may overlap it,
+    plus Gaussian pixel noise. The class is in the local form of the strokes (corners,
+    curves, crossings, ends), not in which pixels are inked: a convolution's shared weights
+    find it wherever it lies, an MLP must learn it at every place and among the spots.
+    Drawn in C, shipped as code: nothing is downloaded. The same seed gives the same images
+    for any thread count.
 
     Args:
         n: number of images.
@@ -94,6 +100,7 @@ def make_shapes(n: int, size: int = 28, classes: int | tuple | list | None = Non
             None draws from the global generator (``pydtrain.seed``).
         noise: standard deviation of the pixel noise.
         dtype: np.float32 or np.float64.
+        spots: ink spots per image, 0–16 (0: the shape alone).
 
     Returns:
         ``(X, y)``: ``X`` of shape (n, 1, size, size), ink about 0–1; ``y`` int64 labels,
@@ -103,6 +110,9 @@ def make_shapes(n: int, size: int = 28, classes: int | tuple | list | None = Non
     size = _checks.integer("make_shapes", "size", size, low=8)
     noise = _checks.number("make_shapes", "noise (a standard deviation)", noise, low=0.0)
     dtype = _checks.float_dtype("make_shapes", dtype)
+    spots = _checks.integer("make_shapes", "spots", spots, low=0)
+    if spots > _MAX_SPOTS:
+        raise ValueError(f"make_shapes: spots must be at most {_MAX_SPOTS}, got {spots!r}")
     if classes is None:
         names = list(SHAPES)
     elif _checks.is_number(classes):
@@ -118,8 +128,8 @@ def make_shapes(n: int, size: int = 28, classes: int | tuple | list | None = Non
     kinds = np.array([SHAPES.index(c) for c in names], np.int64)
     X = np.empty((n, size, size), dtype)
     with _seeded(seed):
-        seed_value, offset = _random.take(n * (2 + size * size))
-    y = _C.draw_shapes(X, kinds, seed_value, offset, noise)
+        seed_value, offset = _random.take(n * (2 + spots + size * size))
+    y = _C.draw_shapes(X, kinds, seed_value, offset, spots, noise)
     return X.reshape(n, 1, size, size), y
 
 
