@@ -1,6 +1,6 @@
 """End-to-end training steps (forward, loss, backward, optimizer step) against the same network in PyTorch eager
-and, for the MLP rows when jax and optax are installed, in JAX compiled with ``jax.jit`` (jax_peer.py, one child
-process per thread count, pinned to that many CPUs).
+and, when jax and optax are installed, in JAX compiled with ``jax.jit`` (jax_peer.py, one child process per
+thread count, pinned to that many CPUs).
 
 All start from the same weights and see the same batches; each row's note
 gives the largest relative difference between our loss curve and each peer's over the
@@ -186,6 +186,7 @@ def _overhead(table: Table, threads: int, rounds: int = 21, epochs: int = 5) -> 
 
 
 RESNET_BATCH = 64
+RESNET_LR, RESNET_MOMENTUM = 0.05, 0.9
 # torch.profiler events of each layer type: the forward operator and the backward node, each with what it calls
 _NODE = "autograd::engine::evaluate_function: "
 TORCH_OPS = {"conv forward": "aten::convolution", "conv backward": _NODE + "ConvolutionBackward0",
@@ -195,18 +196,26 @@ TORCH_OPS = {"conv forward": "aten::convolution", "conv backward": _NODE + "Conv
 REST = "rest: head, loss, SGD, residual adds, Python"
 
 
-def _resnet_steps(n_batches: int = 8):
-    """pydtrain's models.resnet() and its torch twin, and one training step of each on the next shapes batch."""
+def _resnet_problem(n_batches: int = 8):
+    """pydtrain's models.resnet() and its (n_batches, RESNET_BATCH, 1, 28, 28) shapes batches, the same at every call."""
     import pydtrain as pdt
-    from pydtrain import interop, models, nn, optim
+    from pydtrain import models
     from pydtrain.data import datasets
 
     pdt.seed(0)
     X, Y = datasets.make_shapes(n_batches * RESNET_BATCH, seed=0)
     model = models.resnet(num_classes=int(Y.max()) + 1)
+    return model, X.reshape(n_batches, RESNET_BATCH, *X.shape[1:]), Y.reshape(n_batches, RESNET_BATCH)
+
+
+def _resnet_steps(n_batches: int = 8):
+    """pydtrain's models.resnet() and its torch twin, and one training step of each on the next shapes batch."""
+    from pydtrain import interop, nn, optim
+
+    model, X, Y = _resnet_problem(n_batches)
     loss_fn = nn.CrossEntropyLoss()
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    batches = [(X[i:i + RESNET_BATCH], Y[i:i + RESNET_BATCH]) for i in range(0, len(X), RESNET_BATCH)]
+    opt = optim.SGD(model.parameters(), lr=RESNET_LR, momentum=RESNET_MOMENTUM)
+    batches = list(zip(X, Y))
     state = {"ours": 0, "theirs": 0}
 
     def ours():
@@ -221,7 +230,7 @@ def _resnet_steps(n_batches: int = 8):
     if torch is None:
         return model, ours, None
     twin = interop.to_torch(model)
-    topt = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    topt = torch.optim.SGD(twin.parameters(), lr=RESNET_LR, momentum=RESNET_MOMENTUM)
     tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
 
     def theirs():
@@ -236,18 +245,23 @@ def _resnet_steps(n_batches: int = 8):
     return model, ours, theirs
 
 
-def _resnet_row(table: Table, threads: int) -> None:
+def _resnet_row(table: Table, threads: int, jax_result=None) -> None:
     model, ours, theirs = _resnet_steps()
     label = f"ResNet 2-2-2 x 16-32-64 SGD+momentum, batch {RESNET_BATCH} 28x28"
+    t_jax = None if jax_result is None else jax_result["time"]
     if theirs is None:
-        table.row(f"{label} {threads}T", median_time(ours, repeats=5))
+        curve = [ours() for _ in range(CURVE_STEPS)]
+        note = "" if jax_result is None else f"jax curve {_curve_gap(curve, jax_result['curve']):.1e} rel"
+        table.row(f"{label} {threads}T", median_time(ours, repeats=5), t_jax, None, note)
         return
     curves = [ours() for _ in range(CURVE_STEPS)], [theirs() for _ in range(CURVE_STEPS)]
-    diff = max(abs(a - b) / abs(b) for a, b in zip(*curves))
+    note = f"torch curve {_curve_gap(*curves):.1e} rel"
+    if jax_result is not None:
+        note += f"; jax curve {_curve_gap(curves[0], jax_result['curve']):.1e} rel"
     t_ours, t_torch = interleaved_medians([ours, theirs], repeats=7, min_time=0.0)
-    table.row(f"{label} {threads}T", t_ours, None, t_torch,
-              f"loss curves agree to {diff:.1e} rel over {CURVE_STEPS} steps ({curves[1][0]:.3f} -> "
-              f"{curves[1][-1]:.3f}); median of 7 steps each, taken in turn")
+    table.row(f"{label} {threads}T", t_ours, t_jax, t_torch,
+              f"{note} over {CURVE_STEPS} steps ({curves[1][0]:.3f} -> {curves[1][-1]:.3f}); pydtrain and torch: "
+              "median of 7 steps each, taken in turn")
 
 
 def _layer_times(model, step, steps: int) -> dict[str, float]:
@@ -323,6 +337,19 @@ ROWS = [
 ]
 
 
+def _jax_results(rows, threads: int) -> list:
+    """The JAX twins of the MLP rows and of the ResNet row (last) at ``threads`` threads; Nones without jax."""
+    from . import jax_peer
+
+    if not jax_peer.available():
+        return [None] * (len(rows) + 1)
+    problems = [dict(zip(("model", "X", "Y"), _problem(*row[1:])), optimizer=("adam", 1e-3), first=1)
+                for row in rows]  # _row's step takes batch 1 first
+    model, X, Y = _resnet_problem()
+    problems.append({"model": model, "X": X, "Y": Y, "optimizer": ("sgd", RESNET_LR, RESNET_MOMENTUM), "first": 0})
+    return jax_peer.jax_rows(problems, threads, CURVE_STEPS)
+
+
 def run(args) -> None:
     from . import jax_peer
     from .gemm import fma_peak
@@ -334,12 +361,11 @@ def run(args) -> None:
         print("(jax and optax are not installed: `pip install jax optax` adds the JAX jit column)")
     rows = ROWS[:-1] if args.quick else ROWS
     for threads in args.threads:
-        jax_results = (jax_peer.jax_rows([dict(zip(("model", "X", "Y"), _problem(*row[1:]))) for row in rows],
-                                         threads, CURVE_STEPS) if with_jax else [None] * len(rows))
+        *jax_results, jax_resnet = _jax_results(rows, threads)
         set_threads(threads)
         _overhead(table, threads)
         for row, jax_result in zip(rows, jax_results):
             peak = fma_peak(np.float32, 1) if threads == 1 and row is ROWS[-1] else None
             _row(table, *row, threads, peak=peak, jax_result=jax_result)
-        _resnet_row(table, threads)
+        _resnet_row(table, threads, jax_resnet)
         _resnet_profile(table, threads)
