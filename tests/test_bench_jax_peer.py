@@ -30,13 +30,14 @@ def test_jax_twin_follows_our_mlp_curve(row):
     label, widths, batch, activation, layernorm, keep = training.ROWS[row]
     widths = [w if i in (0, len(widths) - 1) else 32 for i, w in enumerate(widths)]  # small, same structure
     model, X, Y = training._problem(widths, 16, activation, layernorm, keep)
-    (result,) = jax_peer.jax_rows([{"model": model, "X": X, "Y": Y, "optimizer": ("adam", 1e-3), "first": 1}],
-                                  threads=1, curve_steps=STEPS, keep_state=True)
+    with jax_peer.JaxPeer([{"model": model, "X": X, "Y": Y, "optimizer": ("adam", 1e-3), "first": 1}],
+                          threads=1, curve_steps=STEPS, keep_state=True) as peer:
+        time_a_run = peer.sampler(0, min_time=0.0)
+        assert time_a_run() > 0 and time_a_run() > 0
     ours = _our_curve(model, optim.Adam(model.parameters(), lr=1e-3), X, Y, first=1)
-    assert result["time"] > 0
-    np.testing.assert_allclose(result["curve"], ours, rtol=1e-4)
+    np.testing.assert_allclose(peer.curves[0], ours, rtol=1e-4)
     for key, value in model.state_dict().items():
-        np.testing.assert_allclose(result["state"][key], value, rtol=1e-3, atol=1e-5, err_msg=key)
+        np.testing.assert_allclose(peer.states[0][key], value, rtol=1e-3, atol=1e-5, err_msg=key)
 
 
 def test_jax_twin_follows_our_resnet_curve_and_running_statistics():
@@ -51,14 +52,27 @@ def test_jax_twin_follows_our_resnet_curve_and_running_statistics():
     model = models.resnet(depths=(1, 1), widths=(4, 8), num_classes=3)
     X = rng.standard_normal((3, 8, 1, 10, 10)).astype(np.float32)
     Y = rng.integers(0, 3, (3, 8))
-    (result,) = jax_peer.jax_rows([{"model": model, "X": X, "Y": Y, "optimizer": ("sgd", 0.05, 0.9), "first": 0}],
-                                  threads=1, curve_steps=STEPS, keep_state=True)
+    with jax_peer.JaxPeer([{"model": model, "X": X, "Y": Y, "optimizer": ("sgd", 0.05, 0.9), "first": 0}],
+                          threads=1, curve_steps=STEPS, keep_state=True) as peer:
+        pass
     ours = _our_curve(model, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), X, Y, first=0)
-    np.testing.assert_allclose(result["curve"], ours, rtol=1e-4)
+    np.testing.assert_allclose(peer.curves[0], ours, rtol=1e-4)
     state = model.state_dict()
-    assert set(result["state"]) == {k for k in state if not k.endswith("num_batches_tracked")}
-    for key, value in result["state"].items():
+    assert set(peer.states[0]) == {k for k in state if not k.endswith("num_batches_tracked")}
+    for key, value in peer.states[0].items():
         np.testing.assert_allclose(value, state[key], rtol=1e-3, atol=1e-5, err_msg=key)
+
+
+def test_a_failing_child_raises_with_its_error():
+    from pydtrain import nn
+    from pydtrain.bench import jax_peer
+
+    model = nn.Sequential(nn.Linear(4, 3))
+    X, Y = np.zeros((2, 5, 6), np.float32), np.zeros((2, 5), np.int64)  # 6 features where the layer takes 4
+    with pytest.raises(RuntimeError, match="the JAX child stopped(.|\n)*dot_general"):
+        jax_peer.JaxPeer([{"model": model, "X": X, "Y": Y, "optimizer": ("adam", 1e-3), "first": 0}], 1, 2)
+    with pytest.raises(ValueError, match="optimizer"):
+        jax_peer.JaxPeer([{"model": model, "X": X, "Y": Y, "optimizer": ("rmsprop", 1e-3), "first": 0}], 1, 2)
 
 
 def test_a_layer_without_twin_is_named():

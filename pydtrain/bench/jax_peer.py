@@ -3,9 +3,10 @@
 XLA reads its thread settings once, when its CPU client starts, so each thread count
 runs in its own process: ``python -m pydtrain.bench.jax_peer THREADS SPEC.npz`` pins
 itself to the first THREADS CPUs (XLA sizes its thread pool from that mask), turns
-Eigen's multithreading off at one thread, and prints one JSON line per network: the
-median seconds per step after compilation and the loss curve of the first steps
-(dropout off) from the weights and batches stored in SPEC.npz.
+Eigen's multithreading off at one thread, prints one JSON line per network with the
+loss curve of the first steps (dropout off) from the weights and batches stored in
+SPEC.npz, compiles the steps, then times runs of steps as the parent asks on its stdin
+(``JaxPeer``), so the parent can take its own runs and JAX's in turn.
 
 The parent (``training.py``) writes SPEC.npz from the pydtrain model it times, so both
 libraries start from the same weights and see the same batches. The twin is built from
@@ -20,11 +21,12 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Any, Optional
+import time
+from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["available", "jax_rows"]
+__all__ = ["JaxPeer", "available"]
 
 
 def available() -> bool:
@@ -73,43 +75,86 @@ def layer_spec(module, name: str = "") -> dict[str, Any]:
     raise TypeError(f"jax_peer: no JAX twin for {type(module).__name__}")
 
 
-def jax_rows(rows: list[dict], threads: int, curve_steps: int, keep_state: bool = False) -> list[Optional[dict]]:
-    """Times each row's network in JAX at ``threads`` threads, in one child process.
+class JaxPeer:
+    """The JAX twins of ``rows`` in a child process at ``threads`` threads, kept alive to be timed on request.
 
     Each row gives ``model`` (a pydtrain module), ``X`` (batches, batch, features…), ``Y`` (batches, batch)
     integer labels, ``optimizer``: ``("adam", lr)`` (optax.adam, pydtrain's Adam defaults) or
     ``("sgd", lr, momentum)`` (pydtrain's classic convention ``m ← μm − αg; θ ← θ + m``), and ``first``:
     the batch of the first step (the next steps take the following batches, cyclically).
-    Returns per row ``{"time": seconds per step, "curve": [losses]}``, with ``"state"``: the state dict
-    after the curve's steps when ``keep_state``; or None per row when the child fails (its stderr is printed)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "spec.npz")
+
+    On start the child computes each row's loss curve over ``curve_steps`` steps (dropout off; ``curves``)
+    and, with ``keep_state``, the state dict after them (``states``), then compiles the timed steps. The
+    timings are taken between the parent's own, so that the libraries share the machine's load; the child
+    waits on its pipe meanwhile. Raises RuntimeError (with the child's stderr) when the child fails.
+    """
+
+    def __init__(self, rows: list[dict], threads: int, curve_steps: int, keep_state: bool = False) -> None:
+        self._tmp = tempfile.TemporaryDirectory()
+        path = os.path.join(self._tmp.name, "spec.npz")
         arrays: dict[str, np.ndarray] = {}
         specs = []
         for r, row in enumerate(rows):
+            if row["optimizer"][0] not in ("adam", "sgd"):
+                raise ValueError(f"JaxPeer: optimizer must be ('adam', lr) or ('sgd', lr, momentum), got "
+                                 f"{row['optimizer']!r}")
             model = row["model"]
             state = model.state_dict()
             params = [name for name, _ in model.named_parameters()]
             buffers = [k for k, v in state.items() if k not in params and v.dtype.kind == "f"]
             specs.append({"net": layer_spec(model), "params": params, "buffers": buffers,
                           "optimizer": list(row["optimizer"]), "first": row["first"],
-                          "state_out": os.path.join(tmp, f"state{r}.npz") if keep_state else None})
+                          "state_out": os.path.join(self._tmp.name, f"state{r}.npz") if keep_state else None})
             for key in params + buffers:
                 arrays[f"{r}/{key}"] = state[key]
             arrays[f"{r}/X"], arrays[f"{r}/Y"] = row["X"], row["Y"]
         arrays["spec"] = np.array(json.dumps({"rows": specs, "curve_steps": curve_steps}))
         np.savez(path, **arrays)
-        done = subprocess.run([sys.executable, "-m", "pydtrain.bench.jax_peer", str(threads), path],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"jax_peer failed ({done.returncode}):\n{done.stderr[-2000:]}", file=sys.stderr)
-            return [None] * len(rows)
-        results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-        for result, spec in zip(results, specs):
+        self._stderr = open(os.path.join(self._tmp.name, "stderr.txt"), "w+")
+        self._child = subprocess.Popen([sys.executable, "-m", "pydtrain.bench.jax_peer", str(threads), path],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        try:
+            self.curves = [self._answer()["curve"] for _ in rows]
+        except RuntimeError:
+            self.close()
+            raise
+        self.states: list[dict[str, np.ndarray]] = []
+        for spec in specs:
             if spec["state_out"]:
                 with np.load(spec["state_out"]) as saved:
-                    result["state"] = {k: saved[k] for k in saved.files}
-    return results
+                    self.states.append({k: saved[k] for k in saved.files})
+
+    def _answer(self) -> dict:
+        line = self._child.stdout.readline() if self._child.stdout else ""
+        if not line:
+            self._stderr.seek(0)
+            raise RuntimeError(f"jax_peer: the JAX child stopped ({self._child.wait()}):\n{self._stderr.read()[-2000:]}")
+        return json.loads(line)
+
+    def _ask(self, **request) -> dict:
+        assert self._child.stdin is not None
+        self._child.stdin.write(json.dumps(request) + "\n")
+        self._child.stdin.flush()
+        return self._answer()
+
+    def sampler(self, row: int, min_time: float = 0.05) -> Callable[[], float]:
+        """A function giving the seconds per step of one run of row ``row``'s compiled step; a run is
+        as many steps (a power of two) as take ``min_time``."""
+        calls = self._ask(row=row, min_time=min_time)["calls"]
+        return lambda: self._ask(row=row, calls=calls)["time"]
+
+    def close(self) -> None:
+        if self._child.stdin:
+            self._child.stdin.close()
+        self._child.wait()
+        self._stderr.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "JaxPeer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _child(threads: int, path: str) -> None:
@@ -121,7 +166,7 @@ def _child(threads: int, path: str) -> None:
     import jax.numpy as jnp
     import optax
 
-    from .common import median_time
+    from .common import calls_for
 
     stored = np.load(path)
     config = json.loads(str(stored["spec"]))
@@ -191,9 +236,10 @@ def _child(threads: int, path: str) -> None:
     def optimizer(spec):
         if spec[0] == "adam":
             return optax.adam(spec[1])
-        _, lr, momentum = spec  # classic: the trace of −α·g is the momentum m, added to θ
+        _, lr, momentum = spec  # ("sgd", lr, momentum), classic: the trace of −α·g is the momentum m, added to θ
         return optax.chain(optax.scale(-lr), optax.trace(decay=momentum))
 
+    runs = []
     for r, row in enumerate(config["rows"]):
         params = {k: jnp.asarray(stored[f"{r}/{k}"]) for k in row["params"]}
         buffers = {k: jnp.asarray(stored[f"{r}/{k}"]) for k in row["buffers"]}
@@ -231,14 +277,24 @@ def _child(threads: int, path: str) -> None:
         timed_step, (p, b) = make_step(True), fresh()
         box = {"p": p, "b": b, "s": opt.init(p), "i": 0}
 
-        def run():
+        def run(timed_step=timed_step, box=box, X=X, Y=Y, step_keys=step_keys):
             i = box["i"] = (box["i"] + 1) % len(X)
             box["p"], box["b"], box["s"], loss = timed_step(box["p"], box["b"], box["s"], X[i], Y[i], step_keys[i])
             loss.block_until_ready()
 
         run()  # compiles
-        print(json.dumps({"time": median_time(run, repeats=5), "curve": curve}), flush=True)
-
+        runs.append(run)
+        print(json.dumps({"curve": curve}), flush=True)
+    for line in sys.stdin:  # requests: {"row", "min_time"} -> {"calls"}; {"row", "calls"} -> {"time"} per step
+        request = json.loads(line)
+        run = runs[request["row"]]
+        if "min_time" in request:
+            print(json.dumps({"calls": calls_for(run, request["min_time"])}), flush=True)
+            continue
+        t0 = time.perf_counter()
+        for _ in range(request["calls"]):
+            run()
+        print(json.dumps({"time": (time.perf_counter() - t0) / request["calls"]}), flush=True)
 
 if __name__ == "__main__":
     _child(int(sys.argv[1]), sys.argv[2])
