@@ -138,7 +138,8 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
 def _in_turn(ours, jax, theirs, repeats: int, min_time: float) -> list[Optional[float]]:
     """Median seconds per step of pydtrain's step, JAX's (``jax`` = (JaxPeer, row)) and torch's (None when
     absent), their runs (each as many steps as take ``min_time``) taken in turn, so all three meet the same load
-    on a shared machine. The JAX child waits on its pipe while the others run."""
+    on a shared machine. The JAX child waits on its pipe while the others run; each run starts after a pause in
+    which the previous library's spinning threads go to sleep (on two cores they would take the next one's time)."""
     def runs_of(fn):
         calls = calls_for(fn, min_time)
 
@@ -155,6 +156,7 @@ def _in_turn(ours, jax, theirs, repeats: int, min_time: float) -> list[Optional[
     for _ in range(repeats):
         for sample, times in zip(samplers, samples):
             if sample is not None:
+                time.sleep(0.05)
                 times.append(sample())
     return [float(np.median(t)) if t else None for t in samples]
 
