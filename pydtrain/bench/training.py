@@ -1,14 +1,15 @@
 """End-to-end training steps (forward, loss, backward, optimizer step) against the same network in PyTorch eager
 and, when jax and optax are installed, in JAX compiled with ``jax.jit`` (jax_peer.py, one child process per
-thread count, pinned to that many CPUs).
+thread count, pinned to that many CPUs, waiting between the runs it is asked to time).
 
-All start from the same weights and see the same batches; each row's note
+All start from the same weights and see the same batches, and a row's runs of each
+library are taken in turn (medians of 7), so that they meet the same load; each row's note
 gives the largest relative difference between our loss curve and each peer's over the
 first steps (dropout draws differ between the libraries, so that network is
 compared with its dropout layers in eval mode for the curve only). The MLP rows
 step Adam; the ResNet rows (``models.resnet()`` on (64, 1, 28, 28) ``make_shapes``
-batches, its torch twin built by ``interop.to_torch``) step SGD with momentum, time
-the two libraries' steps in turn, and split one step by layer type: pydtrain's layers
+batches, its torch twin built by ``interop.to_torch``) step SGD with momentum and split
+one step by layer type: pydtrain's layers
 timed around their forward and backward, PyTorch's operators by ``torch.profiler``
 (whose own cost inflates its small operators).
 
