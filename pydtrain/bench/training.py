@@ -1,14 +1,15 @@
 """End-to-end training steps (forward, loss, backward, optimizer step) against the same network in PyTorch eager
-and, for the MLP rows when jax and optax are installed, in JAX compiled with ``jax.jit`` (jax_peer.py, one child
-process per thread count, pinned to that many CPUs).
+and, when jax and optax are installed, in JAX compiled with ``jax.jit`` (jax_peer.py, one child process per
+thread count, pinned to that many CPUs, waiting between the runs it is asked to time).
 
-All start from the same weights and see the same batches; each row's note
+All start from the same weights and see the same batches, and a row's runs of each
+library are taken in turn (medians of 7), so that they meet the same load; each row's note
 gives the largest relative difference between our loss curve and each peer's over the
 first steps (dropout draws differ between the libraries, so that network is
 compared with its dropout layers in eval mode for the curve only). The MLP rows
 step Adam; the ResNet rows (``models.resnet()`` on (64, 1, 28, 28) ``make_shapes``
-batches, its torch twin built by ``interop.to_torch``) step SGD with momentum, time
-the two libraries' steps in turn, and split one step by layer type: pydtrain's layers
+batches, its torch twin built by ``interop.to_torch``) step SGD with momentum and split
+one step by layer type: pydtrain's layers
 timed around their forward and backward, PyTorch's operators by ``torch.profiler``
 (whose own cost inflates its small operators).
 
@@ -18,11 +19,13 @@ the gradient-norm check and its bookkeeping; a GradientMonitor adds its reductio
 """
 from __future__ import annotations
 
+import sys
 import time
+from typing import Optional
 
 import numpy as np
 
-from .common import Table, interleaved_medians, median_time, paired_efficiency, set_threads, torch
+from .common import Table, calls_for, paired_efficiency, set_threads, torch
 
 __all__ = ["run"]
 
@@ -78,8 +81,8 @@ def _problem(widths, batch, activation, layernorm, dropout_keep):
     return model, X, Y
 
 
-def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout_keep, threads, peak=None,
-         jax_result=None):
+def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout_keep, threads, peak=None, jax=None):
+    """One MLP row; ``jax`` is (JaxPeer, the row's index there) or None."""
     from pydtrain import nn, optim
 
     model, X, Y = _problem(widths, batch, activation, layernorm, dropout_keep)
@@ -97,8 +100,8 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
         opt.step()
         return loss
 
-    curve_note = ""
-    t_torch = None
+    notes = []
+    theirs = None
     model.eval() if dropout_keep is not None else model.train()  # loss curves with dropout off
     ours_curve = [ours() for _ in range(CURVE_STEPS)]
     model.train()
@@ -118,12 +121,11 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
         twin.eval() if dropout_keep is not None else twin.train()
         theirs_curve = [theirs().item() for _ in range(CURVE_STEPS)]
         twin.train()
-        curve_note = f"torch curve {_curve_gap(ours_curve, theirs_curve):.1e} rel"
-        t_torch = median_time(theirs, repeats=5)
-    if jax_result is not None:
-        curve_note += f"{'; ' if curve_note else ''}jax curve {_curve_gap(ours_curve, jax_result['curve']):.1e} rel"
-    t_ours = median_time(ours, repeats=5)
-    note = curve_note
+        notes.append(f"torch curve {_curve_gap(ours_curve, theirs_curve):.1e} rel")
+    if jax is not None:
+        notes.append(f"jax curve {_curve_gap(ours_curve, jax[0].curves[jax[1]]):.1e} rel")
+    t_ours, t_jax, t_torch = _in_turn(ours, jax, theirs, repeats=7, min_time=0.05)
+    note = "; ".join(notes + ["medians of 7 runs taken in turn"])
     if peak:
         flops = 6.0 * batch * sum(p.size for p in model.parameters())
         note += (f"; 6·batch·params/t = {flops / t_ours / 1e9:.0f} GFLOP/s = {100 * flops / t_ours / peak:.0f}% of"
@@ -131,7 +133,33 @@ def _row(table: Table, label: str, widths, batch, activation, layernorm, dropout
         if t_torch is not None:
             note += (f" (torch {100 * flops / t_torch / peak:.0f}%,"
                      f" {100 * paired_efficiency(theirs, flops, np.float32, threads, 25):.0f}% paired)")
-    table.row(f"{label} {threads}T", t_ours, None if jax_result is None else jax_result["time"], t_torch, note)
+    table.row(f"{label} {threads}T", t_ours, t_jax, t_torch, note)
+
+
+def _in_turn(ours, jax, theirs, repeats: int, min_time: float) -> list[Optional[float]]:
+    """Median seconds per step of pydtrain's step, JAX's (``jax`` = (JaxPeer, row)) and torch's (None when
+    absent), their runs (each as many steps as take ``min_time``) taken in turn, so all three meet the same load
+    on a shared machine. The JAX child waits on its pipe while the others run; each run starts after a pause in
+    which the previous library's spinning threads go to sleep (on two cores they would take the next one's time)."""
+    def runs_of(fn):
+        calls = calls_for(fn, min_time)
+
+        def run():
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            return (time.perf_counter() - t0) / calls
+        return run
+
+    samplers = [runs_of(ours), None if jax is None else jax[0].sampler(jax[1], min_time),
+                None if theirs is None else runs_of(theirs)]
+    samples: list[list[float]] = [[] for _ in samplers]
+    for _ in range(repeats):
+        for sample, times in zip(samplers, samples):
+            if sample is not None:
+                time.sleep(0.05)
+                times.append(sample())
+    return [float(np.median(t)) if t else None for t in samples]
 
 
 def _curve_gap(ours, theirs) -> float:
@@ -186,6 +214,7 @@ def _overhead(table: Table, threads: int, rounds: int = 21, epochs: int = 5) -> 
 
 
 RESNET_BATCH = 64
+RESNET_LR, RESNET_MOMENTUM = 0.05, 0.9
 # torch.profiler events of each layer type: the forward operator and the backward node, each with what it calls
 _NODE = "autograd::engine::evaluate_function: "
 TORCH_OPS = {"conv forward": "aten::convolution", "conv backward": _NODE + "ConvolutionBackward0",
@@ -195,18 +224,26 @@ TORCH_OPS = {"conv forward": "aten::convolution", "conv backward": _NODE + "Conv
 REST = "rest: head, loss, SGD, residual adds, Python"
 
 
-def _resnet_steps(n_batches: int = 8):
-    """pydtrain's models.resnet() and its torch twin, and one training step of each on the next shapes batch."""
+def _resnet_problem(n_batches: int = 8):
+    """pydtrain's models.resnet() and its (n_batches, RESNET_BATCH, 1, 28, 28) shapes batches, the same at every call."""
     import pydtrain as pdt
-    from pydtrain import interop, models, nn, optim
+    from pydtrain import models
     from pydtrain.data import datasets
 
     pdt.seed(0)
     X, Y = datasets.make_shapes(n_batches * RESNET_BATCH, seed=0)
     model = models.resnet(num_classes=int(Y.max()) + 1)
+    return model, X.reshape(n_batches, RESNET_BATCH, *X.shape[1:]), Y.reshape(n_batches, RESNET_BATCH)
+
+
+def _resnet_steps(n_batches: int = 8):
+    """pydtrain's models.resnet() and its torch twin, and one training step of each on the next shapes batch."""
+    from pydtrain import interop, nn, optim
+
+    model, X, Y = _resnet_problem(n_batches)
     loss_fn = nn.CrossEntropyLoss()
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    batches = [(X[i:i + RESNET_BATCH], Y[i:i + RESNET_BATCH]) for i in range(0, len(X), RESNET_BATCH)]
+    opt = optim.SGD(model.parameters(), lr=RESNET_LR, momentum=RESNET_MOMENTUM)
+    batches = list(zip(X, Y))
     state = {"ours": 0, "theirs": 0}
 
     def ours():
@@ -221,7 +258,7 @@ def _resnet_steps(n_batches: int = 8):
     if torch is None:
         return model, ours, None
     twin = interop.to_torch(model)
-    topt = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    topt = torch.optim.SGD(twin.parameters(), lr=RESNET_LR, momentum=RESNET_MOMENTUM)
     tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
 
     def theirs():
@@ -236,18 +273,21 @@ def _resnet_steps(n_batches: int = 8):
     return model, ours, theirs
 
 
-def _resnet_row(table: Table, threads: int) -> None:
+def _resnet_row(table: Table, threads: int, jax=None) -> None:
+    """The ResNet row; ``jax`` is (JaxPeer, the row's index there) or None."""
     model, ours, theirs = _resnet_steps()
     label = f"ResNet 2-2-2 x 16-32-64 SGD+momentum, batch {RESNET_BATCH} 28x28"
-    if theirs is None:
-        table.row(f"{label} {threads}T", median_time(ours, repeats=5))
-        return
-    curves = [ours() for _ in range(CURVE_STEPS)], [theirs() for _ in range(CURVE_STEPS)]
-    diff = max(abs(a - b) / abs(b) for a, b in zip(*curves))
-    t_ours, t_torch = interleaved_medians([ours, theirs], repeats=7, min_time=0.0)
-    table.row(f"{label} {threads}T", t_ours, None, t_torch,
-              f"loss curves agree to {diff:.1e} rel over {CURVE_STEPS} steps ({curves[1][0]:.3f} -> "
-              f"{curves[1][-1]:.3f}); median of 7 steps each, taken in turn")
+    curve = [float(ours()) for _ in range(CURVE_STEPS)]
+    notes = []
+    if theirs is not None:
+        torch_curve = [theirs() for _ in range(CURVE_STEPS)]
+        notes.append(f"torch curve {_curve_gap(curve, torch_curve):.1e} rel")
+    if jax is not None:
+        notes.append(f"jax curve {_curve_gap(curve, jax[0].curves[jax[1]]):.1e} rel")
+    t_ours, t_jax, t_torch = _in_turn(ours, jax, theirs, repeats=7, min_time=0.0)
+    table.row(f"{label} {threads}T", t_ours, t_jax, t_torch,
+              f"{'; '.join(notes)} over {CURVE_STEPS} steps ({curve[0]:.3f} -> {curve[-1]:.3f}); medians of 7 steps "
+              "taken in turn")
 
 
 def _layer_times(model, step, steps: int) -> dict[str, float]:
@@ -323,6 +363,15 @@ ROWS = [
 ]
 
 
+def _jax_problems(rows) -> list[dict]:
+    """What the JAX twins of the MLP rows and of the ResNet row (last) start from (jax_peer.JaxPeer's rows)."""
+    problems = [dict(zip(("model", "X", "Y"), _problem(*row[1:])), optimizer=("adam", 1e-3), first=1)
+                for row in rows]  # _row's step takes batch 1 first
+    model, X, Y = _resnet_problem()
+    problems.append({"model": model, "X": X, "Y": Y, "optimizer": ("sgd", RESNET_LR, RESNET_MOMENTUM), "first": 0})
+    return problems
+
+
 def run(args) -> None:
     from . import jax_peer
     from .gemm import fma_peak
@@ -334,12 +383,20 @@ def run(args) -> None:
         print("(jax and optax are not installed: `pip install jax optax` adds the JAX jit column)")
     rows = ROWS[:-1] if args.quick else ROWS
     for threads in args.threads:
-        jax_results = (jax_peer.jax_rows([dict(zip(("model", "X", "Y"), _problem(*row[1:]))) for row in rows],
-                                         threads, CURVE_STEPS) if with_jax else [None] * len(rows))
+        peer = None
+        if with_jax:
+            try:
+                peer = jax_peer.JaxPeer(_jax_problems(rows), threads, CURVE_STEPS)
+            except RuntimeError as err:
+                print(err, file=sys.stderr)
         set_threads(threads)
-        _overhead(table, threads)
-        for row, jax_result in zip(rows, jax_results):
-            peak = fma_peak(np.float32, 1) if threads == 1 and row is ROWS[-1] else None
-            _row(table, *row, threads, peak=peak, jax_result=jax_result)
-        _resnet_row(table, threads)
-        _resnet_profile(table, threads)
+        try:
+            _overhead(table, threads)
+            for r, row in enumerate(rows):
+                peak = fma_peak(np.float32, 1) if threads == 1 and row is ROWS[-1] else None
+                _row(table, *row, threads, peak=peak, jax=None if peer is None else (peer, r))
+            _resnet_row(table, threads, None if peer is None else (peer, len(rows)))
+            _resnet_profile(table, threads)
+        finally:
+            if peer is not None:
+                peer.close()
