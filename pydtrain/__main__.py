@@ -82,7 +82,7 @@ def _build_parser() -> tuple[_Parser, _Parser, _Parser]:
         "70/15/15 into training, validation and test sets, standardized with the training "
         "statistics: per feature for the MLP, one mean and deviation over all pixels for the "
         "ResNet) and report the test accuracy. On 2 cores shared with other work the default ResNet "
-        "(20 epochs) takes about 30 s on digits and 3 min on shapes.",
+        "(20 epochs) takes about 30 s on digits and 1–2 min on shapes.",
     )
     train.add_argument("--model", choices=tuple(MODEL_DEFAULTS), default="mlp",
                        help="mlp: fully connected layers (--hidden); resnet: pydtrain.models.resnet, "
