@@ -131,18 +131,23 @@ static inline int pdt_conv2d_winograd(const pdt_conv2d *p) {
            p->pw == 1 && p->oh == p->h && p->ow == p->w;
 }
 static inline pdt_int pdt_winograd_images(const pdt_conv2d *p) {
-    const pdt_int per_image = (p->oh + 1) / 2 * ((p->ow + 1) / 2), blocks = pdt_conv2d_blocks(p);
-    const pdt_int most = blocks ? (p->n + blocks - 1) / blocks : 1, fit = PDT_WINOGRAD_TILES / per_image;
-    return fit < 1 ? 1 : fit < most ? fit : most;
+    const pdt_int fit = PDT_WINOGRAD_TILES / ((p->oh + 1) / 2 * ((p->ow + 1) / 2));
+    return fit < 1 ? 1 : fit < p->n ? fit : p->n > 0 ? p->n : 1;
+}
+/* The image blocks of a Winograd call: one per pdt_winograd_images images, up to PDT_CONV_BLOCKS (from N only). */
+static inline pdt_int pdt_winograd_blocks(const pdt_conv2d *p) {
+    const pdt_int chunks = (p->n + pdt_winograd_images(p) - 1) / pdt_winograd_images(p);
+    return chunks < PDT_CONV_BLOCKS ? chunks : PDT_CONV_BLOCKS;
 }
 /* A block's buffer: the input transform (16, C, tiles), the products (16, O, tiles) (each position's matrix
  * PDT_WINOGRAD_SKEW elements past the previous one's end), dW's Σ (16, O, C), the
- * padded plane (2·th + 2, 2·tw + 2), rounded up to 16 elements; the transformed filter (16, O, C), skewed alike, precedes
+ * padded plane (2·th + 2, 2·tw + 2) and its row pass (2·th + 2, 4, tw), rounded up to 16 elements; the transformed filter (16, O, C), skewed alike, precedes
  * the blocks. */
 static inline pdt_int pdt_winograd_block(const pdt_conv2d *p) {
     const pdt_int tiles = pdt_winograd_images(p) * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
     const pdt_int pad = (p->oh + 1) / 2 * 2 + 2, padw = (p->ow + 1) / 2 * 2 + 2;
-    return (16 * ((p->c + p->o) * tiles + 3 * PDT_WINOGRAD_SKEW + p->o * p->c) + pad * padw + 15) / 16 * 16;
+    return (16 * ((p->c + p->o) * tiles + 3 * PDT_WINOGRAD_SKEW + p->o * p->c) + pad * (padw + 2 * padw) + 15) /
+           16 * 16;
 }
 static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
     if (pdt_conv2d_depthwise(p)) return 0;
@@ -150,7 +155,7 @@ static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
     const pdt_int im2col = pdt_conv2d_tables(p) +
                            pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
     if (!pdt_conv2d_winograd_sized(p)) return im2col;
-    const pdt_int winograd = 16 * (p->o * p->c + PDT_WINOGRAD_SKEW) + pdt_conv2d_blocks(p) * pdt_winograd_block(p);
+    const pdt_int winograd = 16 * (p->o * p->c + PDT_WINOGRAD_SKEW) + pdt_winograd_blocks(p) * pdt_winograd_block(p);
     return winograd > im2col ? winograd : im2col;
 }
 

@@ -9,9 +9,9 @@
  * keeps dx the size of dy); dW is its adjoint in the kernel, dW = Gᵀ[Σ_tiles (A dy Aᵀ) ⊙ (Bᵀ d B)]G, the sum
  * over tiles again one product per ξ, U_ξ's gradient (O, tiles)·(C, tiles)ᵀ.
  * Layout: a transform's 16 positions are 16 matrices one after another, ξ·rows·tiles apart; a tile's column p
- * counts images, then tile rows, then tile columns. Threads: the images are cut into pdt_conv2d_blocks(N)
- * blocks as in conv.c, each transforming pdt_winograd_images(p) images at a time into its own buffers and
- * keeping its own Σ for dW, summed in block order before the last transform: the same bits for any thread
+ * counts images, then tile rows, then tile columns. Threads: the images are cut into pdt_winograd_blocks(p)
+ * blocks (from N and the plane size only), each transforming pdt_winograd_images(p) images at a time into its
+ * own buffers and keeping its own Σ for dW, summed in block order before the last transform: the same bits for any thread
  * count.
  */
 
@@ -50,52 +50,41 @@ static void KN(wino_filter_grad)(const T *s, pdt_int ld, T *dw) {
     }
 }
 
-// plane (h, w) → xp (2·th + 2, 2·tw + 2): xp[r, s] = plane[r − 1, s − 1], 0 outside (the padding and the rows and
-// columns past an odd plane's last tile)
-static void KN(wino_pad)(const T *restrict plane, pdt_int h, pdt_int w, pdt_int th, pdt_int tw, T *restrict xp) {
-    const pdt_int rows = 2 * th + 2, cols = 2 * tw + 2;
-    for (pdt_int r = 0; r < rows; ++r) {
-        T *d = xp + r * cols;
-        if (r < 1 || r > h) {
-            for (pdt_int s = 0; s < cols; ++s) d[s] = 0;
-            continue;
-        }
-        const T *src = plane + (r - 1) * w;
-        d[0] = 0;
-        for (pdt_int s = 0; s < w; ++s) d[s + 1] = src[s];
-        for (pdt_int s = w + 1; s < cols; ++s) d[s] = 0;
-    }
-}
-
 // One image's planes (channels, h, w) → V: v[ξ·ld + c·tiles + t] = (Bᵀ d B)_ξ of tile t (th·tw of them) of
-// channel c. Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. VN tiles of a tile row at a time: the row pass d B on
-// stride-2 loads of the padded plane, then the column pass, all in registers.
+// channel c. Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. Each plane is copied zero-padded into xp
+// (2·th + 2, 2·tw + 2) (xp[r, s] = plane[r − 1, s − 1]); the row pass d B runs once per padded row on stride-2
+// loads, VN tiles a vector, into e (rows, 4, tw); the column pass then combines four rows of e per tile row.
 static void KN(wino_input)(const T *x, pdt_int channels, pdt_int h, pdt_int w, pdt_int th, pdt_int tw, T *xp,
                            T *v, pdt_int tiles, pdt_int ld) {
-    const pdt_int cols = 2 * tw + 2;
+    const pdt_int rows = 2 * th + 2, cols = 2 * tw + 2;
+    T *e = xp + rows * cols;
     for (pdt_int c = 0; c < channels; ++c) {
-        KN(wino_pad)(x + c * h * w, h, w, th, tw, xp);
-        for (pdt_int a = 0; a < th; ++a)
+        KN(conv_pad_plane)(x + c * h * w, h, w, 1, 1, xp, rows, cols, 0);
+        for (pdt_int r = 0; r < rows; ++r)
             for (pdt_int b = 0; b < tw; b += VN) {
                 const pdt_int lanes = tw - b < VN ? tw - b : VN;
-                V e[4][4];
-                for (pdt_int i = 0; i < 4; ++i) {
-                    const T *r = xp + (2 * a + i) * cols + 2 * b;
-                    const V r0 = KN(load_even)(r, lanes), r1 = KN(load_even)(r + 1, lanes);
-                    const V r2 = KN(load_even)(r + 2, lanes), r3 = KN(load_even)(r + 3, lanes);
-                    e[i][0] = vsub(r0, r2);
-                    e[i][1] = vadd(r1, r2);
-                    e[i][2] = vsub(r2, r1);
-                    e[i][3] = vsub(r1, r3);
-                }
-                T *o = v + c * tiles + a * tw + b;
-                for (pdt_int j = 0; j < 4; ++j) {
-                    vstore_part(o + (0 * 4 + j) * ld, vsub(e[0][j], e[2][j]), lanes);
-                    vstore_part(o + (1 * 4 + j) * ld, vadd(e[1][j], e[2][j]), lanes);
-                    vstore_part(o + (2 * 4 + j) * ld, vsub(e[2][j], e[1][j]), lanes);
-                    vstore_part(o + (3 * 4 + j) * ld, vsub(e[1][j], e[3][j]), lanes);
-                }
+                const T *src = xp + r * cols + 2 * b;
+                const V r0 = KN(load_even)(src, lanes), r1 = KN(load_even)(src + 1, lanes);
+                const V r2 = KN(load_even)(src + 2, lanes), r3 = KN(load_even)(src + 3, lanes);
+                T *er = e + r * 4 * tw + b;
+                vstore_part(er, vsub(r0, r2), lanes);
+                vstore_part(er + tw, vadd(r1, r2), lanes);
+                vstore_part(er + 2 * tw, vsub(r2, r1), lanes);
+                vstore_part(er + 3 * tw, vsub(r1, r3), lanes);
             }
+        for (pdt_int a = 0; a < th; ++a)
+            for (pdt_int j = 0; j < 4; ++j)
+                for (pdt_int b = 0; b < tw; b += VN) {
+                    const pdt_int lanes = tw - b < VN ? tw - b : VN;
+                    const T *e0 = e + (2 * a * 4 + j) * tw + b;  // rows 2a … 2a + 3 of e at column pass j
+                    const V e0v = vload_part(e0, lanes), e1 = vload_part(e0 + 4 * tw, lanes);
+                    const V e2 = vload_part(e0 + 8 * tw, lanes), e3 = vload_part(e0 + 12 * tw, lanes);
+                    T *o = v + c * tiles + a * tw + b;
+                    vstore_part(o + (0 * 4 + j) * ld, vsub(e0v, e2), lanes);
+                    vstore_part(o + (1 * 4 + j) * ld, vadd(e1, e2), lanes);
+                    vstore_part(o + (2 * 4 + j) * ld, vsub(e2, e1), lanes);
+                    vstore_part(o + (3 * 4 + j) * ld, vsub(e1, e3), lanes);
+                }
     }
 }
 
@@ -221,9 +210,9 @@ static pdt_status KN(conv_winograd_forward)(const pdt_conv2d *p, const T *x, con
     for (pdt_int o = 0; o < p->o; ++o)
         for (pdt_int c = 0; c < p->c; ++c)
             KN(wino_filter)(weight + (o * p->c + c) * 9, 3, 1, u + o * p->c + c, KN(wino_gap)(p->o, p->c));
-    const pdt_int blocks = pdt_conv2d_blocks(p);
+    const pdt_int blocks = pdt_winograd_blocks(p);
     int status[PDT_CONV_BLOCKS] = {0};
-    PDT_OMP_FOR(KN(conv_parallel)(p))
+    PDT_OMP_FOR(blocks > 1 && KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b)
         status[b] = KN(wino_correlate)(p, &ws, x, p->c, u, bias, p->o, y, b * p->n / blocks,
                                        (b + 1) * p->n / blocks, blocks_buf + b * ws.per_block) != PDT_OK;
@@ -243,9 +232,9 @@ static pdt_status KN(conv_winograd_backward)(const pdt_conv2d *p, const T *x, co
         for (pdt_int c = 0; c < p->c; ++c)
             for (pdt_int o = 0; o < p->o; ++o)
                 KN(wino_filter)(weight + (o * p->c + c) * 9 + 8, -3, -1, u + c * p->o + o, KN(wino_gap)(p->c, p->o));
-    const pdt_int blocks = pdt_conv2d_blocks(p);
+    const pdt_int blocks = pdt_winograd_blocks(p);
     int status[PDT_CONV_BLOCKS] = {0};
-    PDT_OMP_FOR(KN(conv_parallel)(p))
+    PDT_OMP_FOR(blocks > 1 && KN(conv_parallel)(p))
     for (pdt_int b = 0; b < blocks; ++b) {
         T *buf = blocks_buf + b * ws.per_block, *v = buf, *g = buf + 16 * KN(wino_gap)(p->c, ws.tiles), *s = buf + ws.s;
         T *xp = buf + ws.pad;
