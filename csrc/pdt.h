@@ -117,10 +117,11 @@ static inline pdt_int pdt_conv2d_tables(const pdt_conv2d *p) {
  * side (the output the input's size), one group, at least PDT_WINOGRAD_CHANNELS input and output channels:
  * 16 multiply-adds a 2×2 tile and channel pair against 36, on products deep enough (C ≥ 16) for the GEMM;
  * a first layer on 1–3 channels stays with im2col. Each block transforms pdt_winograd_images images at a time,
- * up to PDT_WINOGRAD_TILES tiles, so its buffers stay in L2. The work size knows no stride, padding or input
+ * their input transform and products (16·(C + O) values a tile) up to PDT_WINOGRAD_ELEMENTS, so that they stay
+ * in cache between the transforms and the GEMMs (larger, the transforms' stores miss it). The work size knows no stride, padding or input
  * size, so every 3×3 layer of one group with those channels gets the larger of the two buffers. */
 #define PDT_WINOGRAD_CHANNELS 16
-#define PDT_WINOGRAD_TILES 256
+#define PDT_WINOGRAD_ELEMENTS 65536
 #define PDT_WINOGRAD_SKEW 16
 static inline int pdt_conv2d_winograd_sized(const pdt_conv2d *p) {
     return p->kh == 3 && p->kw == 3 && p->groups == 1 && p->c >= PDT_WINOGRAD_CHANNELS &&
@@ -131,7 +132,7 @@ static inline int pdt_conv2d_winograd(const pdt_conv2d *p) {
            p->pw == 1 && p->oh == p->h && p->ow == p->w;
 }
 static inline pdt_int pdt_winograd_images(const pdt_conv2d *p) {
-    const pdt_int fit = PDT_WINOGRAD_TILES / ((p->oh + 1) / 2 * ((p->ow + 1) / 2));
+    const pdt_int fit = PDT_WINOGRAD_ELEMENTS / (16 * (p->c + p->o)) / ((p->oh + 1) / 2 * ((p->ow + 1) / 2));
     return fit < 1 ? 1 : fit < p->n ? fit : p->n > 0 ? p->n : 1;
 }
 /* The image blocks of a Winograd call: one per pdt_winograd_images images, up to PDT_CONV_BLOCKS (from N only). */
@@ -140,9 +141,9 @@ static inline pdt_int pdt_winograd_blocks(const pdt_conv2d *p) {
     return chunks < PDT_CONV_BLOCKS ? chunks : PDT_CONV_BLOCKS;
 }
 /* A block's buffer: the input transform (16, C, tiles), the products (16, O, tiles) (each position's matrix
- * PDT_WINOGRAD_SKEW elements past the previous one's end), dW's Σ (16, O, C), the
- * padded plane (2·th + 2, 2·tw + 2) and its row pass (2·th + 2, 4, tw), rounded up to 16 elements; the transformed filter (16, O, C), skewed alike, precedes
- * the blocks. */
+ * PDT_WINOGRAD_SKEW elements past the previous one's end), dW's Σ (16, O, C), the padded plane
+ * (2·th + 2, 2·tw + 2) and its row pass (2·th + 2, 4, tw), rounded up to 16 elements; the transformed filter
+ * (16, O, C), skewed alike, precedes the blocks. */
 static inline pdt_int pdt_winograd_block(const pdt_conv2d *p) {
     const pdt_int tiles = pdt_winograd_images(p) * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
     const pdt_int pad = (p->oh + 1) / 2 * 2 + 2, padw = (p->ow + 1) / 2 * 2 + 2;
