@@ -118,8 +118,9 @@ static inline pdt_int pdt_conv2d_tables(const pdt_conv2d *p) {
  * 16 multiply-adds a 2×2 tile and channel pair against 36, on products deep enough (C ≥ 16) for the GEMM;
  * a first layer on 1–3 channels stays with im2col. Each block transforms pdt_winograd_images images at a time,
  * their input transform and products (16·(C + O) values a tile) up to PDT_WINOGRAD_ELEMENTS, so that they stay
- * in cache between the transforms and the GEMMs (larger, the transforms' stores miss it). The work size knows no stride, padding or input
- * size, so every 3×3 layer of one group with those channels gets the larger of the two buffers. */
+ * in cache between the transforms and the GEMMs (larger, the transforms' stores miss it). The work size
+ * knows no stride, padding or input size, so every 3×3 layer of one group with those channels gets the larger
+ * of the two buffers. */
 #define PDT_WINOGRAD_CHANNELS 16
 #define PDT_WINOGRAD_ELEMENTS 65536
 #define PDT_WINOGRAD_SKEW 16

@@ -2,21 +2,21 @@
  * conv_winograd.c — 3×3 stride-1 "same" convolution by Winograd's minimal filtering F(2×2, 3×3)
  * (Lavin & Gray 2016), for the layers pdt_conv2d_winograd selects.
  *
- * Each 2×2 output tile is y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over its 4×4 input tile d (rows and columns 2a − 1 …
- * 2a + 2 of the image, 0 outside); the sum over input channels is, at each of the 16 positions ξ of the 4×4
- * transforms, one product U_ξ (O, C) · V_ξ (C, tiles) on the GEMM: 16·O·C multiply-adds per tile against the
+ * Each 2×2 output tile is y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over its 4×4 input tile d (rows and columns
+ * 2a − 1 … 2a + 2 of the image, 0 outside); the sum over input channels is, at each of the 16 positions ξ of
+ * the 4×4 transforms, one product U_ξ (O, C) · V_ξ (C, tiles) on the GEMM: 16·O·C multiply-adds per tile against the
  * direct 36·O·C. dx is the same correlation of dy with the flipped kernel and the channels swapped (padding 1
  * keeps dx the size of dy); dW is its adjoint in the kernel, dW = Gᵀ[Σ_tiles (A dy Aᵀ) ⊙ (Bᵀ d B)]G, the sum
  * over tiles again one product per ξ, U_ξ's gradient (O, tiles)·(C, tiles)ᵀ.
- * Layout: a transform's 16 positions are 16 matrices one after another, ξ·rows·tiles apart; a tile's column p
+ * Layout: a transform's 16 positions are 16 matrices one after another (wino_gap apart); a tile's column p
  * counts images, then tile rows, then tile columns. Threads: the images are cut into pdt_winograd_blocks(p)
  * blocks (from N and the plane size only), each transforming pdt_winograd_images(p) images at a time into its
- * own buffers and keeping its own Σ for dW, summed in block order before the last transform: the same bits for any thread
- * count.
+ * own buffers and keeping its own Σ for dW, summed in block order before the last transform: the same bits
+ * for any thread count.
  */
 
-// g (3, 3) with element (i, j) at g[i·si + j·sj] → u (4, 4) = G g Gᵀ, rows of u `ld` apart (ld = 16 positions apart
-// in the U_ξ matrices). G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+// g (3, 3) with element (i, j) at g[i·si + j·sj] → u (4, 4) = G g Gᵀ, its 16 positions `ld` apart (one value of
+// each U_ξ matrix). G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
 static void KN(wino_filter)(const T *g, pdt_int si, pdt_int sj, T *u, pdt_int ld) {
     T t[3][4];
     for (pdt_int i = 0; i < 3; ++i) {
@@ -164,7 +164,7 @@ static inline pdt_int KN(wino_gap)(pdt_int rows, pdt_int tiles) { return rows * 
 
 // The shape of a Winograd call: tiles per image, images per transform, the block buffers' offsets.
 typedef struct {
-    pdt_int th, tw, per_image, images, tiles, cin, cout;  // tiles = images·per_image, the GEMMs' columns
+    pdt_int th, tw, per_image, images, tiles;  // tiles = images·per_image, the GEMMs' columns at most
     pdt_int s, pad, per_block;  // offsets of dW's Σ and of the padded plane in a block's buffer, and its size
 } KN(wino_shape);
 
@@ -193,11 +193,12 @@ static pdt_status KN(wino_correlate)(const pdt_conv2d *p, const KN(wino_shape) *
             KN(wino_input)(x + (n + i) * cin * plane, cin, p->oh, p->ow, ws->th, ws->tw, xp, v + i * ws->per_image,
                            tiles, KN(wino_gap)(cin, tiles));
         for (pdt_int xi = 0; xi < 16; ++xi)
-            st |= KN(gemm)(0, 0, cout, tiles, cin, 1.0, u + xi * KN(wino_gap)(cout, cin), cin, v + xi * KN(wino_gap)(cin, tiles), tiles,
-                           0.0, m + xi * KN(wino_gap)(cout, tiles), tiles, NULL);
+            st |= KN(gemm)(0, 0, cout, tiles, cin, 1.0, u + xi * KN(wino_gap)(cout, cin), cin,
+                           v + xi * KN(wino_gap)(cin, tiles), tiles, 0.0, m + xi * KN(wino_gap)(cout, tiles), tiles,
+                           NULL);
         for (pdt_int i = 0; i < count; ++i)
-            KN(wino_output)(m + i * ws->per_image, tiles, KN(wino_gap)(cout, tiles), cout, p->oh, p->ow, ws->th, ws->tw, bias,
-                            y + (n + i) * cout * plane);
+            KN(wino_output)(m + i * ws->per_image, tiles, KN(wino_gap)(cout, tiles), cout, p->oh, p->ow, ws->th,
+                            ws->tw, bias, y + (n + i) * cout * plane);
     }
     return st;
 }
@@ -249,8 +250,8 @@ static pdt_status KN(conv_winograd_backward)(const pdt_conv2d *p, const T *x, co
             }
             for (pdt_int xi = 0; xi < 16; ++xi)
                 status[b] |= KN(gemm)(0, 1, p->o, p->c, tiles, 1.0, g + xi * KN(wino_gap)(p->o, tiles), tiles,
-                                      v + xi * KN(wino_gap)(p->c, tiles), tiles, n == n0 ? 0.0 : 1.0, s + xi * KN(wino_gap)(p->o, p->c), p->c,
-                                      NULL) != PDT_OK;
+                                      v + xi * KN(wino_gap)(p->c, tiles), tiles, n == n0 ? 0.0 : 1.0,
+                                      s + xi * KN(wino_gap)(p->o, p->c), p->c, NULL) != PDT_OK;
         }
         if (dx)
             status[b] |= KN(wino_correlate)(p, &ws, dy, p->o, u, NULL, p->c, dx, n0, n1, buf) != PDT_OK;
@@ -261,6 +262,7 @@ static pdt_status KN(conv_winograd_backward)(const pdt_conv2d *p, const T *x, co
     T *s0 = blocks_buf + ws.s;
     for (pdt_int b = 1; b < blocks; ++b)
         KN(conv_add_row)(16 * KN(wino_gap)(p->o, p->c), blocks_buf + b * ws.per_block + ws.s, s0);
-    for (pdt_int oc = 0; oc < p->o * p->c; ++oc) KN(wino_filter_grad)(s0 + oc, KN(wino_gap)(p->o, p->c), dweight + oc * 9);
+    for (pdt_int oc = 0; oc < p->o * p->c; ++oc)
+        KN(wino_filter_grad)(s0 + oc, KN(wino_gap)(p->o, p->c), dweight + oc * 9);
     return PDT_OK;
 }
