@@ -5,9 +5,10 @@
  * Each 2×2 output tile is y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over its 4×4 input tile d (rows and columns
  * 2a − 1 … 2a + 2 of the image, 0 outside); the sum over input channels is, at each of the 16 positions ξ of
  * the 4×4 transforms, one product U_ξ (O, C) · V_ξ (C, tiles) on the GEMM: 16·O·C multiply-adds per tile
- * against the direct 36·O·C. dx is the same correlation of dy with the flipped kernel and the channels swapped (padding 1
- * keeps dx the size of dy); dW is its adjoint in the kernel, dW = Gᵀ[Σ_tiles (A dy Aᵀ) ⊙ (Bᵀ d B)]G, the sum
- * over tiles again one product per ξ, U_ξ's gradient (O, tiles)·(C, tiles)ᵀ.
+ * against the direct 36·O·C. dx is the same correlation of dy with the flipped kernel and the channels
+ * swapped (padding 1 keeps dx the size of dy); dW is its adjoint in the kernel,
+ * dW = Gᵀ[Σ_tiles (A dy Aᵀ) ⊙ (Bᵀ d B)]G, the sum over tiles again one product per ξ, U_ξ's gradient
+ * (O, tiles)·(C, tiles)ᵀ.
  * Layout: a transform's 16 positions are 16 matrices one after another (wino_gap apart); a tile's column p
  * counts images, then tile rows, then tile columns. Threads: the images are cut into pdt_winograd_blocks(p)
  * blocks (from N and the plane size only), each transforming pdt_winograd_images(p) images at a time into its
