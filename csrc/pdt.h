@@ -116,11 +116,52 @@ static inline pdt_int pdt_conv2d_batch(const pdt_conv2d *p) {
 static inline pdt_int pdt_conv2d_tables(const pdt_conv2d *p) {
     return pdt_conv2d_depthwise(p) ? 0 : (p->kh * p->kw * p->oh * p->ow + 15) / 16 * 16;
 }
+/* Winograd F(2×2, 3×3) (kernels/conv_winograd.c) for a 3×3 kernel at stride 1, dilation 1 and padding 1 on every
+ * side (the output the input's size), one group, at least PDT_WINOGRAD_CHANNELS input and output channels:
+ * 16 multiply-adds a 2×2 tile and channel pair against 36, on products deep enough (C ≥ 16) for the GEMM;
+ * a first layer on 1–3 channels stays with im2col. Each block transforms pdt_winograd_images images at a time,
+ * their input transform and products (16·(C + O) values a tile) up to PDT_WINOGRAD_ELEMENTS, so that they stay
+ * in cache between the transforms and the GEMMs (larger, the transforms' stores miss it). The work size
+ * knows no stride, padding or input size, so every 3×3 layer of one group with those channels gets the larger
+ * of the two buffers. */
+#define PDT_WINOGRAD_CHANNELS 16
+#define PDT_WINOGRAD_ELEMENTS 65536
+#define PDT_WINOGRAD_SKEW 16
+static inline int pdt_conv2d_winograd_sized(const pdt_conv2d *p) {
+    return p->kh == 3 && p->kw == 3 && p->groups == 1 && p->c >= PDT_WINOGRAD_CHANNELS &&
+           p->o >= PDT_WINOGRAD_CHANNELS;
+}
+static inline int pdt_conv2d_winograd(const pdt_conv2d *p) {
+    return pdt_conv2d_winograd_sized(p) && p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && p->ph == 1 &&
+           p->pw == 1 && p->oh == p->h && p->ow == p->w;
+}
+static inline pdt_int pdt_winograd_images(const pdt_conv2d *p) {
+    const pdt_int fit = PDT_WINOGRAD_ELEMENTS / (16 * (p->c + p->o)) / ((p->oh + 1) / 2 * ((p->ow + 1) / 2));
+    return fit < 1 ? 1 : fit < p->n ? fit : p->n > 0 ? p->n : 1;
+}
+/* The image blocks of a Winograd call: one per pdt_winograd_images images, up to PDT_CONV_BLOCKS (from N only). */
+static inline pdt_int pdt_winograd_blocks(const pdt_conv2d *p) {
+    const pdt_int chunks = (p->n + pdt_winograd_images(p) - 1) / pdt_winograd_images(p);
+    return chunks < PDT_CONV_BLOCKS ? chunks : PDT_CONV_BLOCKS;
+}
+/* A block's buffer: the input transform (16, C, tiles), the products (16, O, tiles) (each position's matrix
+ * PDT_WINOGRAD_SKEW elements past the previous one's end), dW's Σ (16, O, C), the padded plane
+ * (2·th + 2, 2·tw + 2) and its row pass (2·th + 2, 4, tw), rounded up to 16 elements; the transformed filter
+ * (16, O, C), skewed alike, precedes the blocks. */
+static inline pdt_int pdt_winograd_block(const pdt_conv2d *p) {
+    const pdt_int tiles = pdt_winograd_images(p) * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
+    const pdt_int pad = (p->oh + 1) / 2 * 2 + 2, padw = (p->ow + 1) / 2 * 2 + 2;
+    return (16 * ((p->c + p->o) * tiles + 3 * PDT_WINOGRAD_SKEW + p->o * p->c) + pad * (padw + 2 * padw) + 15) /
+           16 * 16;
+}
 static inline pdt_int pdt_conv2d_work(const pdt_conv2d *p) {
     if (pdt_conv2d_depthwise(p)) return 0;
     const pdt_int k = p->c / p->groups * p->kh * p->kw, batch = pdt_conv2d_batch(p), cols = batch * p->oh * p->ow;
-    return pdt_conv2d_tables(p) +
-           pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
+    const pdt_int im2col = pdt_conv2d_tables(p) +
+                           pdt_conv2d_blocks(p) * (k * cols + (batch > 1 ? p->o / p->groups * cols : 0) + p->o * k);
+    if (!pdt_conv2d_winograd_sized(p)) return im2col;
+    const pdt_int winograd = 16 * (p->o * p->c + PDT_WINOGRAD_SKEW) + pdt_winograd_blocks(p) * pdt_winograd_block(p);
+    return winograd > im2col ? winograd : im2col;
 }
 
 /* One entry of the kernel table per kernel and dtype: name_f32, name_f64. */

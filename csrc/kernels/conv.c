@@ -8,7 +8,8 @@
  * planes are batched, their columns side by side in one GEMM (pdt_conv2d_batch), y and dy
  * copied between the batch's (O, batch·oh·ow) and (N, O, oh, ow). One image with a 1×1 kernel,
  * stride 1 and no padding needs no copy: col_n is x_n itself. Depthwise layers run plane by plane
- * (conv_depthwise_forward/backward).
+ * (conv_depthwise_forward/backward). 3×3 "same" layers of one group at stride 1 go through Winograd's F(2×2, 3×3)
+ * instead (conv_winograd.c; the rule: pdt_conv2d_winograd).
  * Threads: the images are cut into pdt_conv2d_blocks(N) blocks, each with its own buffers and
  * partial dW (the GEMMs inside a block run on its thread); the partial dW are then summed in
  * block order, so every result is the same bits for any thread count.
@@ -413,10 +414,17 @@ static pdt_status KN(conv_depthwise_backward)(const pdt_conv2d *p, const T *x, c
     return PDT_OK;
 }
 
+// The Winograd path (conv_winograd.c, included after this file)
+static pdt_status KN(conv_winograd_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y,
+                                            T *work);
+static pdt_status KN(conv_winograd_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
+                                             T *dweight, T *work);
+
 // x (N, C, H, W), weight (O, C/g, kh, kw), bias (O) or NULL → y (N, O, oh, ow); y_n = W·col(x_n) + b per group
 static pdt_status KN(conv2d_forward)(const pdt_conv2d *p, const T *x, const T *weight, const T *bias, T *y, T *work) {
     if (p->n == 0) return PDT_OK;  // no image: y is empty, and there is no block to share the work buffer
     if (pdt_conv2d_depthwise(p)) return KN(conv_depthwise_forward)(p, x, weight, bias, y);
+    if (pdt_conv2d_winograd(p)) return KN(conv_winograd_forward)(p, x, weight, bias, y, work);
     const KN(conv_shape) cs = KN(conv_shape_of)(p, work);
     work += pdt_conv2d_tables(p);  // the blocks' buffers follow the tables
     const pdt_int blocks = pdt_conv2d_blocks(p), batch = pdt_conv2d_batch(p), cols = batch * cs.plane;
@@ -495,8 +503,10 @@ static pdt_status KN(conv_gemm_backward)(const pdt_conv2d *p, const T *x, const 
 static pdt_status KN(conv2d_backward)(const pdt_conv2d *p, const T *x, const T *weight, const T *dy, T *dx,
                                       T *dweight, T *dbias, T *work) {
     const pdt_int plane = p->oh * p->ow;
-    const pdt_status st = pdt_conv2d_depthwise(p) ? KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight)
-                                                  : KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
+    const pdt_status st = pdt_conv2d_depthwise(p)  ? KN(conv_depthwise_backward)(p, x, weight, dy, dx, dweight)
+                          : p->n == 0               ? PDT_OK
+                          : pdt_conv2d_winograd(p) ? KN(conv_winograd_backward)(p, x, weight, dy, dx, dweight, work)
+                                                   : KN(conv_gemm_backward)(p, x, weight, dy, dx, dweight, work);
     if (st != PDT_OK) return st;
     // db per channel over images in order
     if (dbias)

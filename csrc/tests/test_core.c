@@ -427,7 +427,9 @@ static void test_conv(pdt_simd level) {
         {3, 5, 9, 8, 5, 0, 0, 3, 3, 2, 2, 1, 1, 2, 2, 5},   {9, 6, 4, 5, 6, 0, 0, 2, 2, 1, 2, 0, 0, 1, 1, 6},
         {20, 1, 8, 8, 16, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 3, 3, 2, 0, 0, 5, 5, 1, 1, 1, 1, 1, 1, 1},
         {16, 8, 12, 12, 16, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1}, {16, 32, 10, 10, 32, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 32},
-    };  // the last two large enough for their blocks or planes to run on threads
+        {5, 16, 7, 9, 20, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1}, {16, 16, 12, 12, 16, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    };  // cases 8, 9 and 11 large enough for their blocks or planes to run on threads; 10 and 11 by Winograd
+        // F(2×2, 3×3) (odd planes with O ≠ C; several blocks)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; ++t) {
         pdt_conv2d p = cases[t];
         p.oh = (p.h + 2 * p.ph - p.dh * (p.kh - 1) - 1) / p.sh + 1;

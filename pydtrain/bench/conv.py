@@ -2,8 +2,10 @@
 
 Conv rows: the layers of a digits/shapes ResNet and of a CIFAR-sized network, and a depthwise
 layer (groups = channels, its own direct kernel); the note gives
-pydtrain's GFLOP/s (forward, dW and dx: 3·2·N·O·C/g·kh·kw·oh·ow) and, for the largest layer at
-one thread, its share of the FMA peak measured next to each call (common.paired_efficiency).
+pydtrain's GFLOP/s (forward, dW and dx: 3·2·N·O·C/g·kh·kw·oh·ow, the direct convolution's count) and,
+for the largest layer at one thread, its share of the FMA peak measured next to each call
+(common.paired_efficiency). 3×3 stride-1 layers of 16+ channels run by Winograd F(2×2, 3×3), with
+16/36 of those multiplies, so their share can pass 100%.
 Pooling rows (MaxPool2d 2×2 and 3×3 stride 2, global average pooling) give the effective bandwidth
 over the compulsory bytes (x and y in the forward, dy and dx in the backward; max pooling also
 writes and reads its int64 argmax) as a share of the STREAM triad at the same thread count.
