@@ -286,23 +286,22 @@ def _grad_norm_fn(optimizer: Any, params: list[Any]) -> Callable[[], float]:
     if arenas is None or {id(p) for p in held} != {id(p) for p in params}:
         return lambda: optim.grad_norm(params)
     grads = [grad for _, grad in arenas]
+    sumsq = _C.clip_sumsq
 
     def norm() -> float:
         for p in params:
             if p._grad_zero:  # marked zero and not written by this backward: its array still holds old values
                 p._zero_grad(False)
-        total = 0.0
-        for grad in grads:
-            total += _C.clip_sumsq(grad)
-        return math.sqrt(total)
+        return math.sqrt(sum(map(sumsq, grads)))
 
     return norm
 
 
 class _HeldInterrupts:
-    """Ctrl-C (SIGINT) while ``inside`` is set waits for ``leave()``, so that an optimizer step (its count,
-    every group's update) is never cut in half: after an interrupt the model and the optimizer are those of a
-    whole number of steps. Elsewhere it raises KeyboardInterrupt at once, as Python's own handler does.
+    """Ctrl-C (SIGINT) while ``inside`` is set is held until the caller clears it and calls ``interrupt()``, so
+    that an optimizer step (its count, every group's update) is never cut in half: after an interrupt the model
+    and the optimizer are those of a whole number of steps. Elsewhere it raises KeyboardInterrupt at once, as
+    Python's own handler does.
     ``install()`` puts the handler in place for a whole ``fit`` (two system calls, none per step), only over
     Python's own handler and in the main thread, where signals are delivered; ``restore()`` puts it back."""
 
@@ -325,12 +324,10 @@ class _HeldInterrupts:
             raise KeyboardInterrupt
         self.pending = True
 
-    def leave(self) -> None:
-        """Ends the held block (``inside = True`` began it): a Ctrl-C that came meanwhile raises now."""
-        self.inside = False
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
+    def interrupt(self) -> None:
+        """Raises the KeyboardInterrupt of a Ctrl-C that came while ``inside`` was set."""
+        self.pending = False
+        raise KeyboardInterrupt
 
 
 def _buffers(model: Module) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -355,8 +352,9 @@ def _train_epoch(
     trainer.skipped = 0
     model.train()
     keys, fns = ["loss", *metric_fns], list(metric_fns.values())
-    totals = [0.0] * len(keys)  # Σ n·value over the batches, in the order of keys
-    seen = 0
+    sizes: list[int] = []  # of each step taken: the batch size and its [loss, *metrics] (averaged at the end)
+    records: list[list[float]] = []
+    running, shown = [0.0] * len(keys), 0  # Σ n·value and Σ n so far, for the progress bar
     hooked = [r for r in regularizers if isinstance(r, Regularizer)]
     unhooked = hooked[::-1]
     grad_norm = _grad_norm_fn(optimizer, params)
@@ -395,7 +393,7 @@ def _train_epoch(
                 norm = math.nan
         else:
             norm = grad_norm()
-        if not (math.isfinite(values[0]) and math.isfinite(norm)):
+        if not math.isfinite(values[0] + norm):  # norm ≥ 0 or NaN: the sum is finite when both are
             if not skip_nonfinite:
                 raise _diverged(trainer, batch, len(loader), values[0], norm)
             for buffer, before in saved:  # the step is undone: no update, running statistics as they were
@@ -409,27 +407,30 @@ def _train_epoch(
             optimizer.step()
             trainer.step += 1
         finally:
-            held.leave()
+            held.inside = False
+        if held.pending:
+            held.interrupt()
 
-        n = len(xb)
-        seen += n
-        for i, value in enumerate(values):
-            totals[i] += n * value
+        sizes.append(len(xb))
+        records.append(values)
         if bar is not None:
-            bar.set_postfix_str(_format_logs({k: t / seen for k, t in zip(keys, totals)}), refresh=False)
+            running, shown = [t + sizes[-1] * v for t, v in zip(running, values)], shown + sizes[-1]
+            bar.set_postfix_str(_format_logs({k: t / shown for k, t in zip(keys, running)}), refresh=False)
             bar.update()
         if callbacks:
             logs: dict[str, Any] = dict(zip(keys, values))
-            logs["batch_size"] = n
+            logs["batch_size"] = sizes[-1]
             for callback in callbacks:
                 callback.on_batch_end(batch, logs)
             if trainer.stop_training:
                 break
-    if seen == 0 and trainer.skipped:
+    if not sizes and trainer.skipped:
         raise FloatingPointError(
             f"fit: every step of epoch {trainer.epoch + 1} ({trainer.skipped}) had a NaN or Inf loss or gradient "
             "and was skipped (skip_nonfinite=True); training is not progressing. Lower the learning rate, clip the "
             "gradients (clip_grad_norm=1.0) or check the data")
+    seen = sum(sizes)
+    totals = [sum(n * r[i] for n, r in zip(sizes, records)) for i in range(len(keys))]
     logs = {k: t / seen if seen else math.nan for k, t in zip(keys, totals)}
     if skip_nonfinite:
         logs["skipped_steps"] = trainer.skipped

@@ -167,10 +167,10 @@ def _curve_gap(ours, theirs) -> float:
     return max(abs(a - b) / abs(b) for a, b in zip(ours, theirs))
 
 
-def _overhead(table: Table, threads: int, rounds: int = 21, epochs: int = 5) -> None:
-    """fit per step over a bare loop, and fit with GradientMonitor over fit: runs of ``epochs`` epochs (fit's
-    once-per-call checks spread as in a real run) alternate; the fastest run of each is compared (other load on
-    the machine only adds time, and differs from run to run)."""
+def _overhead(table: Table, threads: int, rounds: int = 15, epochs: int = 20) -> None:
+    """fit per step over a bare loop, and fit with GradientMonitor over fit: runs of ``epochs`` epochs (the command
+    line's default, so fit's once-per-call checks spread as in a real run) alternate; the fastest run of each is
+    compared (other load on the machine only adds time, and differs from run to run)."""
     import pydtrain as pdt
     from pydtrain import nn, optim, train
     from pydtrain.data import DataLoader, datasets
