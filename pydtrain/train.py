@@ -393,7 +393,7 @@ def _train_epoch(
                 norm = math.nan
         else:
             norm = grad_norm()
-        if not math.isfinite(values[0] + norm):  # norm ≥ 0 or NaN: the sum is finite when both are
+        if not (math.isfinite(values[0]) and math.isfinite(norm)):
             if not skip_nonfinite:
                 raise _diverged(trainer, batch, len(loader), values[0], norm)
             for buffer, before in saved:  # the step is undone: no update, running statistics as they were
@@ -526,6 +526,11 @@ def fit(
         raise TypeError(f"fit: skip_nonfinite must be True or False, got {skip_nonfinite!r}")
     if progress not in (True, False, "epoch"):
         raise ValueError(f'fit: progress must be True, False or "epoch", got {progress!r}')
+    for name, obj, example, needs in (("loss_fn", loss_fn, "nn.CrossEntropyLoss()", "backward"),
+                                      ("optimizer", optimizer, "optim.SGD(model.parameters(), lr=0.1)", "param_groups")):
+        if isinstance(obj, type) or not hasattr(obj, needs):
+            what = f"the class {obj.__name__} (add the parentheses)" if isinstance(obj, type) else type(obj).__name__
+            raise TypeError(f"fit: {name} must be an object such as {example}, got {what}")
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):

@@ -399,3 +399,23 @@ def test_history_reads_like_its_dict():
     assert h["loss"] == [0.5, 0.25]
     with pytest.raises(KeyError, match=r"History has no 'acc'; its keys are \['loss', 'accuracy'\]"):
         h["acc"]
+
+
+@pytest.mark.parametrize("mistake", ["loss class", "optimizer class", "no optimizer"])
+def test_fit_names_a_class_or_none_where_an_object_belongs(mistake):
+    X, y = np.ones((8, 4), np.float32), np.arange(8) % 2
+    model = nn.Sequential(nn.Linear(4, 2))
+    loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1)
+    before = model[0].weight.data.copy()
+    expected = {"loss class": r"loss_fn must be an object such as nn\.CrossEntropyLoss\(\), got the class "
+                              r"CrossEntropyLoss \(add the parentheses\)",
+                "optimizer class": r"optimizer must be .*, got the class SGD \(add the parentheses\)",
+                "no optimizer": r"optimizer must be an object such as optim\.SGD\(model\.parameters\(\), lr=0\.1\), "
+                                r"got NoneType"}[mistake]
+    if mistake == "loss class":
+        loss_fn = nn.CrossEntropyLoss
+    else:
+        opt = optim.SGD if mistake == "optimizer class" else None
+    with pytest.raises(TypeError, match=expected):
+        fit(model, loss_fn, opt, (X, y), epochs=1, progress=False)
+    np.testing.assert_array_equal(model[0].weight.data, before)
